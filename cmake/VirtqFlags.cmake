@@ -1,0 +1,22 @@
+# Warnings, sanitizers and coverage instrumentation.
+
+add_library(virtq_warnings INTERFACE)
+target_compile_options(virtq_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow
+  -Wstrict-prototypes -Wmissing-prototypes -Wcast-align -Wpointer-arith
+  -Wundef -Wvla -Wformat=2 -Wwrite-strings
+  $<$<BOOL:${VIRTQ_WERROR}>:-Werror>)
+
+if(VIRTQ_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
+endif()
+
+if(VIRTQ_COVERAGE)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "VIRTQ_COVERAGE needs clang (source-based coverage)")
+  endif()
+  add_compile_options(-fprofile-instr-generate -fcoverage-mapping)
+  add_link_options(-fprofile-instr-generate)
+endif()

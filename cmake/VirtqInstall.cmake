@@ -1,0 +1,31 @@
+# Headers, libraries, CMake package (find_package(virtq) -> virtq::virtq,
+# virtq::virtq_static, virtq::mock) and pkg-config files.
+include(CMakePackageConfigHelpers)
+
+file(STRINGS include/virtq/virtq.h _virtq_ver REGEX "define VIRTQ_VERSION_STRING")
+if(NOT _virtq_ver MATCHES "\"${PROJECT_VERSION}\"")
+  message(FATAL_ERROR "virtq.h version (${_virtq_ver}) differs from project(${PROJECT_VERSION})")
+endif()
+
+install(FILES ${VIRTQ_PUBLIC_HEADERS} include/virtq/mock.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/virtq)
+install(TARGETS virtq virtq_static virtq_mock EXPORT virtqTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+set(VIRTQ_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/virtq)
+install(EXPORT virtqTargets NAMESPACE virtq:: DESTINATION ${VIRTQ_CMAKE_DIR})
+configure_package_config_file(cmake/virtqConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/virtqConfig.cmake INSTALL_DESTINATION ${VIRTQ_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/virtqConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/virtqConfig.cmake
+              ${PROJECT_BINARY_DIR}/virtqConfigVersion.cmake
+        DESTINATION ${VIRTQ_CMAKE_DIR})
+
+foreach(pc virtq virtq-mock)
+  configure_file(cmake/${pc}.pc.in ${PROJECT_BINARY_DIR}/${pc}.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endforeach()

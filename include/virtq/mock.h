@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtq mock driver: a fake guest for tests, fuzzing and benchmarks
+ * (library virtq_mock; it allocates, the core library never does).
+ *
+ * It owns guest memory (one or more regions, adjacent or with holes, each its
+ * own host allocation surrounded by guard bytes that AddressSanitizer poisons),
+ * lays out the three rings without overlap (used_event at the end of the avail
+ * ring, avail_event at the end of the used ring), posts chains as a well-behaved
+ * driver would, reads used entries back, and offers raw writes for building
+ * malicious rings: any descriptor value at any index, any avail entry, any
+ * avail idx, any flags.
+ *
+ * It also answers "did the device write anywhere it must not?": take a
+ * snapshot, let the device run, and compare; only the used ring and the
+ * writable buffers posted since the snapshot may change.
+ *
+ * Errors are the library's: -VIRTQ_EINVAL, -VIRTQ_EBADADDR, -VIRTQ_ENOSPC.
+ */
+#ifndef VIRTQ_MOCK_H
+#define VIRTQ_MOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtq/chain.h"
+#include "virtq/common.h"
+#include "virtq/mem.h"
+#include "virtq/queue.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VIRTQ_MOCK_MAX_REGIONS 8
+/* Guard bytes on each side of every region's host allocation. */
+#define VIRTQ_MOCK_GUARD 4096u
+#define VIRTQ_MOCK_GUARD_BYTE 0xA5u
+/* "Choose for me" for ring and buffer addresses in the config. */
+#define VIRTQ_MOCK_AUTO UINT64_MAX
+/* Returned by virtq_mock_alloc() when the buffer area is exhausted. */
+#define VIRTQ_MOCK_NOMEM UINT64_MAX
+
+struct virtq_mock_region {
+	uint64_t gpa;
+	uint64_t size;
+};
+
+struct virtq_mock_config {
+	uint32_t nregions;
+	struct virtq_mock_region regions[VIRTQ_MOCK_MAX_REGIONS];
+	uint32_t queue_size; /* any value: invalid ones make activation fail */
+	uint64_t features;   /* passed to the queue by virtq_mock_attach() */
+	/* Ring addresses; VIRTQ_MOCK_AUTO lays them out at the start of region 0:
+	 * desc at its start, avail and used each on the next 4 KiB boundary. */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	/* Buffer allocator area [buf_gpa, buf_end); AUTO: from the first 64 KiB
+	 * boundary after the rings to the end of that region. */
+	uint64_t buf_gpa, buf_end;
+};
+
+/* One buffer of a chain the driver posts. */
+struct virtq_mock_buf {
+	uint64_t gpa;
+	uint32_t len;
+	bool writable;
+};
+
+/* Flags of virtq_mock_add_chain(). */
+#define VIRTQ_MOCK_INDIRECT 1u   /* put the buffers in an indirect table */
+#define VIRTQ_MOCK_NO_PUBLISH 2u /* write the avail entry, leave avail.idx */
+
+struct virtq_mock_range {
+	uint64_t gpa, len;
+};
+
+struct virtq_mock {
+	struct virtq_mem mem;
+	struct virtq_mock_config cfg;
+	unsigned char *alloc[VIRTQ_MOCK_MAX_REGIONS];    /* guard + region + guard */
+	unsigned char *snapshot[VIRTQ_MOCK_MAX_REGIONS]; /* copy for write checks */
+	/* driver state */
+	uint16_t avail_idx; /* next avail idx to publish */
+	uint16_t last_used; /* used entries consumed */
+	uint16_t kicked_idx; /* avail idx at the last kick decision */
+	uint32_t num_free;  /* free descriptors */
+	uint16_t free_head;
+	uint16_t *free_next;  /* driver-side free list links (not guest memory) */
+	uint16_t *chain_ndesc; /* per head: descriptors to free when used */
+	uint64_t buf_next;     /* bump allocator */
+	/* ranges the device may write since the last snapshot */
+	struct virtq_mock_range *allowed;
+	uint32_t nallowed, allowed_cap;
+};
+
+/* Defaults: one 1 MiB region at GPA 0, queue size 256, rings AUTO. */
+VIRTQ_API void virtq_mock_config_default(struct virtq_mock_config *cfg);
+
+/*
+ * Allocates guest memory and zeroes it, lays out the rings, and sets the
+ * driver side to a fresh queue. Regions must be valid for virtq_mem (the mock
+ * refuses overlaps); ring addresses need not be: malicious layouts are the
+ * point. Returns 0, -VIRTQ_EINVAL or -VIRTQ_ENOSPC (out of host memory).
+ */
+VIRTQ_API int virtq_mock_init(struct virtq_mock *m, const struct virtq_mock_config *cfg);
+VIRTQ_API void virtq_mock_destroy(struct virtq_mock *m);
+
+/* virtq_init + set_size + set_addrs + set_features + activate from the
+ * config. Returns the first error. */
+VIRTQ_API int virtq_mock_attach(struct virtq_mock *m, struct virtq *q);
+
+/* Back to a fresh driver side (free list, indices, rings zeroed); memory kept. */
+VIRTQ_API void virtq_mock_reset_driver(struct virtq_mock *m);
+
+/* Guest memory access (bounds-checked, across regions). */
+VIRTQ_API void *virtq_mock_host(struct virtq_mock *m, uint64_t gpa, uint64_t len);
+VIRTQ_API int virtq_mock_read(struct virtq_mock *m, uint64_t gpa, void *dst, size_t len);
+VIRTQ_API int virtq_mock_write(struct virtq_mock *m, uint64_t gpa, const void *src, size_t len);
+VIRTQ_API int virtq_mock_fill(struct virtq_mock *m, uint64_t gpa, int byte, size_t len);
+
+/* Buffer area allocator; VIRTQ_MOCK_NOMEM when exhausted. align: power of two. */
+VIRTQ_API uint64_t virtq_mock_alloc(struct virtq_mock *m, uint64_t len, uint64_t align);
+VIRTQ_API void virtq_mock_alloc_reset(struct virtq_mock *m);
+
+/*
+ * Posts a chain like a correct driver: takes descriptors from the free list
+ * (one for an indirect chain, whose table is allocated from the buffer area),
+ * writes them, writes the avail entry and, unless VIRTQ_MOCK_NO_PUBLISH,
+ * publishes avail.idx with release ordering. Writable buffers become allowed
+ * write ranges. Returns the head index, or -VIRTQ_ENOSPC (no free
+ * descriptors or buffer space), -VIRTQ_EINVAL (n == 0), -VIRTQ_EBADADDR
+ * (rings outside memory).
+ */
+VIRTQ_API int virtq_mock_add_chain(struct virtq_mock *m, const struct virtq_mock_buf *bufs,
+				   uint32_t n, unsigned flags);
+
+/* Publishes avail.idx (release) for chains added with VIRTQ_MOCK_NO_PUBLISH. */
+VIRTQ_API int virtq_mock_publish(struct virtq_mock *m);
+
+/*
+ * Consumes the next used entry: 1 with *id and *len set (descriptors of a known
+ * head go back to the free list), 0 if none is pending.
+ */
+VIRTQ_API int virtq_mock_get_used(struct virtq_mock *m, uint32_t *id, uint32_t *len);
+
+/* Whether the driver must kick for what it published since the last call:
+ * EVENT_IDX avail_event, else the used ring's NO_NOTIFY flag. */
+VIRTQ_API bool virtq_mock_should_kick(struct virtq_mock *m);
+
+/* Raw ring writes for malicious rings; they bypass the free list.
+ * idx/slot are not reduced modulo the size: out-of-table values are allowed
+ * and fail with -VIRTQ_EBADADDR only when outside guest memory. */
+VIRTQ_API int virtq_mock_set_desc(struct virtq_mock *m, uint32_t idx, uint64_t addr,
+				  uint32_t len, uint16_t flags, uint16_t next);
+/* A descriptor at any guest address (indirect tables). */
+VIRTQ_API int virtq_mock_write_desc_at(struct virtq_mock *m, uint64_t gpa, uint64_t addr,
+				       uint32_t len, uint16_t flags, uint16_t next);
+VIRTQ_API int virtq_mock_set_avail_entry(struct virtq_mock *m, uint32_t slot, uint16_t head);
+VIRTQ_API int virtq_mock_set_avail_idx(struct virtq_mock *m, uint16_t idx);
+VIRTQ_API int virtq_mock_set_avail_flags(struct virtq_mock *m, uint16_t flags);
+VIRTQ_API int virtq_mock_set_used_event(struct virtq_mock *m, uint16_t event);
+
+/* Device-written fields, as the guest sees them. */
+VIRTQ_API uint16_t virtq_mock_used_idx(struct virtq_mock *m);
+VIRTQ_API uint16_t virtq_mock_used_flags(struct virtq_mock *m);
+VIRTQ_API uint16_t virtq_mock_avail_event(struct virtq_mock *m);
+/* The used element at ring slot (modulo size). */
+VIRTQ_API int virtq_mock_used_elem(struct virtq_mock *m, uint32_t slot, uint32_t *id,
+				   uint32_t *len);
+
+/* Write checking. */
+VIRTQ_API int virtq_mock_snapshot(struct virtq_mock *m);
+VIRTQ_API int virtq_mock_allow_write(struct virtq_mock *m, uint64_t gpa, uint64_t len);
+/* 0 if only allowed bytes changed since the snapshot; else -1 and the first
+ * offending address in *bad_gpa (if not NULL). */
+VIRTQ_API int virtq_mock_check_writes(struct virtq_mock *m, uint64_t *bad_gpa);
+/* true if no guard byte around any region was modified. */
+VIRTQ_API bool virtq_mock_guards_intact(struct virtq_mock *m);
+
+/* Guest address of a host pointer inside guest memory; false if outside. */
+VIRTQ_API bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *gpa);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTQ_MOCK_H */

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Split virtqueue, device side (virtio 1.x, section 2.7).
+ *
+ * Life cycle, driven by the VMM's transport code:
+ *   virtq_init(q, mem, max_size)
+ *   virtq_set_size / virtq_set_addrs / virtq_set_features   (guest configures)
+ *   virtq_activate(q)          validates everything once, caches ring pointers
+ *   loop: virtq_pop -> device I/O -> virtq_add_used -> virtq_publish_used
+ *         -> virtq_needs_notify
+ *   virtq_reset(q)             back to the state after virtq_init
+ *
+ * The struct is owned by the caller; its fields are private (read them with
+ * the accessors). A queue is not thread-safe: one device thread per queue.
+ * Distinct queues may run concurrently, also on a shared struct virtq_mem.
+ *
+ * Guest errors that make the ring untrustworthy (see common.h, "fatal") latch
+ * the queue broken; the VMM then typically sets DEVICE_NEEDS_RESET.
+ */
+#ifndef VIRTQ_QUEUE_H
+#define VIRTQ_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtq/chain.h"
+#include "virtq/common.h"
+#include "virtq/mem.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest queue size of a split virtqueue (virtio 1.x 2.7). */
+#define VIRTQ_MAX_SIZE 32768u
+
+/* Feature bits, numbered as in the virtio spec, so negotiated feature words
+ * can be passed unchanged; virtq ignores bits it does not know. */
+#define VIRTQ_F_INDIRECT_DESC 28
+#define VIRTQ_F_EVENT_IDX 29
+#define VIRTQ_FEATURE(bit) (UINT64_C(1) << (bit))
+
+/* Descriptor flags (virtio 2.7.5). */
+#define VIRTQ_DESC_F_NEXT 1u
+#define VIRTQ_DESC_F_WRITE 2u
+#define VIRTQ_DESC_F_INDIRECT 4u
+/* Ring flags (virtio 2.7.6, 2.7.8). */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
+#define VIRTQ_USED_F_NO_NOTIFY 1u
+
+/* Ring extents in guest memory, event fields included (virtio 2.7). */
+#define VIRTQ_DESC_TABLE_BYTES(size) (16u * (uint64_t)(size))
+#define VIRTQ_AVAIL_RING_BYTES(size) (6u + 2u * (uint64_t)(size))
+#define VIRTQ_USED_RING_BYTES(size) (6u + 8u * (uint64_t)(size))
+
+struct virtq {
+	/* configuration, frozen while active */
+	const struct virtq_mem *mem;
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint64_t features;
+	uint16_t max_size_minus_1; /* largest size the device supports, minus 1 */
+	uint16_t size_minus_1; /* size - 1, so that size 32768 fits */
+	bool active;
+	bool broken;
+	/* cached at activation */
+	void *desc;  /* host address of the descriptor table */
+	void *avail; /* host address of the avail ring */
+	void *used;  /* host address of the used ring */
+	/* device-side indices */
+	uint16_t next_avail;   /* next avail ring position to pop */
+	uint16_t shadow_avail; /* avail.idx as last read */
+	uint16_t next_used;    /* next used ring position to fill */
+	uint16_t published_used; /* used.idx as last written */
+	uint16_t signalled_used; /* used.idx at the last notification decision */
+	bool signalled_valid;    /* false until the first decision (and after restore) */
+	bool notify_enabled;     /* device wants driver notifications */
+	uint32_t in_flight;      /* chains popped and not yet used */
+	uint32_t region_hint;    /* last region hit by translation */
+};
+
+/*
+ * Prepares q for configuration. max_size is the largest queue size the
+ * device supports: a power of two from 1 to 32768. The memory map is kept by
+ * pointer and must outlive the queue; it may be extended before activation.
+ * Returns 0 or -VIRTQ_EINVAL.
+ */
+VIRTQ_API int virtq_init(struct virtq *q, const struct virtq_mem *mem, uint32_t max_size);
+
+/* Queue size chosen by the driver: a power of two, 1..max_size.
+ * -VIRTQ_EINVAL for a bad size or while active. The initial size is max_size. */
+VIRTQ_API int virtq_set_size(struct virtq *q, uint32_t size);
+
+/* Guest-physical ring addresses; validated by virtq_activate().
+ * -VIRTQ_EINVAL while active. */
+VIRTQ_API int virtq_set_addrs(struct virtq *q, uint64_t desc, uint64_t avail, uint64_t used);
+
+/* Negotiated feature bits (VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), ...).
+ * -VIRTQ_EINVAL while active. */
+VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
+
+/*
+ * Validates the configuration and starts the queue: desc table 16-aligned,
+ * avail ring 2-aligned, used ring 4-aligned (-VIRTQ_EINVAL), each ring's full
+ * extent including used_event/avail_event inside one guest memory region
+ * (-VIRTQ_EBADADDR), no overflow computing the extents (-VIRTQ_EOVERFLOW).
+ * The host addresses must be aligned like the guest addresses (-VIRTQ_EINVAL).
+ * A newly activated queue starts at avail and used index 0, as a driver
+ * expects after setting DRIVER_OK; resuming elsewhere is virtq_restore().
+ */
+VIRTQ_API int virtq_activate(struct virtq *q);
+
+/* Back to the state right after virtq_init(): inactive, not broken, size
+ * max_size, addresses and features cleared. Guest memory is not touched. */
+VIRTQ_API void virtq_reset(struct virtq *q);
+
+/*
+ * Pops the next available chain into c (whose segment array the caller set
+ * with virtq_chain_init()).
+ * Returns 1 with a chain, 0 if the ring is empty, or a negative error:
+ *   -VIRTQ_EBADIDX   avail.idx ahead of us by more than size; head or next >= size
+ *   -VIRTQ_EBADDESC  indirect rules broken, readable after writable
+ *   -VIRTQ_ELOOP     chain longer than the queue size or its indirect table
+ *   -VIRTQ_EBADADDR  a buffer or indirect table outside guest memory
+ *   -VIRTQ_EOVERFLOW address range wraps, or chain total > 2^32 - 1 bytes
+ *   -VIRTQ_EBUSY     size chains already in flight (not fatal)
+ *   -VIRTQ_ENOSPC    c->segs too small (not fatal; the chain stays available)
+ * The first five are fatal: the queue is broken afterwards.
+ * Each descriptor is read from guest memory exactly once.
+ */
+VIRTQ_API int virtq_pop(struct virtq *q, struct virtq_chain *c);
+
+/* Makes the most recently popped chain available again (the device could not
+ * handle it yet). -VIRTQ_EINVAL if no chain is in flight. */
+VIRTQ_API int virtq_unpop(struct virtq *q);
+
+/*
+ * Returns a chain to the driver: id is virtq_chain.id, len the number of bytes
+ * the device wrote into the chain's writable part. The entry becomes visible
+ * at the next virtq_publish_used(). -VIRTQ_EINVAL if id >= size or nothing is
+ * in flight.
+ */
+VIRTQ_API int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len);
+
+/* Makes all added used entries visible to the driver (writes used.idx).
+ * Returns the number of entries published. */
+VIRTQ_API int virtq_publish_used(struct virtq *q);
+
+/*
+ * Whether the driver must be notified (interrupt) for the entries published
+ * since the last call: honours used_event with VIRTIO_F_EVENT_IDX, else the
+ * avail ring's NO_INTERRUPT flag. Returns 1 (notify), 0, or a negative error.
+ */
+VIRTQ_API int virtq_needs_notify(struct virtq *q);
+
+/*
+ * Asks the driver to notify (kick) on new buffers. Returns 1 if buffers
+ * became available meanwhile (the device must pop again before sleeping),
+ * 0 if not, or a negative error.
+ */
+VIRTQ_API int virtq_enable_notify(struct virtq *q);
+
+/* Tells the driver that kicks are not needed (the device is polling).
+ * With EVENT_IDX this is a hint only: the driver may still kick. */
+VIRTQ_API int virtq_disable_notify(struct virtq *q);
+
+/*
+ * The EVENT_IDX rule (virtio 2.7.7.2): true if moving an index from old to
+ * new crosses event, i.e. event lies in [old, new) with 16-bit wraparound.
+ * Exposed for drivers and tests; virtq uses it for used_event.
+ */
+VIRTQ_API bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx);
+
+VIRTQ_API bool virtq_is_broken(const struct virtq *q);
+VIRTQ_API bool virtq_is_active(const struct virtq *q);
+/* Chains popped and not yet returned with virtq_add_used(). */
+VIRTQ_API uint32_t virtq_in_flight(const struct virtq *q);
+/* Current queue size (max_size until the driver sets another). */
+VIRTQ_API uint32_t virtq_size(const struct virtq *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTQ_QUEUE_H */

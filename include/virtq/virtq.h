@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtq: device-side virtqueues for VMMs, safe against a malicious guest.
+ * Umbrella header: include this one.
+ */
+#ifndef VIRTQ_H
+#define VIRTQ_H
+
+#define VIRTQ_VERSION_MAJOR 0
+#define VIRTQ_VERSION_MINOR 1
+#define VIRTQ_VERSION_PATCH 0
+#define VIRTQ_VERSION_STRING "0.1.0"
+
+#include "virtq/common.h"
+#include "virtq/mem.h"
+#include "virtq/chain.h"
+#include "virtq/queue.h"
+
+#endif /* VIRTQ_H */

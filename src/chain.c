@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "chain_build.h"
+#include "virtq/chain.h"
+
+void virtq_chain_init(struct virtq_chain *c, struct virtq_seg *segs, uint32_t cap)
+{
+	if (!c)
+		return;
+	memset(c, 0, sizeof(*c));
+	c->segs = segs;
+	c->cap = segs ? cap : 0;
+}
+
+void virtq_chain_clear(struct virtq_chain *c)
+{
+	if (!c)
+		return;
+	c->nseg = c->nread = c->read_len = c->write_len = c->ndesc = 0;
+	c->id = 0;
+}
+
+int virtq_chain_append(struct virtq_chain *c, void *addr, size_t len, int writable)
+{
+	if (!c || (!addr && len))
+		return -VIRTQ_EINVAL;
+	if (!writable && c->nseg != c->nread)
+		return -VIRTQ_EBADDESC;
+	if (len > UINT32_MAX - ((uint64_t)c->read_len + c->write_len))
+		return -VIRTQ_EOVERFLOW;
+	if (len == 0)
+		return 0;
+	return chain_push(c, addr, (uint32_t)len, writable != 0);
+}
+
+static void cursor_over(struct virtq_cursor *cur, const struct virtq_seg *first,
+			const struct virtq_seg *end, size_t total)
+{
+	*cur = (struct virtq_cursor){ .seg = first, .end = end, .total = total };
+}
+
+void virtq_chain_reader(struct virtq_cursor *cur, const struct virtq_chain *c)
+{
+	if (cur && c)
+		cursor_over(cur, c->segs, c->segs + c->nread, c->read_len);
+	else if (cur)
+		cursor_over(cur, NULL, NULL, 0);
+}
+
+void virtq_chain_writer(struct virtq_cursor *cur, const struct virtq_chain *c)
+{
+	if (cur && c)
+		cursor_over(cur, c->segs + c->nread, c->segs + c->nseg, c->write_len);
+	else if (cur)
+		cursor_over(cur, NULL, NULL, 0);
+}
+
+enum copy_dir { COPY_NONE, COPY_OUT, COPY_IN };
+
+static size_t cursor_move(struct virtq_cursor *cur, unsigned char *buf, size_t len,
+			  enum copy_dir dir)
+{
+	size_t moved = 0;
+	while (moved < len && cur->seg != cur->end) {
+		size_t n = cur->seg->len - cur->off;
+		if (n > len - moved)
+			n = len - moved;
+		unsigned char *at = (unsigned char *)cur->seg->addr + cur->off;
+		if (dir == COPY_OUT)
+			memcpy(buf + moved, at, n);
+		else if (dir == COPY_IN)
+			memcpy(at, buf + moved, n);
+		moved += n;
+		cur->off += n;
+		if (cur->off == cur->seg->len) {
+			cur->seg++;
+			cur->off = 0;
+		}
+	}
+	cur->done += moved;
+	return moved;
+}
+
+int64_t virtq_chain_read(struct virtq_cursor *cur, void *dst, size_t len)
+{
+	if (!cur || (!dst && len))
+		return -VIRTQ_EINVAL;
+	return (int64_t)cursor_move(cur, dst, len, COPY_OUT);
+}
+
+int64_t virtq_chain_write(struct virtq_cursor *cur, const void *src, size_t len)
+{
+	if (!cur || (!src && len))
+		return -VIRTQ_EINVAL;
+	/* COPY_IN only reads from buf: the cast drops const for the shared helper. */
+	return (int64_t)cursor_move(cur, (unsigned char *)(uintptr_t)src, len, COPY_IN);
+}
+
+int64_t virtq_chain_skip(struct virtq_cursor *cur, size_t len)
+{
+	if (!cur)
+		return -VIRTQ_EINVAL;
+	return (int64_t)cursor_move(cur, NULL, len, COPY_NONE);
+}
+
+size_t virtq_chain_remaining(const struct virtq_cursor *cur)
+{
+	return cur ? cur->total - cur->done : 0;
+}
+
+size_t virtq_chain_offset(const struct virtq_cursor *cur)
+{
+	return cur ? cur->done : 0;
+}
+
+int virtq_chain_segments(const struct virtq_cursor *cur, size_t len, struct virtq_seg *out,
+			 uint32_t cap)
+{
+	if (!cur || (!out && cap))
+		return -VIRTQ_EINVAL;
+	if (len > cur->total - cur->done)
+		return -VIRTQ_ESHORT;
+	const struct virtq_seg *seg = cur->seg;
+	size_t off = cur->off;
+	uint32_t n = 0;
+	while (len) {
+		size_t take = seg->len - off;
+		if (take > len)
+			take = len;
+		if (take) {
+			if (n == cap)
+				return -VIRTQ_ENOSPC;
+			out[n++] = (struct virtq_seg){ .addr = (unsigned char *)seg->addr + off,
+						       .len = take };
+		}
+		len -= take;
+		seg++;
+		off = 0;
+	}
+	return (int)n;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Region lookup shared by the memory map and the chain walker (hot path). */
+#ifndef VIRTQ_MEM_LOOKUP_H
+#define VIRTQ_MEM_LOOKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtq/mem.h"
+
+/*
+ * The region containing gpa, or NULL. *hint is the index of the region that
+ * answered last time: checked first, so a run of lookups in one region costs
+ * one comparison. Otherwise a binary search over the sorted table.
+ */
+static inline const struct virtq_mem_region *mem_region_of(const struct virtq_mem *m,
+							   uint64_t gpa, uint32_t *hint)
+{
+	if (*hint < m->nregions) {
+		const struct virtq_mem_region *r = &m->regions[*hint];
+		if (gpa - r->gpa < r->size)
+			return r;
+	}
+	uint32_t lo = 0, hi = m->nregions;
+	while (lo < hi) { /* first region starting above gpa */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->regions[mid].gpa <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct virtq_mem_region *r = &m->regions[lo - 1];
+	if (gpa - r->gpa >= r->size)
+		return NULL;
+	*hint = lo - 1;
+	return r;
+}
+
+static inline void *region_host(const struct virtq_mem_region *r, uint64_t gpa)
+{
+	return (unsigned char *)r->host + (size_t)(gpa - r->gpa);
+}
+
+/* Bytes from gpa to the end of its region r. */
+static inline uint64_t region_tail(const struct virtq_mem_region *r, uint64_t gpa)
+{
+	return r->size - (gpa - r->gpa);
+}
+
+#endif /* VIRTQ_MEM_LOOKUP_H */

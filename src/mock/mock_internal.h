@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the mock's memory and ring halves. */
+#ifndef VIRTQ_MOCK_INTERNAL_H
+#define VIRTQ_MOCK_INTERNAL_H
+
+#include "virtq/mock.h"
+
+/* Queue size the driver side works with: the configured one, clamped so the
+ * mock's own arrays stay valid even for sizes activation will reject. */
+static inline uint32_t mock_size(const struct virtq_mock *m)
+{
+	uint32_t s = m->cfg.queue_size;
+	return s == 0 ? 1 : s > VIRTQ_MAX_SIZE ? VIRTQ_MAX_SIZE : s;
+}
+
+static inline uint64_t align_up(uint64_t v, uint64_t align)
+{
+	return (v + align - 1) & ~(align - 1);
+}
+
+int mock_memory_init(struct virtq_mock *m);
+void mock_memory_destroy(struct virtq_mock *m);
+int mock_ring_init(struct virtq_mock *m);
+void mock_ring_destroy(struct virtq_mock *m);
+
+#endif /* VIRTQ_MOCK_INTERNAL_H */

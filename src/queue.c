@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* Split virtqueue configuration, activation and bookkeeping. */
+#include <string.h>
+
+#include "checked.h"
+#include "queue_internal.h"
+#include "ring_access.h"
+#include "split_layout.h"
+
+static bool is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int virtq_init(struct virtq *q, const struct virtq_mem *mem, uint32_t max_size)
+{
+	if (!q || !mem || !is_pow2(max_size) || max_size > VIRTQ_MAX_SIZE)
+		return -VIRTQ_EINVAL;
+	memset(q, 0, sizeof(*q));
+	q->mem = mem;
+	q->max_size_minus_1 = (uint16_t)(max_size - 1);
+	q->size_minus_1 = q->max_size_minus_1;
+	return 0;
+}
+
+void virtq_reset(struct virtq *q)
+{
+	if (!q || !q->mem)
+		return;
+	const struct virtq_mem *mem = q->mem;
+	uint16_t max_minus_1 = q->max_size_minus_1;
+	memset(q, 0, sizeof(*q));
+	q->mem = mem;
+	q->max_size_minus_1 = max_minus_1;
+	q->size_minus_1 = max_minus_1;
+}
+
+static int configurable(const struct virtq *q)
+{
+	if (!q || !q->mem || q->active)
+		return -VIRTQ_EINVAL;
+	return 0;
+}
+
+int virtq_set_size(struct virtq *q, uint32_t size)
+{
+	int r = configurable(q);
+	if (r)
+		return r;
+	if (!is_pow2(size) || size > (uint32_t)q->max_size_minus_1 + 1u)
+		return -VIRTQ_EINVAL;
+	q->size_minus_1 = (uint16_t)(size - 1);
+	return 0;
+}
+
+int virtq_set_addrs(struct virtq *q, uint64_t desc, uint64_t avail, uint64_t used)
+{
+	int r = configurable(q);
+	if (r)
+		return r;
+	q->desc_gpa = desc;
+	q->avail_gpa = avail;
+	q->used_gpa = used;
+	return 0;
+}
+
+int virtq_set_features(struct virtq *q, uint64_t features)
+{
+	int r = configurable(q);
+	if (r)
+		return r;
+	q->features = features;
+	return 0;
+}
+
+/* Host address of one ring: whole extent in one region, aligned in guest and host. */
+static int map_ring(const struct virtq *q, uint64_t gpa, uint64_t bytes, uint64_t align,
+		    void **host)
+{
+	uint64_t last;
+	if (gpa & (align - 1))
+		return -VIRTQ_EINVAL;
+	if (!checked_range_last(gpa, bytes, &last))
+		return -VIRTQ_EOVERFLOW;
+	*host = virtq_mem_translate(q->mem, gpa, bytes);
+	if (!*host)
+		return -VIRTQ_EBADADDR;
+	if ((uintptr_t)*host & (align - 1))
+		return -VIRTQ_EINVAL;
+	return 0;
+}
+
+int virtq_activate(struct virtq *q)
+{
+	void *desc, *avail, *used;
+	int r = configurable(q);
+	if (r)
+		return r;
+	uint32_t size = queue_size(q);
+	if ((r = map_ring(q, q->desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16, &desc)) ||
+	    (r = map_ring(q, q->avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2, &avail)) ||
+	    (r = map_ring(q, q->used_gpa, VIRTQ_USED_RING_BYTES(size), 4, &used)))
+		return r;
+	q->desc = desc;
+	q->avail = avail;
+	q->used = used;
+	q->next_avail = q->shadow_avail = 0;
+	q->next_used = q->published_used = q->signalled_used = 0;
+	q->signalled_valid = false;
+	q->in_flight = 0;
+	q->broken = false;
+	q->notify_enabled = true;
+	q->active = true;
+	/* The device owns the used ring: start with notifications wanted. */
+	ring_store16(ring_at(used, USED_FLAGS), 0);
+	if (queue_has(q, VIRTQ_F_EVENT_IDX))
+		ring_store16(ring_at(used, avail_event_off(size)), 0);
+	return 0;
+}
+
+int virtq_unpop(struct virtq *q)
+{
+	int r = queue_usable(q);
+	if (r)
+		return r;
+	if (q->in_flight == 0)
+		return -VIRTQ_EINVAL;
+	q->next_avail--;
+	q->in_flight--;
+	return 0;
+}
+
+bool virtq_is_broken(const struct virtq *q)
+{
+	return q && q->broken;
+}
+
+bool virtq_is_active(const struct virtq *q)
+{
+	return q && q->active;
+}
+
+uint32_t virtq_in_flight(const struct virtq *q)
+{
+	return q ? q->in_flight : 0;
+}
+
+uint32_t virtq_size(const struct virtq *q)
+{
+	return q ? queue_size(q) : 0;
+}

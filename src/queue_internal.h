@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the split-queue source files. */
+#ifndef VIRTQ_QUEUE_INTERNAL_H
+#define VIRTQ_QUEUE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "virtq/queue.h"
+
+static inline uint32_t queue_size(const struct virtq *q)
+{
+	return (uint32_t)q->size_minus_1 + 1u;
+}
+
+static inline bool queue_has(const struct virtq *q, unsigned feature_bit)
+{
+	return (q->features >> feature_bit) & 1u;
+}
+
+/* Latches the queue broken after a fatal guest error and returns err. */
+static inline int queue_fail(struct virtq *q, int err)
+{
+	q->broken = true;
+	return err;
+}
+
+/* The common entry check of every datapath call. */
+static inline int queue_usable(const struct virtq *q)
+{
+	if (!q)
+		return -VIRTQ_EINVAL;
+	if (q->broken)
+		return -VIRTQ_EBROKEN;
+	if (!q->active)
+		return -VIRTQ_ENOTREADY;
+	return 0;
+}
+
+#endif /* VIRTQ_QUEUE_INTERNAL_H */
