@@ -25,6 +25,8 @@ install(FILES ${PROJECT_BINARY_DIR}/virtqConfig.cmake
               ${PROJECT_BINARY_DIR}/virtqConfigVersion.cmake
         DESTINATION ${VIRTQ_CMAKE_DIR})
 
+# Relocatable .pc files: the prefix is found relative to the .pc file itself.
+file(RELATIVE_PATH VIRTQ_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 foreach(pc virtq virtq-mock)
   configure_file(cmake/${pc}.pc.in ${PROJECT_BINARY_DIR}/${pc}.pc @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

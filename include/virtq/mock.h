@@ -4,7 +4,8 @@
  * (library virtq_mock; it allocates, the core library never does).
  *
  * It owns guest memory (one or more regions, adjacent or with holes, each its
- * own host allocation surrounded by guard bytes that AddressSanitizer poisons),
+ * own lazily zeroed mapping between two PROT_NONE guard pages; the slack up to
+ * the trailing guard page holds guard bytes that AddressSanitizer poisons),
  * lays out the three rings without overlap (used_event at the end of the avail
  * ring, avail_event at the end of the used ring), posts chains as a well-behaved
  * driver would, reads used entries back, and offers raw writes for building
@@ -13,7 +14,8 @@
  *
  * It also answers "did the device write anywhere it must not?": take a
  * snapshot, let the device run, and compare; only the used ring and the
- * writable buffers posted since the snapshot may change.
+ * writable buffers of posted chains may change. Writes the mock itself makes
+ * (it is the driver) after the snapshot are not counted against the device.
  *
  * Errors are the library's: -VIRTQ_EINVAL, -VIRTQ_EBADADDR, -VIRTQ_ENOSPC.
  */
@@ -34,8 +36,7 @@ extern "C" {
 #endif
 
 #define VIRTQ_MOCK_MAX_REGIONS 8
-/* Guard bytes on each side of every region's host allocation. */
-#define VIRTQ_MOCK_GUARD 4096u
+/* Value of the guard bytes between a region's end and its guard page. */
 #define VIRTQ_MOCK_GUARD_BYTE 0xA5u
 /* "Choose for me" for ring and buffer addresses in the config. */
 #define VIRTQ_MOCK_AUTO UINT64_MAX
@@ -78,7 +79,7 @@ struct virtq_mock_range {
 struct virtq_mock {
 	struct virtq_mem mem;
 	struct virtq_mock_config cfg;
-	unsigned char *alloc[VIRTQ_MOCK_MAX_REGIONS];    /* guard + region + guard */
+	unsigned char *alloc[VIRTQ_MOCK_MAX_REGIONS];    /* guard page, region, guard page */
 	unsigned char *snapshot[VIRTQ_MOCK_MAX_REGIONS]; /* copy for write checks */
 	/* driver state */
 	uint16_t avail_idx; /* next avail idx to publish */
@@ -172,10 +173,11 @@ VIRTQ_API int virtq_mock_used_elem(struct virtq_mock *m, uint32_t slot, uint32_t
 /* Write checking. */
 VIRTQ_API int virtq_mock_snapshot(struct virtq_mock *m);
 VIRTQ_API int virtq_mock_allow_write(struct virtq_mock *m, uint64_t gpa, uint64_t len);
-/* 0 if only allowed bytes changed since the snapshot; else -1 and the first
- * offending address in *bad_gpa (if not NULL). */
+/* 0 if the device changed only allowed bytes since the snapshot; 1 if it
+ * changed another byte, whose address goes to *bad_gpa (if not NULL);
+ * -VIRTQ_EINVAL without a snapshot. */
 VIRTQ_API int virtq_mock_check_writes(struct virtq_mock *m, uint64_t *bad_gpa);
-/* true if no guard byte around any region was modified. */
+/* true if no guard byte after any region was modified (guard pages fault). */
 VIRTQ_API bool virtq_mock_guards_intact(struct virtq_mock *m);
 
 /* Guest address of a host pointer inside guest memory; false if outside. */

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Mock driver, memory half: guest regions with guards, access, write checks. */
+/* Mock driver, memory half: guest regions with guards, access, write checks.
+ * POSIX (mmap): the mock is a test tool; the library itself is plain C11. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mock_internal.h"
 
@@ -22,27 +25,56 @@
 #define mock_unpoison(p, n) ((void)(p), (void)(n))
 #endif
 
-/* Largest region the mock allocates; keeps fuzzed configs cheap. */
-#define MOCK_REGION_MAX (UINT64_C(1) << 30)
+/* Largest region: mappings are lazy, so only touched pages cost memory. */
+#define MOCK_REGION_MAX (UINT64_C(1) << 36)
+#define MOCK_PAGE 4096u
 
-static uint64_t alloc_bytes(uint64_t size)
+/*
+ * Each region is its own mapping: [guard page][region, rounded up to pages]
+ * [guard page]. Guard pages are PROT_NONE, so any stray access faults, with
+ * or without sanitizers. The slack between the region's end and the trailing
+ * guard page holds VIRTQ_MOCK_GUARD_BYTE and is poisoned for ASan.
+ */
+static uint64_t map_bytes(uint64_t size)
 {
-	return align_up(2u * VIRTQ_MOCK_GUARD + size, VIRTQ_MOCK_GUARD);
+	return 2u * MOCK_PAGE + align_up(size, MOCK_PAGE);
 }
 
-static void guards_poison(struct virtq_mock *m, uint32_t i, bool poison)
+static unsigned char *region_base(const struct virtq_mock *m, uint32_t i)
 {
-	unsigned char *front = m->alloc[i];
-	unsigned char *back = front + VIRTQ_MOCK_GUARD + m->cfg.regions[i].size;
-	size_t back_len = (size_t)(alloc_bytes(m->cfg.regions[i].size) -
-				   VIRTQ_MOCK_GUARD - m->cfg.regions[i].size);
-	if (poison) {
-		mock_poison(front, VIRTQ_MOCK_GUARD);
-		mock_poison(back, back_len);
-	} else {
-		mock_unpoison(front, VIRTQ_MOCK_GUARD);
-		mock_unpoison(back, back_len);
-	}
+	return m->alloc[i] + MOCK_PAGE;
+}
+
+static size_t slack_bytes(const struct virtq_mock *m, uint32_t i)
+{
+	uint64_t size = m->cfg.regions[i].size;
+	return (size_t)(align_up(size, MOCK_PAGE) - size);
+}
+
+static void slack_poison(struct virtq_mock *m, uint32_t i, bool poison)
+{
+	unsigned char *slack = region_base(m, i) + m->cfg.regions[i].size;
+	if (poison)
+		mock_poison(slack, slack_bytes(m, i));
+	else
+		mock_unpoison(slack, slack_bytes(m, i));
+}
+
+static int map_region(struct virtq_mock *m, uint32_t i)
+{
+	const uint64_t size = m->cfg.regions[i].size, total = map_bytes(size);
+	if (size == 0 || size > MOCK_REGION_MAX || total > SIZE_MAX)
+		return -VIRTQ_EINVAL;
+	void *p = mmap(NULL, (size_t)total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return -VIRTQ_ENOSPC;
+	m->alloc[i] = p;
+	if (mprotect(region_base(m, i), (size_t)align_up(size, MOCK_PAGE), PROT_READ | PROT_WRITE))
+		return -VIRTQ_ENOSPC;
+	memset(region_base(m, i) + size, VIRTQ_MOCK_GUARD_BYTE, slack_bytes(m, i));
+	slack_poison(m, i, true);
+	return 0;
 }
 
 int mock_memory_init(struct virtq_mock *m)
@@ -52,18 +84,10 @@ int mock_memory_init(struct virtq_mock *m)
 		return -VIRTQ_EINVAL;
 	virtq_mem_init(&m->mem);
 	for (uint32_t i = 0; i < cfg->nregions; i++) {
-		uint64_t size = cfg->regions[i].size;
-		if (size == 0 || size > MOCK_REGION_MAX)
-			return -VIRTQ_EINVAL;
-		uint64_t total = alloc_bytes(size);
-		m->alloc[i] = aligned_alloc(VIRTQ_MOCK_GUARD, (size_t)total);
-		if (!m->alloc[i])
-			return -VIRTQ_ENOSPC;
-		memset(m->alloc[i], VIRTQ_MOCK_GUARD_BYTE, (size_t)total);
-		memset(m->alloc[i] + VIRTQ_MOCK_GUARD, 0, (size_t)size);
-		guards_poison(m, i, true);
-		int r = virtq_mem_add_region(&m->mem, cfg->regions[i].gpa, size,
-					     m->alloc[i] + VIRTQ_MOCK_GUARD);
+		int r = map_region(m, i);
+		if (!r)
+			r = virtq_mem_add_region(&m->mem, cfg->regions[i].gpa, cfg->regions[i].size,
+						 region_base(m, i));
 		if (r)
 			return r;
 	}
@@ -73,9 +97,10 @@ int mock_memory_init(struct virtq_mock *m)
 void mock_memory_destroy(struct virtq_mock *m)
 {
 	for (uint32_t i = 0; i < VIRTQ_MOCK_MAX_REGIONS; i++) {
-		if (m->alloc[i])
-			guards_poison(m, i, false);
-		free(m->alloc[i]);
+		if (m->alloc[i]) {
+			slack_poison(m, i, false);
+			munmap(m->alloc[i], (size_t)map_bytes(m->cfg.regions[i].size));
+		}
 		free(m->snapshot[i]);
 		m->alloc[i] = m->snapshot[i] = NULL;
 	}
@@ -96,7 +121,10 @@ int virtq_mock_read(struct virtq_mock *m, uint64_t gpa, void *dst, size_t len)
 
 int virtq_mock_write(struct virtq_mock *m, uint64_t gpa, const void *src, size_t len)
 {
-	return m ? virtq_mem_write(&m->mem, gpa, src, len) : -VIRTQ_EINVAL;
+	int r = m ? virtq_mem_write(&m->mem, gpa, src, len) : -VIRTQ_EINVAL;
+	if (!r)
+		mock_note_driver_write(m, gpa, len);
+	return r;
 }
 
 int virtq_mock_fill(struct virtq_mock *m, uint64_t gpa, int byte, size_t len)
@@ -107,7 +135,32 @@ int virtq_mock_fill(struct virtq_mock *m, uint64_t gpa, int byte, size_t len)
 	int n = virtq_mem_split(&m->mem, gpa, len, segs, VIRTQ_MEM_MAX_REGIONS);
 	for (int i = 0; i < n; i++)
 		memset(segs[i].addr, byte, segs[i].len);
-	return n < 0 ? n : 0;
+	if (n < 0)
+		return n;
+	mock_note_driver_write(m, gpa, len);
+	return 0;
+}
+
+/* Index of the configured region holding gpa, or nregions. */
+static uint32_t cfg_region_of(const struct virtq_mock *m, uint64_t gpa)
+{
+	uint32_t i = 0;
+	while (i < m->cfg.nregions && gpa - m->cfg.regions[i].gpa >= m->cfg.regions[i].size)
+		i++;
+	return i;
+}
+
+void mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len)
+{
+	uint32_t i;
+	while (len && (i = cfg_region_of(m, gpa)) < m->cfg.nregions) {
+		const uint64_t off = gpa - m->cfg.regions[i].gpa, tail = m->cfg.regions[i].size - off;
+		const uint64_t n = tail < len ? tail : len;
+		if (m->snapshot[i])
+			memcpy(m->snapshot[i] + off, region_base(m, i) + off, (size_t)n);
+		gpa += n;
+		len -= n;
+	}
 }
 
 bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *gpa)
@@ -150,7 +203,7 @@ int virtq_mock_snapshot(struct virtq_mock *m)
 		size_t size = (size_t)m->cfg.regions[i].size;
 		if (!m->snapshot[i] && !(m->snapshot[i] = malloc(size)))
 			return -VIRTQ_ENOSPC;
-		memcpy(m->snapshot[i], m->alloc[i] + VIRTQ_MOCK_GUARD, size);
+		memcpy(m->snapshot[i], region_base(m, i), size);
 	}
 	return 0;
 }
@@ -171,7 +224,7 @@ int virtq_mock_check_writes(struct virtq_mock *m, uint64_t *bad_gpa)
 	if (!m)
 		return -VIRTQ_EINVAL;
 	for (uint32_t i = 0; i < m->cfg.nregions; i++) {
-		const unsigned char *now = m->alloc[i] + VIRTQ_MOCK_GUARD, *then = m->snapshot[i];
+		const unsigned char *now = region_base(m, i), *then = m->snapshot[i];
 		uint64_t size = m->cfg.regions[i].size;
 		if (!then)
 			return -VIRTQ_EINVAL;
@@ -184,7 +237,7 @@ int virtq_mock_check_writes(struct virtq_mock *m, uint64_t *bad_gpa)
 				if (now[off + b] != then[off + b] && !write_allowed(m, gpa)) {
 					if (bad_gpa)
 						*bad_gpa = gpa;
-					return -1;
+					return 1;
 				}
 			}
 		}
@@ -196,15 +249,11 @@ bool virtq_mock_guards_intact(struct virtq_mock *m)
 {
 	bool intact = true;
 	for (uint32_t i = 0; m && i < m->cfg.nregions; i++) {
-		uint64_t size = m->cfg.regions[i].size, total = alloc_bytes(size);
-		guards_poison(m, i, false);
-		for (uint64_t b = 0; b < total; b++) {
-			if (b == VIRTQ_MOCK_GUARD)
-				b += size;
-			if (b < total && m->alloc[i][b] != VIRTQ_MOCK_GUARD_BYTE)
-				intact = false;
-		}
-		guards_poison(m, i, true);
+		const unsigned char *slack = region_base(m, i) + m->cfg.regions[i].size;
+		slack_poison(m, i, false);
+		for (size_t b = 0; b < slack_bytes(m, i); b++)
+			intact &= slack[b] == VIRTQ_MOCK_GUARD_BYTE;
+		slack_poison(m, i, true);
 	}
 	return intact;
 }

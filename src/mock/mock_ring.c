@@ -145,6 +145,7 @@ static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 	} else {
 		ring_store16(p, v);
 	}
+	mock_note_driver_write(m, gpa, 2);
 	return 0;
 }
 
@@ -166,6 +167,7 @@ int virtq_mock_write_desc_at(struct virtq_mock *m, uint64_t gpa, uint64_t addr, 
 		return m ? -VIRTQ_EBADADDR : -VIRTQ_EINVAL;
 	ring_write_desc(p, (struct ring_desc){ .addr = addr, .len = len, .flags = flags,
 					       .next = next });
+	mock_note_driver_write(m, gpa, RING_DESC_BYTES);
 	return 0;
 }
 
