@@ -62,6 +62,8 @@ static size_t cursor_move(struct virtq_cursor *cur, unsigned char *buf, size_t l
 			  enum copy_dir dir)
 {
 	size_t moved = 0;
+	if (len > cur->total - cur->done)
+		len = cur->total - cur->done; /* a limited cursor stops early */
 	while (moved < len && cur->seg != cur->end) {
 		size_t n = cur->seg->len - cur->off;
 		if (n > len - moved)
@@ -102,6 +104,16 @@ int64_t virtq_chain_skip(struct virtq_cursor *cur, size_t len)
 	if (!cur)
 		return -VIRTQ_EINVAL;
 	return (int64_t)cursor_move(cur, NULL, len, COPY_NONE);
+}
+
+int virtq_chain_limit(struct virtq_cursor *cur, size_t len)
+{
+	if (!cur)
+		return -VIRTQ_EINVAL;
+	if (len > cur->total - cur->done)
+		return -VIRTQ_ESHORT;
+	cur->total = cur->done + len;
+	return 0;
 }
 
 size_t virtq_chain_remaining(const struct virtq_cursor *cur)

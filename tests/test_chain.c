@@ -111,6 +111,28 @@ static void test_segments_view(void **state)
 	assert_err(virtq_chain_segments(NULL, 1, view, 3), -VIRTQ_EINVAL);
 }
 
+static void test_limit(void **state)
+{
+	(void)state;
+	struct virtq_seg segs[5];
+	struct virtq_chain c;
+	struct virtq_cursor in;
+	char buf[16];
+	build(&c, segs, 5);
+	virtq_chain_reader(&in, &c);
+	virtq_chain_skip(&in, 2);
+	assert_err(virtq_chain_limit(&in, 8), -VIRTQ_ESHORT);
+	assert_int_equal(virtq_chain_remaining(&in), 7);
+	assert_err(virtq_chain_limit(&in, 4), 0);
+	assert_int_equal(virtq_chain_remaining(&in), 4);
+	assert_err(virtq_chain_read(&in, buf, 16), 4); /* stops at the limit, mid-segment */
+	assert_memory_equal(buf, "cdef", 4);
+	assert_err(virtq_chain_skip(&in, 1), 0);
+	assert_err(virtq_chain_segments(&in, 1, segs, 1), -VIRTQ_ESHORT);
+	assert_err(virtq_chain_limit(&in, 0), 0);
+	assert_err(virtq_chain_limit(NULL, 0), -VIRTQ_EINVAL);
+}
+
 static void test_null_and_empty(void **state)
 {
 	(void)state;
@@ -145,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_read_across_segments),
 		cmocka_unit_test(test_write_across_segments),
 		cmocka_unit_test(test_segments_view),
+		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_null_and_empty),
 		cmocka_unit_test(test_seg_layout),
 	};

@@ -58,7 +58,7 @@ struct virtq_cursor {
 	const struct virtq_seg *end; /* one past the last segment of this part */
 	size_t off;                  /* offset inside *seg */
 	size_t done;                 /* bytes consumed so far */
-	size_t total;                /* bytes in this part */
+	size_t total;                /* bytes this cursor may consume in all */
 };
 
 /* A cursor over the readable part (what the driver sent). */
@@ -79,6 +79,10 @@ VIRTQ_API int64_t virtq_chain_write(struct virtq_cursor *cur, const void *src, s
 
 /* Advances by up to len bytes without copying; returns bytes skipped. */
 VIRTQ_API int64_t virtq_chain_skip(struct virtq_cursor *cur, size_t len);
+
+/* Restricts the cursor to the next len bytes: reads, writes and skips stop
+ * there. -VIRTQ_ESHORT if fewer than len bytes remain (cursor unchanged). */
+VIRTQ_API int virtq_chain_limit(struct virtq_cursor *cur, size_t len);
 
 /* Bytes left in this part of the chain. */
 VIRTQ_API size_t virtq_chain_remaining(const struct virtq_cursor *cur);

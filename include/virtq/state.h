@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Queue state for snapshot and live migration: save, restore, and a
+ * versioned byte encoding.
+ *
+ * Restoring is an attack surface: the saved indices come from a file or a
+ * migration stream, and the rings they point into come from the guest (QEMU
+ * CVE-2013-4151 and CVE-2013-6399 trusted such indices). virtq_restore()
+ * therefore validates like virtq_activate() and more, and a rejected restore
+ * leaves the queue reset, never half-restored.
+ *
+ * Encoding, version 1: 64 bytes, little-endian, fixed layout.
+ *
+ *   offset size field
+ *        0    4 magic "VQST" (0x56 0x51 0x53 0x54)
+ *        4    2 version (1)
+ *        6    2 length of the whole encoding in bytes (64 for version 1)
+ *        8    4 flags: bit 0 active, bit 1 broken, bit 2 signalled_valid,
+ *               bit 3 notify_enabled; bits 4..31 reserved, must be 0
+ *       12    4 max_size
+ *       16    4 size
+ *       20    4 in_flight
+ *       24    8 features
+ *       32    8 desc_gpa
+ *       40    8 avail_gpa
+ *       48    8 used_gpa
+ *       56    2 next_avail
+ *       58    2 next_used
+ *       60    2 published_used
+ *       62    2 signalled_used
+ *
+ * Versions: a decoder refuses a version newer than it knows (-VIRTQ_EVERSION).
+ * A version 2 would keep every version-1 field at its offset, append its new
+ * fields, raise version and length; its decoder would accept length 64 as
+ * version 1 and give the new fields their neutral values.
+ */
+#ifndef VIRTQ_STATE_H
+#define VIRTQ_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtq/common.h"
+#include "virtq/mem.h"
+#include "virtq/queue.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VIRTQ_STATE_MAGIC "VQST"
+#define VIRTQ_STATE_VERSION 1u
+#define VIRTQ_STATE_V1_SIZE 64u
+
+/* Everything needed to resume a queue exactly. */
+struct virtq_state {
+	uint32_t max_size;  /* largest size the device offered */
+	uint32_t size;      /* negotiated size */
+	uint64_t features;  /* negotiated feature bits */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	bool active;        /* activated (DRIVER_OK); the indices below are meaningful */
+	bool broken;        /* latched broken by a guest error */
+	uint16_t next_avail;     /* next avail ring position to pop */
+	uint16_t next_used;      /* next used ring position to fill */
+	uint16_t published_used; /* used.idx the device last wrote */
+	uint32_t in_flight;      /* chains popped and not yet used */
+	uint16_t signalled_used; /* used.idx at the last notification decision */
+	bool signalled_valid;    /* whether signalled_used is meaningful */
+	bool notify_enabled;     /* the device wants driver notifications */
+};
+
+/* Copies q's state into s. Any initialized queue, active or not, broken or not.
+ * Returns 0 or -VIRTQ_EINVAL (NULL). */
+VIRTQ_API int virtq_save(const struct virtq *q, struct virtq_state *s);
+
+/*
+ * Puts q (initialized with virtq_init on mem) in state s. Checks, in order:
+ *   s itself (virtq_state_check): -VIRTQ_EBADSTATE
+ *   s->size <= q's max size: -VIRTQ_EINVAL
+ *   for an active queue, the rings as virtq_activate() checks them:
+ *     -VIRTQ_EINVAL (alignment), -VIRTQ_EBADADDR, -VIRTQ_EOVERFLOW
+ *   used.idx in guest memory == s->published_used: -VIRTQ_EBADSTATE
+ * On error q is reset (as virtq_reset) and nothing in guest memory changed.
+ * Restoring does not write guest memory.
+ */
+VIRTQ_API int virtq_restore(struct virtq *q, const struct virtq_mem *mem,
+			    const struct virtq_state *s);
+
+/*
+ * Self-consistency of a state, without guest memory: sizes powers of two
+ * <= 32768, size <= max_size, in_flight <= size, unpublished used entries
+ * (next_used - published_used) <= size, and an inactive queue has all its
+ * indices, in_flight and notification fields at their reset values and is
+ * not broken. Returns 0 or -VIRTQ_EBADSTATE.
+ */
+VIRTQ_API int virtq_state_check(const struct virtq_state *s);
+
+/* Writes the version-1 encoding of s (which must pass virtq_state_check) to
+ * buf. Returns 64, -VIRTQ_ENOSPC if cap < 64, -VIRTQ_EBADSTATE, -VIRTQ_EINVAL. */
+VIRTQ_API int virtq_state_encode(const struct virtq_state *s, void *buf, size_t cap);
+
+/*
+ * Decodes exactly len bytes. Returns 0 or:
+ *   -VIRTQ_EFORMAT  truncated, trailing bytes, bad magic, length field not
+ *                   the version's, version 0, reserved flag bits set
+ *   -VIRTQ_EVERSION a version newer than VIRTQ_STATE_VERSION
+ *   -VIRTQ_EBADSTATE values that fail virtq_state_check
+ * Never reads outside [buf, buf + len). On error *s is zeroed.
+ */
+VIRTQ_API int virtq_state_decode(struct virtq_state *s, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTQ_STATE_H */
