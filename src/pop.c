@@ -145,7 +145,9 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return queue_fail(q, -VIRTQ_EBADIDX);
 	r = walk_chain(q, c, head);
 	if (r) {
+		uint32_t read = c->ndesc;
 		virtq_chain_clear(c);
+		c->ndesc = read; /* how far the walk got: bounded work is observable */
 		return r == -VIRTQ_ENOSPC ? r : queue_fail(q, r);
 	}
 	c->id = head;
