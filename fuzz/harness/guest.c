@@ -185,7 +185,11 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		const unsigned char le[4] = { (unsigned char)op->len32, (unsigned char)(op->len32 >> 8),
 					      (unsigned char)(op->len32 >> 16),
 					      (unsigned char)(op->len32 >> 24) };
-		virtq_mock_write(g, harness_loc(h, op->loc), le, sizeof(le));
+		unsigned char back[4];
+		uint64_t at = harness_loc(h, op->loc);
+		if (virtq_mock_write(g, at, le, sizeof(le)) == 0)
+			FUZZ_CHECK(virtq_mem_read(&g->mem, at, back, 4) == 0 && !memcmp(back, le, 4),
+				   "guest memory does not read back what was written");
 		break;
 	}
 	case SCN_CONSUME:
