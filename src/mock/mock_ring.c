@@ -138,8 +138,7 @@ static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 	if (!p)
 		return -VIRTQ_EBADADDR;
 	if ((uintptr_t)p & 1u) {
-		unsigned char b[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
-		memcpy(p, b, 2);
+		ring_store16_unaligned(p, v);
 	} else if (release) {
 		ring_store16_release(p, v);
 	} else {
@@ -151,11 +150,11 @@ static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 
 static uint16_t load16(struct virtq_mock *m, uint64_t gpa, bool acquire)
 {
-	unsigned char *p = virtq_mem_translate(&m->mem, gpa, 2);
+	void *p = virtq_mem_translate(&m->mem, gpa, 2);
 	if (!p)
 		return 0;
 	if ((uintptr_t)p & 1u)
-		return (uint16_t)(p[0] | p[1] << 8);
+		return ring_load16_unaligned(p);
 	return acquire ? ring_load16_acquire(p) : ring_load16(p);
 }
 
