@@ -25,11 +25,20 @@
  * Configurations: EVENT_IDX on and off, times notification suppression on
  * (the device disables kicks while it polls, the guest disables interrupts
  * while it is busy) and off (both stay enabled), with different queue sizes.
+ * Each starts its ring indices a few hundred short of 65536, so every run
+ * crosses the 16-bit wraparound. Random yields and short spins at the
+ * protocol's windows (before re-enabling notifications) and random drains
+ * (the ring runs empty, both sides sleep) vary the interleavings.
+ *
+ * What it cannot catch: a missing full fence (virtio 2.7.13 (c), (d)) only
+ * loses a notification if the CPU reorders a store after a later load within
+ * a window of nanoseconds; ThreadSanitizer does not model that either.
  *
  *   test_threaded [--seconds S] [--soak S] [--config K] [--seed N] [--watchdog S]
  *
  * --seconds: total run time, shared by the configurations (default 3);
- * --soak S: the same for S seconds, reporting chains/s per configuration.
+ * --soak S: the same for S seconds, reporting chains/s per configuration;
+ * --config K: only configuration K; --watchdog S: hang detector (default 5 s).
  * Exit status 0 on success, 1 on a failure (described on stderr).
  */
 #define _POSIX_C_SOURCE 200809L
