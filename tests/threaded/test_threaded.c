@@ -689,11 +689,11 @@ static void *watchdog_thread(void *arg)
 		}
 		if (now_s() - last_change < watchdog_seconds || atomic_load(&r->failed))
 			continue;
-		run_fail(r, "watchdog: no progress for %.1f s: guest %s (avail.idx %u published, "
-			    "used consumed up to %u, %u chains outstanding, %" PRIuFAST64
-			    " kicks sent); device %s (next_avail %u, used.idx %u published, %"
-			    PRIuFAST64 " interrupts sent). A notification was missed, or a side "
-			    "stopped.",
+		run_fail(r, "watchdog: no progress for %.1f s: guest %s (last reported: avail.idx "
+			    "%u published, used consumed up to %u, %u chains outstanding; %"
+			    PRIuFAST64 " kicks sent); device %s (last reported: next_avail %u, "
+			    "used.idx %u published; %" PRIuFAST64 " interrupts sent). A notification "
+			    "was missed, or a side stopped.",
 			 watchdog_seconds, state_name(atomic_load(&r->guest_state)),
 			 atomic_load(&r->guest_avail), atomic_load(&r->guest_consumed),
 			 atomic_load(&r->guest_outstanding),
@@ -791,9 +791,11 @@ static void final_checks(struct run *r)
 		run_fail(r, "guest: used entries or descriptors left over at the end");
 }
 
-static int run_config(const struct config *cfg, uint64_t seed, double seconds, bool soak,
+static int run_config(unsigned k, uint64_t base_seed, double seconds, bool soak,
 		      struct stats *total, double *total_seconds)
 {
+	const struct config *cfg = &configs[k];
+	const uint64_t seed = base_seed + k;
 	struct run *r = calloc(1, sizeof(*r));
 	pthread_t guest, device, dog;
 	if (!r)
@@ -847,9 +849,9 @@ static int run_config(const struct config *cfg, uint64_t seed, double seconds, b
 
 	int failed = atomic_load(&r->failed);
 	if (failed)
-		fprintf(stderr, "test_threaded: FAIL (event_idx=%s suppress=%s size=%u seed=%" PRIu64
-				"): %s\n", cfg->event_idx ? "on" : "off", cfg->suppress ? "on" : "off",
-			cfg->queue_size, seed, r->why);
+		fprintf(stderr, "test_threaded: FAIL (event_idx=%s suppress=%s size=%u; rerun with "
+				"--config %u --seed %" PRIu64 "): %s\n", cfg->event_idx ? "on" : "off",
+			cfg->suppress ? "on" : "off", cfg->queue_size, k, base_seed, r->why);
 	teardown(r);
 	return failed;
 }
@@ -898,8 +900,7 @@ int main(int argc, char **argv)
 	printf("seed %" PRIu64 ", %.1f s per configuration\n", seed, seconds / n);
 	for (unsigned k = 0; k < NCONFIGS && !failed; k++)
 		if (only < 0 || (unsigned)only == k)
-			failed = run_config(&configs[k], seed + k, seconds / n, soak, &total,
-					    &total_seconds);
+			failed = run_config(k, seed, seconds / n, soak, &total, &total_seconds);
 	if (soak)
 		printf("total: %" PRIu64 " chains in %.1f s = %.0f chains/s\n", total.chains,
 		       total_seconds, (double)total.chains / total_seconds);
