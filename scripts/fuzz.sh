@@ -9,7 +9,8 @@
 # Options: --target NAME (repeatable), --time SECONDS per target (default 60),
 # --jobs N (libFuzzer -fork=N), --merge, --timeout SECONDS per input (default
 # 5: seed talk P1, never libFuzzer's 1200 s), --rss-limit-mb MB (default 2048),
-# --engine libfuzzer|afl.
+# --engine libfuzzer|afl, --corpus-out DIR (keep new units in DIR/<target>,
+# which is also read: CI caches it between runs).
 #
 # Prints per target: exec/s, new corpus units, coverage and features, and every
 # crash with the command that reproduces it. Artifacts (crash-*, timeout-*,
@@ -19,7 +20,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
-targets=() time_limit=60 jobs=1 merge=0 timeout=5 rss=2048 engine=libfuzzer
+targets=() time_limit=60 jobs=1 merge=0 timeout=5 rss=2048 engine=libfuzzer corpus_out=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--target) targets+=("$2"); shift 2 ;;
@@ -29,7 +30,8 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--rss-limit-mb|-rss_limit_mb) rss=$2; shift 2 ;;
 	--engine) engine=$2; shift 2 ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	--corpus-out) corpus_out=$2; shift 2 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -60,27 +62,31 @@ build_libfuzzer() {
 last_field() { grep -oE "$2: [0-9]+" "$1" | tail -1 | awk '{print $2}'; }
 
 fuzz_libfuzzer() {
-	local t=$1 dir="$out/$1" bin="$bindir/$1"
-	rm -rf "$dir/artifacts" "$dir/new" && mkdir -p "$dir/artifacts" "$dir/new"
+	local t=$1 dir="$out/$1" bin="$bindir/$1" new="$out/$1/new"
+	rm -rf "$dir/artifacts" "$new" && mkdir -p "$dir/artifacts"
+	[ -z "$corpus_out" ] || new="$corpus_out/$t"
+	mkdir -p "$new"
+	local had
+	had=$(find "$new" -type f | wc -l)
 	local args=(-max_total_time="$time_limit" -timeout="$timeout" -rss_limit_mb="$rss"
 		-print_final_stats=1 -artifact_prefix="$dir/artifacts/" -dict="$VIRTQ_ROOT/fuzz/$t.dict")
 	[ "$jobs" -gt 1 ] && args+=(-fork="$jobs")
 	say "$t: fuzzing for ${time_limit}s (log: $dir/log)"
 	# New units go to the first directory; corpus/ is only read.
-	(cd "$dir" && "$bin" "${args[@]}" "$dir/new" "$VIRTQ_ROOT/corpus/$t" >"$dir/log" 2>&1) || true
-	local execs new cov ft
+	(cd "$dir" && "$bin" "${args[@]}" "$new" "$VIRTQ_ROOT/corpus/$t" >"$dir/log" 2>&1) || true
+	local execs units cov ft
 	execs=$(grep -oE 'average_exec_per_sec: *[0-9]+' "$dir/log" | awk '{print $2}' | tail -1)
 	[ -n "$execs" ] || execs=$(last_field "$dir/log" "exec/s")
-	new=$(find "$dir/new" -type f | wc -l)
+	units=$(($(find "$new" -type f | wc -l) - had))
 	cov=$(last_field "$dir/log" "cov")
 	ft=$(last_field "$dir/log" "ft")
 	printf '%-12s exec/s %-7s new units %-5s coverage %-5s features %s\n' "$t" \
-		"${execs:-?}" "$new" "${cov:-?}" "${ft:-?}"
+		"${execs:-?}" "$units" "${cov:-?}" "${ft:-?}"
 	report_artifacts "$t" "$dir/artifacts" "$bin"
-	if [ "$merge" = 1 ] && [ "$new" -gt 0 ]; then
+	if [ "$merge" = 1 ] && [ "$units" -gt 0 ]; then
 		local before after
 		before=$(find "$VIRTQ_ROOT/corpus/$t" -maxdepth 1 -type f | wc -l)
-		"$bin" -merge=1 -timeout="$timeout" -rss_limit_mb="$rss" "$VIRTQ_ROOT/corpus/$t" "$dir/new" \
+		"$bin" -merge=1 -timeout="$timeout" -rss_limit_mb="$rss" "$VIRTQ_ROOT/corpus/$t" "$new" \
 			>"$dir/merge.log" 2>&1 || die "merge failed: $dir/merge.log"
 		after=$(find "$VIRTQ_ROOT/corpus/$t" -maxdepth 1 -type f | wc -l)
 		say "$t: merged $((after - before)) units into corpus/$t"

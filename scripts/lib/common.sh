@@ -19,13 +19,17 @@ ensure_packages() {
 	if ! command -v apt-get >/dev/null; then
 		die "missing packages ${missing[*]} and no apt-get: install them with your package manager"
 	fi
+	local as_root=()
 	if [ "$(id -u)" -ne 0 ]; then
-		die "missing packages; run: sudo apt-get install -y ${missing[*]}"
+		# CI runners have passwordless sudo; people are told what to run.
+		sudo -n true 2>/dev/null || die "missing packages; run: sudo apt-get install -y ${missing[*]}"
+		as_root=(sudo -n)
 	fi
 	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq || die "apt-get update failed"
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+		die "apt-get update failed"
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
 		die "apt-get install ${missing[*]} failed"
 }
 
