@@ -27,12 +27,18 @@ zip_dir() { # zip_dir OUT.zip FILE...: flat archive of the seed files
 	fi
 }
 
+# The scenario-level custom mutator (libFuzzer uses it; other engines ignore it).
+# shellcheck disable=SC2086
+$CC $CFLAGS -I"$tree/include" -I"$tree/fuzz/harness" -c "$tree/fuzz/harness/mutator.c" \
+	-o "$WORK/mutator.o"
+
 for source in "$tree"/fuzz/fuzz_*.c; do
 	target=$(basename "$source" .c)
 	# shellcheck disable=SC2086 # CFLAGS and LIB_FUZZING_ENGINE are flag lists
 	$CC $CFLAGS -I"$tree/include" -I"$tree/fuzz" -c "$source" -o "$WORK/$target.o"
 	# shellcheck disable=SC2086
-	$CXX $CXXFLAGS "$WORK/$target.o" "${libs[@]}" $LIB_FUZZING_ENGINE -o "$OUT/$target"
+	$CXX $CXXFLAGS "$WORK/$target.o" "$WORK/mutator.o" "${libs[@]}" $LIB_FUZZING_ENGINE \
+		-o "$OUT/$target"
 
 	mapfile -t seeds < <(find "$tree/corpus/$target" -type f ! -name 'README*' | sort)
 	rm -f "$OUT/${target}_seed_corpus.zip"

@@ -34,6 +34,12 @@ static uint32_t part_pieces(const struct model_chain *c, bool writable, uint64_t
 	return count;
 }
 
+uint64_t harness_part_gpa(const struct model_chain *c, bool writable, uint64_t offset)
+{
+	struct piece one;
+	return part_pieces(c, writable, offset, 1, &one, 1) ? one.gpa : UINT64_MAX;
+}
+
 void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
 			uint64_t offset, uint64_t n, unsigned char *out)
 {
