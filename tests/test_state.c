@@ -128,7 +128,7 @@ static int setup_event_idx(void **state)
 	return 0;
 }
 
-/* What the rejection tests count on being seen at a move (a script covers them). */
+/* States the differential tests must have moved a queue in, or they prove less. */
 static struct {
 	unsigned in_flight, unpublished, notify_off, unsignalled, wrapped;
 } seen;
@@ -237,7 +237,7 @@ static void test_continue_after_read_ahead(void **state)
 	move_queue(f);
 
 	assert_err(virtq_enable_notify(&f->q), 1); /* two pending: pop before sleeping */
-	assert_int_equal(virtq_mock_avail_event(&f->m), 1); /* the original wrote 3 */
+	assert_int_equal(virtq_mock_avail_event(&f->m), 1); /* unmoved: 3, the idx it read */
 	for (int i = 1; i < 3; i++) {
 		assert_err(virtq_pop(&f->q, &f->c), 1);
 		assert_int_equal(f->c.id, h[i]);
@@ -245,7 +245,7 @@ static void test_continue_after_read_ahead(void **state)
 	}
 	assert_err(virtq_pop(&f->q, &f->c), 0);
 	assert_err(virtq_enable_notify(&f->q), 0);
-	(void)virtq_mock_should_kick(&f->m);
+	(void)virtq_mock_should_kick(&f->m); /* the driver's baseline: all posted so far */
 	fixture_post(f, 16, 0, 0);
 	assert_true(virtq_mock_should_kick(&f->m)); /* no wakeup lost */
 }
@@ -618,8 +618,8 @@ static const struct script scripts[] = {
 #define BUSY_MAX 8u
 
 /*
- * A queue of max size 8 on the fixture's rings with history: four chains
- * posted, three popped, one returned and published, one returned and not
+ * A queue of max size 8 on the fixture's rings with history: three chains
+ * posted and popped, one returned and published, one returned and not
  * published, one in flight (next_avail 3, next_used 2, published_used 1).
  */
 static struct fixture *busy_fixture(bool two_regions)
