@@ -7,11 +7,6 @@
 #include "ring_access.h"
 #include "split_layout.h"
 
-static bool is_pow2(uint32_t v)
-{
-	return v && !(v & (v - 1));
-}
-
 int virtq_init(struct virtq *q, const struct virtq_mem *mem, uint32_t max_size)
 {
 	if (!q || !mem || !is_pow2(max_size) || max_size > VIRTQ_MAX_SIZE)
@@ -74,7 +69,7 @@ int virtq_set_features(struct virtq *q, uint64_t features)
 }
 
 /* Host address of one ring: whole extent in one region, aligned in guest and host. */
-static int map_ring(const struct virtq *q, uint64_t gpa, uint64_t bytes, uint64_t align,
+static int map_ring(const struct virtq_mem *mem, uint64_t gpa, uint64_t bytes, uint64_t align,
 		    void **host)
 {
 	uint64_t last;
@@ -82,7 +77,7 @@ static int map_ring(const struct virtq *q, uint64_t gpa, uint64_t bytes, uint64_
 		return -VIRTQ_EINVAL;
 	if (!checked_range_last(gpa, bytes, &last))
 		return -VIRTQ_EOVERFLOW;
-	*host = virtq_mem_translate(q->mem, gpa, bytes);
+	*host = virtq_mem_translate(mem, gpa, bytes);
 	if (!*host)
 		return -VIRTQ_EBADADDR;
 	if ((uintptr_t)*host & (align - 1))
@@ -90,20 +85,32 @@ static int map_ring(const struct virtq *q, uint64_t gpa, uint64_t bytes, uint64_
 	return 0;
 }
 
+int queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
+		    uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings)
+{
+	struct queue_rings r;
+	int err;
+	if ((err = map_ring(mem, desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16, &r.desc)) ||
+	    (err = map_ring(mem, avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2, &r.avail)) ||
+	    (err = map_ring(mem, used_gpa, VIRTQ_USED_RING_BYTES(size), 4, &r.used)))
+		return err;
+	*rings = r;
+	return 0;
+}
+
 int virtq_activate(struct virtq *q)
 {
-	void *desc, *avail, *used;
+	struct queue_rings rings;
 	int r = configurable(q);
 	if (r)
 		return r;
 	uint32_t size = queue_size(q);
-	if ((r = map_ring(q, q->desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16, &desc)) ||
-	    (r = map_ring(q, q->avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2, &avail)) ||
-	    (r = map_ring(q, q->used_gpa, VIRTQ_USED_RING_BYTES(size), 4, &used)))
+	r = queue_map_rings(q->mem, size, q->desc_gpa, q->avail_gpa, q->used_gpa, &rings);
+	if (r)
 		return r;
-	q->desc = desc;
-	q->avail = avail;
-	q->used = used;
+	q->desc = rings.desc;
+	q->avail = rings.avail;
+	q->used = rings.used;
 	q->next_avail = q->shadow_avail = 0;
 	q->next_used = q->published_used = q->signalled_used = 0;
 	q->signalled_valid = false;
@@ -112,9 +119,9 @@ int virtq_activate(struct virtq *q)
 	q->notify_enabled = true;
 	q->active = true;
 	/* The device owns the used ring: start with notifications wanted. */
-	ring_store16(ring_at(used, USED_FLAGS), 0);
+	ring_store16(ring_at(rings.used, USED_FLAGS), 0);
 	if (queue_has(q, VIRTQ_F_EVENT_IDX))
-		ring_store16(ring_at(used, avail_event_off(size)), 0);
+		ring_store16(ring_at(rings.used, avail_event_off(size)), 0);
 	return 0;
 }
 

@@ -7,6 +7,11 @@
 
 #include "virtq/queue.h"
 
+static inline bool is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
 static inline uint32_t queue_size(const struct virtq *q)
 {
 	return (uint32_t)q->size_minus_1 + 1u;
@@ -35,5 +40,21 @@ static inline int queue_usable(const struct virtq *q)
 		return -VIRTQ_ENOTREADY;
 	return 0;
 }
+
+/* Host addresses of a queue's three rings. */
+struct queue_rings {
+	void *desc, *avail, *used;
+};
+
+/*
+ * Validates the rings of a queue of `size` at the given guest addresses and
+ * maps them, without touching any queue: desc 16-aligned, avail 2-aligned,
+ * used 4-aligned in guest and host (-VIRTQ_EINVAL); each ring's full extent,
+ * event field included, inside one region (-VIRTQ_EBADADDR); no wrap
+ * computing the extents (-VIRTQ_EOVERFLOW). Shared by activation and restore,
+ * so a restored queue is held to exactly the rules of an activated one.
+ */
+int queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
+		    uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings);
 
 #endif /* VIRTQ_QUEUE_INTERNAL_H */

@@ -73,7 +73,7 @@ struct virtq {
 	uint16_t next_used;    /* next used ring position to fill */
 	uint16_t published_used; /* used.idx as last written */
 	uint16_t signalled_used; /* used.idx at the last notification decision */
-	bool signalled_valid;    /* false until the first decision (and after restore) */
+	bool signalled_valid;    /* false until the first decision after activate */
 	bool notify_enabled;     /* device wants driver notifications */
 	uint32_t in_flight;      /* chains popped and not yet used */
 	uint32_t region_hint;    /* last region hit by translation */

@@ -71,42 +71,82 @@ struct virtq_state {
 };
 
 /* Copies q's state into s. Any initialized queue, active or not, broken or not.
- * Returns 0 or -VIRTQ_EINVAL (NULL). */
+ * Returns 0 or -VIRTQ_EINVAL (NULL, or q never initialized). */
 VIRTQ_API int virtq_save(const struct virtq *q, struct virtq_state *s);
 
 /*
  * Puts q (initialized with virtq_init on mem) in state s. Checks, in order:
+ *   q, mem or s NULL, or mem not the map q was initialized on: -VIRTQ_EINVAL
  *   s itself (virtq_state_check): -VIRTQ_EBADSTATE
  *   s->size <= q's max size: -VIRTQ_EINVAL
- *   for an active queue, the rings as virtq_activate() checks them:
+ *   for an active queue, the rings as virtq_activate() checks them (same code):
  *     -VIRTQ_EINVAL (alignment), -VIRTQ_EBADADDR, -VIRTQ_EOVERFLOW
- *   used.idx in guest memory == s->published_used: -VIRTQ_EBADSTATE
+ *   for an active queue, used.idx in guest memory == s->published_used:
+ *     -VIRTQ_EBADSTATE
  * On error q is reset (as virtq_reset) and nothing in guest memory changed.
  * Restoring does not write guest memory.
+ *
+ * Why these checks: the size limit is q's own (set by the VMM with
+ * virtq_init), so a stream cannot grow a queue past what the device model
+ * offers; s->max_size is the saving side's and is not applied (a VMM that
+ * insists on identical devices compares it itself). The rings must satisfy
+ * activation's rules because pop and add_used rely on them for every access.
+ * used.idx is written only by the device, so in the memory image that goes
+ * with s it must equal published_used; a mismatch means the state belongs to
+ * another image or was forged, and resuming would move used.idx backwards or
+ * publish entries that were never written. avail.idx is not checked: it is the
+ * guest's to change at any time, and the first pop validates it as always
+ * (more than size ahead: -VIRTQ_EBADIDX, queue broken).
+ *
+ * Afterwards q is exactly the saved queue: the next pop reads the avail entry
+ * at s->next_avail (avail.idx is re-read first), used entries continue at
+ * s->next_used, unpublished entries (published_used..next_used) are published
+ * by the next virtq_publish_used(), and the notification state (signalled_*,
+ * notify_enabled) carries on. A broken state restores a broken queue.
+ * One thing is deliberately not carried over: the avail.idx the queue last
+ * read is a cache of guest memory, and trusting a saved copy would let pop
+ * use ring entries it never validated. The restored queue re-reads avail.idx
+ * at its first pop. If the saved queue had read ahead of what it popped, the
+ * avail_event hint (EVENT_IDX) that virtq_enable_notify() writes before that
+ * pop names next_avail rather than the entries seen; enable_notify() then
+ * returns 1 (entries pending), and each pop moves avail_event on as before.
  */
 VIRTQ_API int virtq_restore(struct virtq *q, const struct virtq_mem *mem,
 			    const struct virtq_state *s);
 
 /*
  * Self-consistency of a state, without guest memory: sizes powers of two
- * <= 32768, size <= max_size, in_flight <= size, unpublished used entries
- * (next_used - published_used) <= size, and an inactive queue has all its
- * indices, in_flight and notification fields at their reset values and is
- * not broken. Returns 0 or -VIRTQ_EBADSTATE.
+ * <= 32768, size <= max_size; for an active queue in_flight <= size,
+ * next_avail - next_used == in_flight (mod 2^16: every popped chain is
+ * either in flight or has one used entry) and unpublished used entries
+ * (next_used - published_used, mod 2^16) <= size; an inactive queue has all
+ * its indices, in_flight and notification fields at their reset values
+ * (0/false) and is not broken. These are the invariants pop, unpop and
+ * add_used maintain, so virtq_save() of any queue passes; a state outside them
+ * was not saved by virtq and would void the bounds they enforce (EBUSY at
+ * size chains in flight, publishing before overwriting an unpublished entry).
+ * Returns 0, -VIRTQ_EBADSTATE, or -VIRTQ_EINVAL (NULL).
  */
 VIRTQ_API int virtq_state_check(const struct virtq_state *s);
 
 /* Writes the version-1 encoding of s (which must pass virtq_state_check) to
- * buf. Returns 64, -VIRTQ_ENOSPC if cap < 64, -VIRTQ_EBADSTATE, -VIRTQ_EINVAL. */
+ * buf. Returns 64, or, checked in this order, -VIRTQ_EINVAL (NULL),
+ * -VIRTQ_EBADSTATE, -VIRTQ_ENOSPC if cap < 64; nothing is written on error. */
 VIRTQ_API int virtq_state_encode(const struct virtq_state *s, void *buf, size_t cap);
 
 /*
- * Decodes exactly len bytes. Returns 0 or:
- *   -VIRTQ_EFORMAT  truncated, trailing bytes, bad magic, length field not
- *                   the version's, version 0, reserved flag bits set
- *   -VIRTQ_EVERSION a version newer than VIRTQ_STATE_VERSION
- *   -VIRTQ_EBADSTATE values that fail virtq_state_check
- * Never reads outside [buf, buf + len). On error *s is zeroed.
+ * Decodes exactly len bytes. Checks, in this order:
+ *   s or buf NULL                            -VIRTQ_EINVAL
+ *   len < 8 (no magic, version and length)   -VIRTQ_EFORMAT
+ *   bad magic, version 0                     -VIRTQ_EFORMAT
+ *   version newer than VIRTQ_STATE_VERSION   -VIRTQ_EVERSION
+ *   length field not 64, len not 64 (truncated or trailing bytes),
+ *   reserved flag bits set                   -VIRTQ_EFORMAT
+ *   values that fail virtq_state_check       -VIRTQ_EBADSTATE
+ * The version comes before the length so that a newer, longer encoding is
+ * reported as a newer version rather than as a malformed one.
+ * Never reads outside [buf, buf + len). On error *s is zeroed (if s is not
+ * NULL). Every accepted input re-encodes to the same bytes.
  */
 VIRTQ_API int virtq_state_decode(struct virtq_state *s, const void *buf, size_t len);
 

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Queue state: save, self-consistency check, restore.
+ *
+ * A state handed to virtq_restore() comes from a file or a migration stream:
+ * nothing in it is trusted. It is checked against itself, against the
+ * queue's own limits and against the rings in guest memory, all before the
+ * queue is touched, so a rejected state leaves nothing of itself behind.
+ */
+#include <string.h>
+
+#include "queue_internal.h"
+#include "ring_access.h"
+#include "split_layout.h"
+#include "virtq/state.h"
+
+int virtq_save(const struct virtq *q, struct virtq_state *s)
+{
+	if (!q || !q->mem || !s)
+		return -VIRTQ_EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->max_size = (uint32_t)q->max_size_minus_1 + 1u;
+	s->size = queue_size(q);
+	s->features = q->features;
+	s->desc_gpa = q->desc_gpa;
+	s->avail_gpa = q->avail_gpa;
+	s->used_gpa = q->used_gpa;
+	s->active = q->active;
+	s->broken = q->broken;
+	s->next_avail = q->next_avail;
+	s->next_used = q->next_used;
+	s->published_used = q->published_used;
+	s->in_flight = q->in_flight;
+	s->signalled_used = q->signalled_used;
+	s->signalled_valid = q->signalled_valid;
+	s->notify_enabled = q->notify_enabled;
+	return 0;
+}
+
+static bool valid_queue_size(uint32_t size)
+{
+	return is_pow2(size) && size <= VIRTQ_MAX_SIZE;
+}
+
+/* Before activation nothing has moved: everything is as virtq_reset() left it. */
+static bool at_reset_values(const struct virtq_state *s)
+{
+	return !s->broken && s->next_avail == 0 && s->next_used == 0 && s->published_used == 0 &&
+	       s->in_flight == 0 && s->signalled_used == 0 && !s->signalled_valid &&
+	       !s->notify_enabled;
+}
+
+/*
+ * The device-side counters of an active queue agree with each other: pop
+ * moves next_avail and in_flight together, unpop moves both back, add_used
+ * moves next_used on and in_flight back. So next_avail - next_used (mod 2^16)
+ * is in_flight, which pop keeps <= size; and add_used publishes before more
+ * than size entries are pending.
+ */
+static bool indices_consistent(const struct virtq_state *s)
+{
+	if (s->in_flight > s->size)
+		return false;
+	if ((uint16_t)(s->next_avail - s->next_used) != s->in_flight)
+		return false;
+	return (uint16_t)(s->next_used - s->published_used) <= s->size;
+}
+
+int virtq_state_check(const struct virtq_state *s)
+{
+	if (!s)
+		return -VIRTQ_EINVAL;
+	if (!valid_queue_size(s->max_size) || !valid_queue_size(s->size) ||
+	    s->size > s->max_size)
+		return -VIRTQ_EBADSTATE;
+	if (!s->active)
+		return at_reset_values(s) ? 0 : -VIRTQ_EBADSTATE;
+	return indices_consistent(s) ? 0 : -VIRTQ_EBADSTATE;
+}
+
+/*
+ * used.idx is the device's: the driver never writes it, so in the memory
+ * image that goes with the state it still holds the last published value.
+ */
+static bool used_idx_matches(void *used, uint16_t published_used)
+{
+	/* 2.7.13 (b) pairs the device's release store of used.idx with this
+	 * acquire: if the queue was last run by another thread (the one that
+	 * saved it), seeing its final used.idx also makes the used elements it
+	 * wrote before visible here, so the entries we add next land after them. */
+	return ring_load16_acquire(ring_at(used, USED_IDX)) == published_used;
+}
+
+/* Every check of virtq_restore(), in its documented order; q is not modified. */
+static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
+			  const struct virtq_state *s, struct queue_rings *rings)
+{
+	if (!mem || !s || q->mem != mem)
+		return -VIRTQ_EINVAL;
+	int r = virtq_state_check(s);
+	if (r)
+		return r;
+	if (s->size > (uint32_t)q->max_size_minus_1 + 1u)
+		return -VIRTQ_EINVAL;
+	if (!s->active)
+		return 0;
+	r = queue_map_rings(mem, s->size, s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
+	if (r)
+		return r;
+	return used_idx_matches(rings->used, s->published_used) ? 0 : -VIRTQ_EBADSTATE;
+}
+
+/* Fields not in the state keep virtq_reset()'s values (the region hint 0). */
+static void restore_apply(struct virtq *q, const struct virtq_state *s,
+			  const struct queue_rings *rings)
+{
+	virtq_reset(q);
+	q->size_minus_1 = (uint16_t)(s->size - 1u);
+	q->features = s->features;
+	q->desc_gpa = s->desc_gpa;
+	q->avail_gpa = s->avail_gpa;
+	q->used_gpa = s->used_gpa;
+	q->active = s->active;
+	q->broken = s->broken;
+	q->desc = rings->desc;
+	q->avail = rings->avail;
+	q->used = rings->used;
+	q->next_avail = s->next_avail;
+	/* avail.idx is re-read at the first pop: nothing is assumed available. */
+	q->shadow_avail = s->next_avail;
+	q->next_used = s->next_used;
+	q->published_used = s->published_used;
+	q->in_flight = s->in_flight;
+	q->signalled_used = s->signalled_used;
+	q->signalled_valid = s->signalled_valid;
+	q->notify_enabled = s->notify_enabled;
+}
+
+int virtq_restore(struct virtq *q, const struct virtq_mem *mem, const struct virtq_state *s)
+{
+	struct queue_rings rings = { 0 };
+	if (!q)
+		return -VIRTQ_EINVAL;
+	int r = restore_checks(q, mem, s, &rings);
+	if (r) {
+		virtq_reset(q);
+		return r;
+	}
+	restore_apply(q, s, &rings);
+	return 0;
+}
