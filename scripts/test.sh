@@ -6,20 +6,21 @@
 #   scripts/test.sh                  both compilers, sanitizers
 #   scripts/test.sh --compiler clang one compiler
 #   scripts/test.sh --release        also a Release build without sanitizers
-#   scripts/test.sh -- -R pop        extra arguments for ctest
+#   scripts/test.sh -- -R pop        extra arguments for ctest (replacing the
+#                                    default -LE e2e: the QEMU test is scripts/e2e.sh)
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
 compilers=(gcc clang)
 release=0
-ctest_args=()
+ctest_args=(-LE e2e)
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--compiler) compilers=("$2"); shift 2 ;;
 	--release) release=1; shift ;;
 	--) shift; ctest_args=("$@"); break ;;
-	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
