@@ -9,6 +9,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct scenario s;
 	scenario_decode(&s, data, size);
-	harness_run(&s, HARNESS_ALL_OPS & ~(HARNESS_OP(SCN_VSOCK_TX) | HARNESS_OP(SCN_VSOCK_RX)));
+	harness_run(&s, HARNESS_ALL_OPS);
 	return 0;
 }

@@ -3,6 +3,10 @@
 #include <string.h>
 
 #include "harness.h"
+#include "scenario_text.h"
+
+bool harness_tracing;
+struct harness_stats harness_stats;
 
 void harness_check_writes(struct harness *h)
 {
@@ -29,9 +33,12 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	for (unsigned i = 0; i < SCN_SLOTS; i++)
 		h.slots[i].valid = false;
 	h.ops_mask = ops_mask;
+	harness_tracing = getenv("VIRTQ_FUZZ_TRACE") != NULL;
 	if (harness_guest_setup(&h, &s->hdr))
 		return; /* cannot happen for the sizes the header can express */
 	FUZZ_SAME(virtq_mock_attach(h.guest, &h.q), model_activate(&h.model), "activate");
+	harness_stats.runs++;
+	harness_stats.activated += h.model.active;
 	virtq_mock_snapshot(h.guest);
 
 	for (uint32_t i = 0; i < s->nops; i++) {
@@ -39,10 +46,14 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 		enum scn_opcode code = scn_opcode(op);
 		if (!(ops_mask & HARNESS_OP(code)))
 			continue;
+		if (harness_tracing)
+			fprintf(stderr, "%u: %s\n", i, scn_opcode_name(code));
 		if (is_guest_op(code))
 			harness_guest_op(&h, op);
 		else if (is_cursor_op(code))
 			harness_cursor_op(&h, op);
+		else if (code == SCN_VSOCK_TX || code == SCN_VSOCK_RX)
+			harness_vsock_op(&h, op);
 		else
 			harness_device_op(&h, op);
 	}

@@ -33,8 +33,8 @@ static uint32_t part_pieces(const struct model_chain *c, bool writable, uint64_t
 	return count;
 }
 
-static void part_bytes(struct harness *h, const struct model_chain *c, bool writable,
-		       uint64_t offset, uint64_t n, unsigned char *out)
+void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
+			uint64_t offset, uint64_t n, unsigned char *out)
 {
 	static struct piece pieces[MODEL_MAX_SEGS];
 	uint32_t count = part_pieces(c, writable, offset, n, pieces, MODEL_MAX_SEGS);
@@ -54,7 +54,7 @@ static void read_or_skip(struct harness *h, struct harness_slot *sl, const struc
 			   : virtq_chain_read(&sl->reader, h->scratch, op->len16);
 	FUZZ_SAME(got, want, skip ? "skip" : "read");
 	if (!skip) {
-		part_bytes(h, &sl->want, false, sl->model_read_done, want, h->expect);
+		harness_part_bytes(h, &sl->want, false, sl->model_read_done, want, h->expect);
 		FUZZ_CHECK(!memcmp(h->scratch, h->expect, want), "read bytes differ from guest memory");
 	}
 	sl->model_read_done += want;
@@ -67,7 +67,7 @@ static void write_through(struct harness *h, struct harness_slot *sl, const stru
 	uint64_t want = min_u64(op->len16, sl->want.write_len - sl->model_write_done);
 	memset(h->scratch, op->fill, op->len16);
 	FUZZ_SAME(virtq_chain_write(&sl->writer, h->scratch, op->len16), want, "write");
-	part_bytes(h, &sl->want, true, sl->model_write_done, want, h->expect);
+	harness_part_bytes(h, &sl->want, true, sl->model_write_done, want, h->expect);
 	FUZZ_CHECK(!memcmp(h->scratch, h->expect, want), "written bytes not where the model says");
 	sl->model_write_done += want;
 	FUZZ_SAME(virtq_chain_offset(&sl->writer), sl->model_write_done, "writer offset");

@@ -47,6 +47,10 @@ static void pop(struct harness *h, const struct scn_op *op)
 	FUZZ_CHECK(sl->chain.ndesc <= 2 * h->model.size, "pop read %u descriptors, size %u",
 		   sl->chain.ndesc, h->model.size);
 	sl->valid = got == 1;
+	harness_stats.pops++;
+	harness_stats.chains += got == 1;
+	harness_stats.pop_errors += got < 0 && got != -VIRTQ_EBROKEN && got != -VIRTQ_ENOTREADY;
+	harness_stats.pop_unusable += got == -VIRTQ_EBROKEN || got == -VIRTQ_ENOTREADY;
 	if (!sl->valid)
 		return;
 	check_chain(h, sl);

@@ -63,10 +63,13 @@ int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
 		cfg.regions[i] = (struct virtq_mock_region){ .gpa = prev->gpa + prev->size + gap,
 							     .size = extra_size };
 	}
-	/* A skew moves a ring off its aligned, in-memory place (int16 added). */
-	cfg.desc_gpa = 0 + (uint64_t)(int64_t)(int16_t)hdr->desc_skew;
-	cfg.avail_gpa = avail + (uint64_t)(int64_t)(int16_t)hdr->avail_skew;
-	cfg.used_gpa = used + (uint64_t)(int64_t)(int16_t)hdr->used_skew;
+	/* A skew moves a ring off its aligned, in-memory place (int16 added);
+	 * only when feature bit 2 is the highest bit set: one bit flip away from
+	 * any sane header, yet rare among random bytes. */
+	const bool skew = (hdr->features & 0xfcu) == 4u;
+	cfg.desc_gpa = 0 + (skew ? (uint64_t)(int64_t)(int16_t)hdr->desc_skew : 0);
+	cfg.avail_gpa = avail + (skew ? (uint64_t)(int64_t)(int16_t)hdr->avail_skew : 0);
+	cfg.used_gpa = used + (skew ? (uint64_t)(int64_t)(int16_t)hdr->used_skew : 0);
 	cfg.buf_gpa = bufs;
 	cfg.buf_end = bufs + 64 * KiB;
 
@@ -113,6 +116,19 @@ uint64_t harness_op_addr(const struct harness *h, const struct scn_op *op)
 	return scn_mods(op) & SCN_MOD_A ? op->addr : harness_loc(h, op->loc);
 }
 
+/* Descriptor length and flags: raw with the raw-address modifier, else a
+ * length that fits the buffer areas and only the flags virtio defines. */
+static uint32_t desc_len(const struct scn_op *op)
+{
+	return scn_mods(op) & SCN_MOD_A ? op->len32 : op->len32 % (64u * KiB + 1u);
+}
+
+static uint16_t desc_flags(const struct scn_op *op)
+{
+	const uint16_t defined = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT;
+	return scn_mods(op) & SCN_MOD_A ? op->flags : op->flags & defined;
+}
+
 /* Queue size as the driver sees it. */
 static uint32_t qsize(const struct harness *h) { return h->model.size; }
 
@@ -142,11 +158,13 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		break;
 	case SCN_WRITE_DESC:
 		virtq_mock_set_desc(g, raw_idx ? op->idx : op->idx % qsize(h), harness_op_addr(h, op),
-				    op->len32, op->flags, op->next);
+				    desc_len(op), desc_flags(op),
+				    raw_idx ? op->next : (uint16_t)(op->next % qsize(h)));
 		break;
 	case SCN_WRITE_TABLE:
 		virtq_mock_write_desc_at(g, harness_loc(h, op->table) + 16u * op->entry,
-					 harness_op_addr(h, op), op->len32, op->flags, op->next);
+					 harness_op_addr(h, op), desc_len(op), desc_flags(op),
+					 op->next);
 		break;
 	case SCN_WRITE_AVAIL:
 		virtq_mock_set_avail_entry(g, raw_idx ? op->idx : op->idx % qsize(h),
@@ -163,6 +181,13 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 	case SCN_USED_EVENT:
 		virtq_mock_set_used_event(g, op->value);
 		break;
+	case SCN_POKE: {
+		const unsigned char le[4] = { (unsigned char)op->len32, (unsigned char)(op->len32 >> 8),
+					      (unsigned char)(op->len32 >> 16),
+					      (unsigned char)(op->len32 >> 24) };
+		virtq_mock_write(g, harness_loc(h, op->loc), le, sizeof(le));
+		break;
+	}
 	case SCN_CONSUME:
 		for (unsigned i = 0; i < op->cap % 16u; i++)
 			if (virtq_mock_get_used(g, NULL, NULL) != 1)

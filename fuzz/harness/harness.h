@@ -29,10 +29,16 @@
 		}                                                                      \
 	} while (0)
 
+/* Set from VIRTQ_FUZZ_TRACE=1: print every comparison (debugging a crash). */
+extern bool harness_tracing;
+
 /* Both sides must return the same value (each argument evaluated once). */
 #define FUZZ_SAME(lib, want, what)                                                     \
 	do {                                                                           \
 		int64_t lib_ = (int64_t)(lib), want_ = (int64_t)(want);                \
+		if (harness_tracing)                                                   \
+			fprintf(stderr, "  %-28s %lld %s\n", what, (long long)lib_,   \
+				lib_ < 0 ? virtq_errname((int)lib_) : "");             \
 		FUZZ_CHECK(lib_ == want_, "%s: library %lld (%s), model %lld (%s)",    \
 			   what, (long long)lib_, virtq_errname((int)lib_),            \
 			   (long long)want_, virtq_errname((int)want_));               \
@@ -69,6 +75,12 @@ struct harness {
  * Aborts with a message when an oracle fails. */
 void harness_run(const struct scenario *s, uint32_t ops_mask);
 
+/* What runs reached, summed over all runs: for tests of the format's bias. */
+struct harness_stats {
+	uint64_t runs, activated, pops, chains, pop_errors, pop_unusable; /* broken/not ready */
+};
+extern struct harness_stats harness_stats;
+
 /* Pieces of the harness, one file each. */
 int harness_guest_setup(struct harness *h, const struct scn_header *hdr);
 uint64_t harness_loc(const struct harness *h, struct scn_loc loc);
@@ -76,6 +88,10 @@ uint64_t harness_op_addr(const struct harness *h, const struct scn_op *op);
 void harness_guest_op(struct harness *h, const struct scn_op *op);
 void harness_device_op(struct harness *h, const struct scn_op *op);
 void harness_cursor_op(struct harness *h, const struct scn_op *op);
+void harness_vsock_op(struct harness *h, const struct scn_op *op);
+/* Bytes [offset, offset + n) of a model chain's readable or writable part. */
+void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
+			uint64_t offset, uint64_t n, unsigned char *out);
 void harness_reactivate(struct harness *h);
 void harness_check_writes(struct harness *h);
 

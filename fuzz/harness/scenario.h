@@ -33,12 +33,13 @@
 /* Header: the guest and the queue configuration. */
 struct scn_header {
 	uint8_t version;   /* 1; other values are kept but read as 1 */
-	uint8_t features;  /* bit 0 EVENT_IDX, bit 1 INDIRECT_DESC */
+	uint8_t features;  /* bit 0 EVENT_IDX, bit 1 INDIRECT_DESC, bit 2 apply the ring
+			    * skews (only if bits 3-7 are clear) */
 	uint8_t size_log2; /* queue size 1 << ((v + 4) % 16): 0 gives 16 */
 	uint8_t regions;   /* bits 0-1 extra buffer regions; bit 2 adjacent (else a hole) */
 	uint8_t region_kib; /* extra region size: 4 KiB * (1 + v % 16) */
-	uint8_t reserved;
-	uint16_t desc_skew, avail_skew, used_skew; /* added to each ring address */
+	uint8_t start_back; /* indices start at 65536 - v (0: at 0), to reach wraparound */
+	uint16_t desc_skew, avail_skew, used_skew; /* int16 added to each ring address (see features) */
 };
 
 enum scn_opcode {
@@ -60,19 +61,22 @@ enum scn_opcode {
 	SCN_VSOCK_RX,     /* slot, len32 = max packet, len, fill: write a reply packet */
 	/* guest */
 	SCN_POST,         /* nbufs, nread, bufs: a well-formed chain via the mock */
-	SCN_WRITE_DESC,   /* idx, addr, len32, flags, next: raw descriptor */
+	SCN_WRITE_DESC,   /* idx, addr, len32, flags, next: any descriptor (see guest.c) */
 	SCN_WRITE_TABLE,  /* table, entry, addr, len32, flags, next: indirect table entry */
 	SCN_WRITE_AVAIL,  /* idx (ring slot), head */
 	SCN_BUMP_AVAIL,   /* delta: avail.idx += delta (published) */
 	SCN_AVAIL_FLAGS,  /* value */
 	SCN_USED_EVENT,   /* value */
 	SCN_CONSUME,      /* count: the driver takes up to count used entries */
+	SCN_POKE,         /* loc, value32: the guest writes 4 bytes anywhere (headers, TOCTOU) */
 	SCN_NOPS
 };
 
 /* Modifier bits: the top three bits of the opcode byte. */
-#define SCN_MOD_A 1u /* POST: indirect; READ: skip; ADD_USED: raw id; WRITE_*: raw address */
-#define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written; WRITE_DESC/AVAIL: raw index */
+#define SCN_MOD_A 1u /* POST: indirect; READ: skip; ADD_USED: raw id;
+		      * WRITE_DESC/TABLE: raw address, length and flags */
+#define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written;
+		      * WRITE_DESC: raw index and next; WRITE_AVAIL, BUMP_AVAIL: raw */
 #define SCN_MOD_C 4u /* SAVE_RESTORE: corrupt one byte of the encoding first */
 
 /* A guest address: a region and an offset, reduced into guest memory. */

@@ -45,6 +45,7 @@ static const char *const op_names[SCN_NOPS] = {
 	[SCN_AVAIL_FLAGS] = "avail_flags",
 	[SCN_USED_EVENT] = "used_event",
 	[SCN_CONSUME] = "consume",
+	[SCN_POKE] = "poke",
 };
 
 const char *scn_opcode_name(enum scn_opcode code)
@@ -104,8 +105,9 @@ static void print_buf(struct scn_codec *c, const char *name, struct scn_buf *b)
 static void print_header_comment(FILE *out, const struct scn_header *h)
 {
 	unsigned extra = h->regions & 3u;
-	fprintf(out, "# queue size %u%s%s; region 0 (rings, 64 KiB buffer area)", 1u << ((h->size_log2 + 4u) % 16u),
-		h->features & 1u ? ", EVENT_IDX" : "", h->features & 2u ? ", INDIRECT_DESC" : "");
+	fprintf(out, "# queue size %u%s%s%s; region 0 (rings, 64 KiB buffer area)",
+		1u << ((h->size_log2 + 4u) % 16u), h->features & 1u ? ", EVENT_IDX" : "",
+		h->features & 2u ? ", INDIRECT_DESC" : "", (h->features & 0xfcu) == 4u ? ", skewed rings" : "");
 	if (extra)
 		fprintf(out, " + %u region(s) of %u KiB, %s", extra, 4u * (1u + h->region_kib % 16u),
 			h->regions & 4u ? "adjacent" : "with holes");
@@ -249,6 +251,7 @@ static void parse_header(struct parser *p, struct scn_header *h)
 {
 	const char *size = take(p, "size");
 	bool event_idx = take(p, "event_idx"), indirect = take(p, "indirect");
+	bool skewed = take(p, "skewed");
 	scenario_visit_header(&p->base, h);
 	if (!take(p, "version") && !h->version)
 		h->version = SCN_VERSION;
@@ -261,7 +264,7 @@ static void parse_header(struct parser *p, struct scn_header *h)
 			fail(p, "size must be a power of two up to 32768:", size);
 		h->size_log2 = (uint8_t)((log2 + 12u) % 16u);
 	}
-	h->features |= (uint8_t)((event_idx ? 1u : 0u) | (indirect ? 2u : 0u));
+	h->features |= (uint8_t)((event_idx ? 1u : 0u) | (indirect ? 2u : 0u) | (skewed ? 4u : 0u));
 }
 
 static bool parse_op_name(struct parser *p, char *word, struct scn_op *op)

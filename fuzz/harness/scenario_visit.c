@@ -19,7 +19,7 @@ void scenario_visit_header(struct scn_codec *c, struct scn_header *h)
 	U8(c, "size_log2", h->size_log2);
 	U8(c, "regions", h->regions);
 	U8(c, "region_kib", h->region_kib);
-	U8(c, "reserved", h->reserved);
+	U8(c, "start_back", h->start_back);
 	U16(c, "desc_skew", h->desc_skew);
 	U16(c, "avail_skew", h->avail_skew);
 	U16(c, "used_skew", h->used_skew);
@@ -110,6 +110,10 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 		break;
 	case SCN_CONSUME:
 		U8(c, "n", op->cap);
+		break;
+	case SCN_POKE:
+		c->loc(c, "at", &op->loc);
+		U32(c, "value", op->len32);
 		break;
 	case SCN_PUBLISH:
 	case SCN_NEEDS_NOTIFY:
