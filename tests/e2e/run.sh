@@ -97,11 +97,12 @@ pids+=("$backend_pid")
 for _ in $(seq 1 50); do [ -S "$vhost" ] && break; sleep 0.1; done
 [ -S "$vhost" ] || { cat "$work/backend.log"; die "backend did not create $vhost"; }
 
-# host_serve TAG ARGS...: a host-side vsock_tool server, output tagged in host.log
+# host_serve TAG ARGS...: a host-side vsock_tool server, output in serve-TAG.log
+# (the tool itself is the background job: killing it leaves nothing behind)
 host_serve() {
 	local tag=$1
 	shift
-	(VSOCK_TOOL_TIMEOUT=600 "$tool" serve "$@" 2>&1 | sed -u "s/^/$tag /" >>"$hostlog") &
+	VSOCK_TOOL_TIMEOUT=600 "$tool" serve "$@" >"$work/serve-$tag.log" 2>&1 &
 	pids+=("$!")
 }
 # host_run TAG ARGS...: a host-side client, retried while the guest does not
@@ -182,6 +183,10 @@ for _ in $(seq 1 60); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 1; done
 t_end=$(date +%s)
 
 # ---- assertions --------------------------------------------------------------------
+for f in "$work"/serve-*.log; do
+	t=${f##*/serve-}
+	sed "s/^/${t%.log} /" "$f" >>"$hostlog"
+done
 c1=$work/console1.log c2=$work/console2.log
 has() { grep -q -- "$2" "$1"; }
 count() { grep -c -- "$2" "$1" || true; }
