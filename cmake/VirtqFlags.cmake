@@ -24,6 +24,18 @@ if(VIRTQ_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+if(VIRTQ_TSAN)
+  if(VIRTQ_SANITIZE)
+    message(FATAL_ERROR "VIRTQ_TSAN and VIRTQ_SANITIZE are mutually exclusive "
+                        "(ThreadSanitizer cannot be combined with AddressSanitizer)")
+  endif()
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "VIRTQ_TSAN needs clang (gcc warns that TSan ignores atomic_thread_fence)")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
 if(VIRTQ_COVERAGE)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "VIRTQ_COVERAGE needs clang (source-based coverage)")

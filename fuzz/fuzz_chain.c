@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_chain: reader/writer cursors, limits and segment views over chains of
- * every shape the guest can post (split at regions, indirect, zero-length). */
+ * every shape the guest can post (split at regions, indirect, zero-length),
+ * and over chains a device builds by hand with virtq_chain_append(). */
 #include "harness/harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -14,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				HARNESS_OP(SCN_BUMP_AVAIL) | HARNESS_OP(SCN_POP) |
 				HARNESS_OP(SCN_READ) | HARNESS_OP(SCN_WRITE) |
 				HARNESS_OP(SCN_LIMIT) | HARNESS_OP(SCN_SEGMENTS) |
+				HARNESS_OP(SCN_APPEND) | HARNESS_OP(SCN_POKE) |
 				HARNESS_OP(SCN_ADD_USED) | HARNESS_OP(SCN_PUBLISH) |
 				HARNESS_OP(SCN_CONSUME));
 	return 0;

@@ -6,6 +6,7 @@
 #   scripts/test.sh                  both compilers, sanitizers
 #   scripts/test.sh --compiler clang one compiler
 #   scripts/test.sh --release        also a Release build without sanitizers
+#   scripts/test.sh --tsan           only a clang ThreadSanitizer build (build/clang-tsan)
 #   scripts/test.sh -- -R pop        extra arguments for ctest (replacing the
 #                                    default -LE e2e: the QEMU test is scripts/e2e.sh)
 set -euo pipefail
@@ -14,13 +15,15 @@ source "$(dirname "$0")/lib/common.sh"
 
 compilers=(gcc clang)
 release=0
+tsan=0
 ctest_args=(-LE e2e)
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--compiler) compilers=("$2"); shift 2 ;;
 	--release) release=1; shift ;;
+	--tsan) tsan=1; shift ;;
 	--) shift; ctest_args=("$@"); break ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -39,8 +42,16 @@ build_and_test() {
 	say "$name: ctest"
 	(cd "$dir" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
 		ctest --output-on-failure -j "$(nproc_or_2)" "${ctest_args[@]}")
 }
+
+if [ "$tsan" = 1 ]; then
+	# ThreadSanitizer excludes ASan, and gcc's TSan ignores atomic fences: clang only.
+	build_and_test clang-tsan clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIRTQ_TSAN=ON
+	say "all tests passed (clang, ThreadSanitizer)"
+	exit 0
+fi
 
 for cc in "${compilers[@]}"; do
 	build_and_test "$cc-sanitize" "$cc" -DCMAKE_BUILD_TYPE=Debug -DVIRTQ_SANITIZE=ON

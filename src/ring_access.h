@@ -51,6 +51,25 @@ static inline void ring_store16_release(void *p, uint16_t v)
 	atomic_store_explicit((_Atomic uint16_t *)p, le16_cpu(v), memory_order_release);
 }
 
+/*
+ * 16-bit fields at odd host addresses, which only the mock's malicious
+ * layouts produce (activation refuses them, so no device thread shares them):
+ * little-endian bytes, each accessed once through volatile, like the
+ * unaligned descriptor copy below.
+ */
+static inline uint16_t ring_load16_unaligned(void *p)
+{
+	const volatile unsigned char *b = p;
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+static inline void ring_store16_unaligned(void *p, uint16_t v)
+{
+	volatile unsigned char *b = p;
+	b[0] = (unsigned char)v;
+	b[1] = (unsigned char)(v >> 8);
+}
+
 static inline uint32_t ring_load32(void *p)
 {
 	return le32_cpu(atomic_load_explicit((_Atomic uint32_t *)p, memory_order_relaxed));

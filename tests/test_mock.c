@@ -182,6 +182,91 @@ static void test_used_entries_checked(void **state)
 	assert_err(virtq_mock_get_used(&f->m, &id, &len), -VIRTQ_EBADIDX);
 }
 
+/* Reposting the same buffers forever keeps the allowed-write list bounded,
+ * and merging ranges keeps exactly their union writable. */
+static void test_allowed_ranges_bounded(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t bad = 0, w = fixture_buf(f, 32, 0);
+	uint32_t id, len;
+	struct virtq_mock_buf b[3] = { { w, 8, true }, { w + 8, 8, true }, { w + 20, 4, true } };
+	for (uint32_t round = 0; round < 10000; round++) {
+		assert_true(virtq_mock_add_chain(&f->m, b, 3, 0) >= 0);
+		assert_err(virtq_pop(&f->q, &f->c), 1);
+		assert_err(virtq_add_used(&f->q, f->c.id, 0), 0);
+		virtq_publish_used(&f->q);
+		assert_err(virtq_mock_get_used(&f->m, &id, &len), 1);
+	}
+	assert_true(f->m.allowed_cap <= 64);
+	assert_err(virtq_mock_snapshot(&f->m), 0);
+	memset(virtq_mock_host(&f->m, w, 16), 'x', 16);     /* [w, w+16): b[0] + b[1] */
+	memset(virtq_mock_host(&f->m, w + 20, 4), 'x', 4); /* b[2] */
+	assert_err(virtq_mock_check_writes(&f->m, &bad), 0);
+	memset(virtq_mock_host(&f->m, w + 16, 1), 'x', 1); /* the hole between them */
+	assert_err(virtq_mock_check_writes(&f->m, &bad), 1);
+	assert_int_equal(bad, w + 16);
+	assert_err(virtq_mock_snapshot(&f->m), 0);
+	memset(virtq_mock_host(&f->m, w + 24, 1), 'x', 1); /* just past b[2] */
+	assert_err(virtq_mock_check_writes(&f->m, &bad), 1);
+	assert_int_equal(bad, w + 24);
+}
+
+/* Driver-side interrupt suppression, without EVENT_IDX: the NO_INTERRUPT
+ * flag, and enable re-checks the used ring. */
+static void test_interrupts_without_event_idx(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t id, len;
+	assert_err(virtq_mock_disable_interrupts(&f->m), 0);
+	fixture_post(f, 4, 0, 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_err(virtq_add_used(&f->q, f->c.id, 0), 0);
+	virtq_publish_used(&f->q);
+	assert_err(virtq_needs_notify(&f->q), 0); /* suppressed */
+	assert_err(virtq_mock_enable_interrupts(&f->m), 1); /* but pending: do not sleep */
+	assert_err(virtq_mock_get_used(&f->m, &id, &len), 1);
+	assert_err(virtq_mock_enable_interrupts(&f->m), 0);
+	fixture_post(f, 4, 0, 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_err(virtq_add_used(&f->q, f->c.id, 0), 0);
+	virtq_publish_used(&f->q);
+	assert_err(virtq_needs_notify(&f->q), 1);
+	assert_err(virtq_mock_disable_interrupts(NULL), -VIRTQ_EINVAL);
+	assert_err(virtq_mock_enable_interrupts(NULL), -VIRTQ_EINVAL);
+}
+
+/* With EVENT_IDX, enable sets used_event to the entries consumed; disable
+ * leaves it, so the device interrupts once more at most. */
+static void test_interrupts_with_event_idx(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t id, len;
+	fixture_stop(f);
+	f->cfg.features |= VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	fixture_start(f);
+	for (int i = 0; i < 3; i++) {
+		fixture_post(f, 4, 0, 0);
+		assert_err(virtq_pop(&f->q, &f->c), 1);
+		assert_err(virtq_add_used(&f->q, f->c.id, 0), 0);
+		virtq_publish_used(&f->q);
+		assert_err(virtq_mock_get_used(&f->m, &id, &len), 1);
+	}
+	virtq_needs_notify(&f->q); /* decided up to 3 */
+	assert_err(virtq_mock_enable_interrupts(&f->m), 0);
+	fixture_post(f, 4, 0, 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_err(virtq_add_used(&f->q, f->c.id, 0), 0);
+	virtq_publish_used(&f->q);
+	assert_err(virtq_needs_notify(&f->q), 1); /* crosses used_event 3 */
+	assert_err(virtq_mock_disable_interrupts(&f->m), 0);
+	fixture_post(f, 4, 0, 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_err(virtq_add_used(&f->q, f->c.id, 0), 0);
+	virtq_publish_used(&f->q);
+	assert_err(virtq_needs_notify(&f->q), 0); /* used_event 3 already passed */
+	assert_err(virtq_mock_enable_interrupts(&f->m), 1); /* two entries pending */
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -194,6 +279,9 @@ int main(void)
 		cmocka_unit_test(test_bad_configs),
 		T(test_raw_writes_bounded),
 		T(test_used_entries_checked),
+		T(test_allowed_ranges_bounded),
+		T(test_interrupts_without_event_idx),
+		T(test_interrupts_with_event_idx),
 	};
 	return cmocka_run_group_tests_name("mock driver", tests, NULL, NULL);
 }

@@ -19,12 +19,28 @@ void harness_check_writes(struct harness *h)
 
 static bool is_guest_op(enum scn_opcode code)
 {
-	return code >= SCN_POST;
+	return code >= SCN_POST && code <= SCN_POKE;
 }
 
 static bool is_cursor_op(enum scn_opcode code)
 {
-	return code == SCN_READ || code == SCN_WRITE || code == SCN_LIMIT || code == SCN_SEGMENTS;
+	return code == SCN_READ || code == SCN_WRITE || code == SCN_LIMIT ||
+	       code == SCN_SEGMENTS || code == SCN_APPEND;
+}
+
+void harness_check_error_text(int64_t r)
+{
+	FUZZ_CHECK(r >= 0 || strcmp(virtq_strerror((int)r), "unknown error") != 0,
+		   "undocumented error code %lld", (long long)r);
+}
+
+/* The queue's accessors agree with the model after every device operation. */
+static void check_accessors(struct harness *h)
+{
+	FUZZ_SAME(virtq_is_broken(&h->q), h->model.broken, "virtq_is_broken");
+	FUZZ_SAME(virtq_is_active(&h->q), h->model.active, "virtq_is_active");
+	FUZZ_SAME(virtq_in_flight(&h->q), h->model.in_flight, "virtq_in_flight");
+	FUZZ_SAME(virtq_size(&h->q), h->model.size, "virtq_size");
 }
 
 void harness_run(const struct scenario *s, uint32_t ops_mask)
@@ -56,6 +72,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 			harness_vsock_op(&h, op);
 		else
 			harness_device_op(&h, op);
+		check_accessors(&h);
 	}
 	harness_check_writes(&h);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Cursor operations on popped chains, checked against a flat view of the
  * model's chain: the bytes at the model's positions in guest memory. */
+#include <stddef.h>
 #include <string.h>
 
 #include "harness.h"
@@ -103,9 +104,63 @@ static void segments(struct harness *h, struct harness_slot *sl, const struct sc
 	}
 }
 
+void harness_restart_cursors(struct harness_slot *sl)
+{
+	virtq_chain_reader(&sl->reader, &sl->chain);
+	virtq_chain_writer(&sl->writer, &sl->chain);
+	sl->model_read_done = sl->model_write_done = 0;
+	sl->model_read_total = sl->want.read_len;
+}
+
+/* The model's virtq_chain_append(). */
+static int model_append(struct model_chain *c, uint32_t cap, uint64_t gpa, uint32_t len,
+			bool writable)
+{
+	if (!writable && c->nseg != c->nread)
+		return -VIRTQ_EBADDESC;
+	if (len == 0)
+		return 0;
+	if (c->nseg == cap)
+		return -VIRTQ_ENOSPC;
+	c->segs[c->nseg++] = (struct model_seg){ gpa, len, writable };
+	if (writable) {
+		c->write_len += len;
+	} else {
+		c->read_len += len;
+		c->nread++;
+	}
+	return 0;
+}
+
+/* A device building a chain by hand from host buffers (any slot; an empty
+ * slot starts a new chain). The buffer is cut to its region, as a device's
+ * own host buffers would be. */
+static void append(struct harness *h, struct harness_slot *sl, const struct scn_op *op)
+{
+	const bool writable = scn_mods(op) & SCN_MOD_A;
+	const uint64_t gpa = harness_loc(h, op->bufs[0].loc);
+	uint32_t len = op->bufs[0].len;
+	while (len && !virtq_mock_host(h->guest, gpa, len))
+		len--;
+	if (!sl->valid) {
+		virtq_chain_init(&sl->chain, sl->segs, HARNESS_MAX_SEGS);
+		memset(&sl->want, 0, offsetof(struct model_chain, segs));
+		sl->valid = true;
+	}
+	int got = virtq_chain_append(&sl->chain, virtq_mock_host(h->guest, gpa, len), len, writable);
+	FUZZ_SAME(got, model_append(&sl->want, sl->chain.cap, gpa, len, writable), "append");
+	if (got == 0 && writable && len)
+		virtq_mock_allow_write(h->guest, gpa, len);
+	harness_restart_cursors(sl);
+}
+
 void harness_cursor_op(struct harness *h, const struct scn_op *op)
 {
 	struct harness_slot *sl = &h->slots[op->slot % SCN_SLOTS];
+	if (scn_opcode(op) == SCN_APPEND) {
+		append(h, sl, op);
+		return;
+	}
 	if (!sl->valid)
 		return;
 	switch (scn_opcode(op)) {

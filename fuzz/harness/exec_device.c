@@ -56,10 +56,7 @@ static void pop(struct harness *h, const struct scn_op *op)
 	check_chain(h, sl);
 	for (uint32_t i = sl->want.nread; i < sl->want.nseg; i++)
 		virtq_mock_allow_write(h->guest, sl->want.segs[i].gpa, sl->want.segs[i].len);
-	virtq_chain_reader(&sl->reader, &sl->chain);
-	virtq_chain_writer(&sl->writer, &sl->chain);
-	sl->model_read_done = sl->model_write_done = 0;
-	sl->model_read_total = sl->want.read_len;
+	harness_restart_cursors(sl);
 	if (h->model.event_idx && h->model.notify_enabled)
 		FUZZ_SAME(model_read16(&h->model, model_avail_event_gpa(&h->model)),
 			  h->model.next_avail, "avail_event after pop");

@@ -41,6 +41,75 @@ static int expect_tx(struct harness *h, const struct harness_slot *sl, uint32_t 
 	return 0;
 }
 
+/* The credit fields as a device would use them: the peer's numbers against a
+ * tx counter the guest also controls (src_port). */
+static void check_credit(const struct virtq_vsock_hdr *hdr)
+{
+	uint32_t free_bytes = 1, in_flight = hdr->src_port - hdr->fwd_cnt;
+	int want = in_flight > hdr->buf_alloc ? -VIRTQ_EOVERFLOW : 0;
+	FUZZ_SAME(virtq_vsock_peer_credit(hdr->buf_alloc, hdr->fwd_cnt, hdr->src_port, &free_bytes),
+		  want, "vsock_peer_credit");
+	FUZZ_SAME(free_bytes, want ? 0 : hdr->buf_alloc - in_flight, "credit free bytes");
+}
+
+/* Pieces of [offset, offset + n) of a chain part, as the model has them. */
+static uint32_t count_pieces(const struct model_chain *c, bool writable, uint64_t offset,
+			     uint64_t n)
+{
+	uint32_t count = 0;
+	for (uint32_t i = writable ? c->nread : 0; i < (writable ? c->nseg : c->nread) && n; i++) {
+		if (offset >= c->segs[i].len) {
+			offset -= c->segs[i].len;
+			continue;
+		}
+		uint64_t take = c->segs[i].len - offset < n ? c->segs[i].len - offset : n;
+		count++;
+		n -= take;
+		offset = 0;
+	}
+	return count;
+}
+
+/* The data as segments, compared with the guest's bytes piece by piece. */
+static void tx_zero_copy(struct harness *h, struct harness_slot *sl, struct virtq_vsock_tx *pkt)
+{
+	struct virtq_seg segs[64];
+	const uint32_t len = pkt->hdr.len, pieces = count_pieces(&sl->want, false, HDR, len);
+	int n = virtq_vsock_tx_segments(pkt, segs, 64);
+	FUZZ_SAME(n, pieces > 64 ? -VIRTQ_ENOSPC : (int)pieces, "vsock_tx_segments");
+	uint64_t offset = HDR;
+	for (int i = 0; i < n; i++) {
+		size_t chunk = segs[i].len < sizeof(h->expect) ? segs[i].len : sizeof(h->expect);
+		part(h, sl, false, offset, chunk, h->expect);
+		FUZZ_CHECK(!memcmp(segs[i].addr, h->expect, chunk), "TX segment %d differs", i);
+		offset += segs[i].len;
+	}
+	FUZZ_CHECK(n < 0 || offset == HDR + (uint64_t)len, "TX segments cover %llu bytes, len %u",
+		   (unsigned long long)(offset - HDR), len);
+}
+
+/* Zero-copy RX: fill the described segments, commit them. Returns bytes put. */
+static uint64_t rx_zero_copy(struct harness *h, struct harness_slot *sl,
+			     struct virtq_vsock_rx *rx, uint64_t room, const struct scn_op *op)
+{
+	struct virtq_seg segs[64];
+	if (op->len16 > room)
+		FUZZ_SAME(virtq_vsock_rx_segments(rx, op->len16, segs, 64), -VIRTQ_ESHORT,
+			  "vsock_rx_segments past the room");
+	const uint64_t n = op->len16 < room ? op->len16 : room;
+	const uint32_t pieces = count_pieces(&sl->want, true, HDR, n);
+	int got = virtq_vsock_rx_segments(rx, n, segs, 64);
+	FUZZ_SAME(got, pieces > 64 ? -VIRTQ_ENOSPC : (int)pieces, "vsock_rx_segments");
+	if (got < 0)
+		return 0;
+	for (int i = 0; i < got; i++)
+		memset(segs[i].addr, op->fill, segs[i].len);
+	FUZZ_SAME(virtq_vsock_rx_commit(rx, n + 1), -VIRTQ_EINVAL, "vsock_rx_commit past described");
+	FUZZ_SAME(virtq_vsock_rx_commit(rx, n), 0, "vsock_rx_commit");
+	(void)h;
+	return n;
+}
+
 static void vsock_tx(struct harness *h, struct harness_slot *sl, const struct scn_op *op)
 {
 	struct virtq_vsock_tx pkt;
@@ -53,6 +122,12 @@ static void vsock_tx(struct harness *h, struct harness_slot *sl, const struct sc
 	virtq_vsock_hdr_encode(&pkt.hdr, again);
 	FUZZ_CHECK(!memcmp(raw, again, HDR), "TX header differs from the guest's bytes");
 	const uint32_t len = pkt.hdr.len;
+	FUZZ_SAME(virtq_vsock_tx_remaining(&pkt), len, "vsock_tx_remaining");
+	check_credit(&pkt.hdr);
+	if (scn_mods(op) & SCN_MOD_A) {
+		tx_zero_copy(h, sl, &pkt);
+		return;
+	}
 	for (uint32_t done = 0; done < len;) {
 		size_t chunk = len - done < sizeof(h->scratch) ? len - done : sizeof(h->scratch);
 		FUZZ_SAME(virtq_vsock_tx_read(&pkt, h->scratch, chunk), chunk, "vsock_tx_read");
@@ -74,8 +149,13 @@ static void vsock_rx(struct harness *h, struct harness_slot *sl, const struct sc
 		return;
 	uint64_t room = c->write_len - HDR < op->len32 ? c->write_len - HDR : op->len32;
 	uint64_t n = op->len16 < room ? op->len16 : room;
-	memset(h->scratch, op->fill, op->len16);
-	FUZZ_SAME(virtq_vsock_rx_write(&rx, h->scratch, op->len16), n, "vsock_rx_write");
+	FUZZ_SAME(virtq_vsock_rx_room(&rx), room, "vsock_rx_room");
+	if (scn_mods(op) & SCN_MOD_A) {
+		n = rx_zero_copy(h, sl, &rx, room, op);
+	} else {
+		memset(h->scratch, op->fill, op->len16);
+		FUZZ_SAME(virtq_vsock_rx_write(&rx, h->scratch, op->len16), n, "vsock_rx_write");
+	}
 	struct virtq_vsock_hdr hdr = { .src_cid = 2, .dst_cid = op->fill, .src_port = op->len32,
 				       .type = VIRTQ_VSOCK_TYPE_STREAM, .op = VIRTQ_VSOCK_OP_RW,
 				       .len = 0xdeadbeef /* replaced by the bytes written */ };

@@ -159,7 +159,7 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 	case SCN_WRITE_DESC:
 		virtq_mock_set_desc(g, raw_idx ? op->idx : op->idx % qsize(h), harness_op_addr(h, op),
 				    desc_len(op), desc_flags(op),
-				    raw_idx ? op->next : (uint16_t)(op->next % qsize(h)));
+				    (uint16_t)(raw_idx ? op->next : op->next % qsize(h)));
 		break;
 	case SCN_WRITE_TABLE:
 		virtq_mock_write_desc_at(g, harness_loc(h, op->table) + 16u * op->entry,
@@ -168,7 +168,7 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		break;
 	case SCN_WRITE_AVAIL:
 		virtq_mock_set_avail_entry(g, raw_idx ? op->idx : op->idx % qsize(h),
-					   raw_idx ? op->value : (uint16_t)(op->value % qsize(h)));
+					   (uint16_t)(raw_idx ? op->value : op->value % qsize(h)));
 		break;
 	case SCN_BUMP_AVAIL:
 		/* sane: a forward step of at most size; raw: any 16-bit step */
@@ -185,7 +185,11 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		const unsigned char le[4] = { (unsigned char)op->len32, (unsigned char)(op->len32 >> 8),
 					      (unsigned char)(op->len32 >> 16),
 					      (unsigned char)(op->len32 >> 24) };
-		virtq_mock_write(g, harness_loc(h, op->loc), le, sizeof(le));
+		unsigned char back[4];
+		uint64_t at = harness_loc(h, op->loc);
+		if (virtq_mock_write(g, at, le, sizeof(le)) == 0)
+			FUZZ_CHECK(virtq_mem_read(&g->mem, at, back, 4) == 0 && !memcmp(back, le, 4),
+				   "guest memory does not read back what was written");
 		break;
 	}
 	case SCN_CONSUME:

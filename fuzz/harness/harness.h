@@ -29,6 +29,9 @@
 		}                                                                      \
 	} while (0)
 
+/* Every negative value the library returns has a documented description. */
+void harness_check_error_text(int64_t r);
+
 /* Set from VIRTQ_FUZZ_TRACE=1: print every comparison (debugging a crash). */
 extern bool harness_tracing;
 
@@ -39,6 +42,7 @@ extern bool harness_tracing;
 		if (harness_tracing)                                                   \
 			fprintf(stderr, "  %-28s %lld %s\n", what, (long long)lib_,   \
 				lib_ < 0 ? virtq_errname((int)lib_) : "");             \
+		harness_check_error_text(lib_);                                        \
 		FUZZ_CHECK(lib_ == want_, "%s: library %lld (%s), model %lld (%s)",    \
 			   what, (long long)lib_, virtq_errname((int)lib_),            \
 			   (long long)want_, virtq_errname((int)want_));               \
@@ -89,6 +93,8 @@ void harness_guest_op(struct harness *h, const struct scn_op *op);
 void harness_device_op(struct harness *h, const struct scn_op *op);
 void harness_cursor_op(struct harness *h, const struct scn_op *op);
 void harness_vsock_op(struct harness *h, const struct scn_op *op);
+/* Fresh reader and writer on a slot's chain, model positions at 0. */
+void harness_restart_cursors(struct harness_slot *sl);
 /* Bytes [offset, offset + n) of a model chain's readable or writable part. */
 void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
 			uint64_t offset, uint64_t n, unsigned char *out);

@@ -69,6 +69,7 @@ enum scn_opcode {
 	SCN_USED_EVENT,   /* value */
 	SCN_CONSUME,      /* count: the driver takes up to count used entries */
 	SCN_POKE,         /* loc, value32: the guest writes 4 bytes anywhere (headers, TOCTOU) */
+	SCN_APPEND,       /* slot, buf: append a segment to the slot's chain by hand */
 	SCN_NOPS
 };
 
@@ -78,6 +79,7 @@ enum scn_opcode {
 #define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written;
 		      * WRITE_DESC: raw index and next; WRITE_AVAIL, BUMP_AVAIL: raw */
 #define SCN_MOD_C 4u /* SAVE_RESTORE: corrupt one byte of the encoding first */
+/* Also: VSOCK_TX/RX with A use the zero-copy segment paths; APPEND with A is writable. */
 
 /* A guest address: a region and an offset, reduced into guest memory. */
 struct scn_loc {

@@ -46,6 +46,7 @@ static const char *const op_names[SCN_NOPS] = {
 	[SCN_USED_EVENT] = "used_event",
 	[SCN_CONSUME] = "consume",
 	[SCN_POKE] = "poke",
+	[SCN_APPEND] = "append",
 };
 
 const char *scn_opcode_name(enum scn_opcode code)
@@ -72,6 +73,11 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 		return bit == SCN_MOD_B ? "raw" : bit == SCN_MOD_A ? "a" : "c";
 	case SCN_SAVE_RESTORE:
 		return bit == SCN_MOD_C ? "corrupt" : generic[bit >> 1];
+	case SCN_VSOCK_TX:
+	case SCN_VSOCK_RX:
+		return bit == SCN_MOD_A ? "zero_copy" : generic[bit >> 1];
+	case SCN_APPEND:
+		return bit == SCN_MOD_A ? "writable" : generic[bit >> 1];
 	default:
 		return generic[bit == 4 ? 2 : bit >> 1];
 	}

@@ -111,6 +111,10 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 	case SCN_CONSUME:
 		U8(c, "n", op->cap);
 		break;
+	case SCN_APPEND:
+		U8(c, "slot", op->slot);
+		c->buf(c, "b0", &op->bufs[0]);
+		break;
 	case SCN_POKE:
 		c->loc(c, "at", &op->loc);
 		U32(c, "value", op->len32);

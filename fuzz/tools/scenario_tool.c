@@ -59,11 +59,12 @@ static int build(const char *in, const char *out)
 	char err[256];
 	size_t len;
 	char *text = (char *)slurp(in, &len);
-	if (scenario_parse(&s, text, err, sizeof(err))) {
+	int bad = scenario_parse(&s, text, err, sizeof(err));
+	free(text);
+	if (bad) {
 		fprintf(stderr, "%s: %s\n", in, err);
 		return 1;
 	}
-	free(text);
 	size_t n = scenario_encode(&s, bytes, sizeof(bytes));
 	FILE *f = fopen(out, "wb");
 	if (!f || fwrite(bytes, 1, n, f) != n || fclose(f)) {

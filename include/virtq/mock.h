@@ -158,6 +158,22 @@ VIRTQ_API int virtq_mock_get_used(struct virtq_mock *m, uint32_t *id, uint32_t *
  * EVENT_IDX avail_event, else the used ring's NO_NOTIFY flag. */
 VIRTQ_API bool virtq_mock_should_kick(struct virtq_mock *m);
 
+/*
+ * Interrupt suppression, driver side (virtio 2.7.7, 2.7.10), for drivers that
+ * sleep until the device interrupts them (e.g. on another thread).
+ * Disabling is a hint: without EVENT_IDX it sets the avail ring's
+ * NO_INTERRUPT flag; with EVENT_IDX, used_event simply stops moving (as in
+ * Linux), so at most one more interrupt comes.
+ * Enabling asks for an interrupt at the next used entry (clears NO_INTERRUPT,
+ * or sets used_event to the entries consumed), then, after a full fence,
+ * re-reads used.idx: 1 if used entries are pending (consume them before
+ * sleeping: the device may have decided against an interrupt before it saw
+ * interrupts enabled), 0 if the driver may sleep until an interrupt.
+ * Both return -VIRTQ_EBADADDR if the ring field is outside guest memory.
+ */
+VIRTQ_API int virtq_mock_disable_interrupts(struct virtq_mock *m);
+VIRTQ_API int virtq_mock_enable_interrupts(struct virtq_mock *m);
+
 /* Raw ring writes for malicious rings; they bypass the free list.
  * idx/slot are not reduced modulo the size: out-of-table values are allowed
  * and fail with -VIRTQ_EBADADDR only when outside guest memory. */

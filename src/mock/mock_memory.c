@@ -190,11 +190,50 @@ bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *g
 	return false;
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct virtq_mock_range *x = a, *y = b;
+	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+/*
+ * Replaces the allowed ranges by their union: sorted, overlapping and adjacent
+ * ones merged, empty ones dropped (ranges that wrap past 2^64 are kept as
+ * they are). A driver that keeps reposting the same buffers (a long-running
+ * test) then needs a bounded list instead of one entry per posted buffer.
+ */
+static void compact_allowed(struct virtq_mock *m)
+{
+	struct virtq_mock_range *a = m->allowed;
+	uint32_t n = 0;
+	qsort(a, m->nallowed, sizeof(*a), range_cmp);
+	for (uint32_t i = 0; i < m->nallowed; i++) {
+		struct virtq_mock_range *last = n ? &a[n - 1] : NULL;
+		const bool wraps = a[i].len > UINT64_MAX - a[i].gpa;
+		if (a[i].len == 0)
+			continue;
+		if (last && !wraps && last->len <= UINT64_MAX - last->gpa &&
+		    a[i].gpa <= last->gpa + last->len) {
+			uint64_t end = a[i].gpa + a[i].len;
+			if (end > last->gpa + last->len)
+				last->len = end - last->gpa;
+			continue;
+		}
+		a[n++] = a[i];
+	}
+	m->nallowed = n;
+}
+
 int virtq_mock_allow_write(struct virtq_mock *m, uint64_t gpa, uint64_t len)
 {
 	if (!m)
 		return -VIRTQ_EINVAL;
-	if (m->nallowed == m->allowed_cap) {
+	bool grow = m->nallowed == m->allowed_cap;
+	if (grow && m->nallowed) {
+		compact_allowed(m);
+		grow = m->nallowed > m->allowed_cap / 2; /* still over half full */
+	}
+	if (grow) {
 		uint32_t cap = m->allowed_cap ? 2 * m->allowed_cap : 64;
 		struct virtq_mock_range *a = realloc(m->allowed, cap * sizeof(*a));
 		if (!a)

@@ -157,8 +157,7 @@ static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 	if (!p)
 		return -VIRTQ_EBADADDR;
 	if ((uintptr_t)p & 1u) {
-		unsigned char b[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
-		memcpy(p, b, 2);
+		ring_store16_unaligned(p, v);
 	} else if (release) {
 		ring_store16_release(p, v);
 	} else {
@@ -170,11 +169,11 @@ static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 
 static uint16_t load16(struct virtq_mock *m, uint64_t gpa, bool acquire)
 {
-	unsigned char *p = virtq_mem_translate(&m->mem, gpa, 2);
+	void *p = virtq_mem_translate(&m->mem, gpa, 2);
 	if (!p)
 		return 0;
 	if ((uintptr_t)p & 1u)
-		return (uint16_t)(p[0] | p[1] << 8);
+		return ring_load16_unaligned(p);
 	return acquire ? ring_load16_acquire(p) : ring_load16(p);
 }
 
@@ -383,4 +382,29 @@ bool virtq_mock_should_kick(struct virtq_mock *m)
 	if (m->cfg.features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX))
 		return virtq_need_event(virtq_mock_avail_event(m), now, old);
 	return now != old && !(virtq_mock_used_flags(m) & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+int virtq_mock_disable_interrupts(struct virtq_mock *m)
+{
+	if (!m)
+		return -VIRTQ_EINVAL;
+	if (m->cfg.features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX))
+		return 0; /* used_event stays where it is: a hint, like NO_INTERRUPT */
+	return virtq_mock_set_avail_flags(m, VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+int virtq_mock_enable_interrupts(struct virtq_mock *m)
+{
+	if (!m)
+		return -VIRTQ_EINVAL;
+	int r = m->cfg.features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX)
+			? virtq_mock_set_used_event(m, m->last_used)
+			: virtq_mock_set_avail_flags(m, 0);
+	if (r)
+		return r;
+	/* Driver side of 2.7.13 (c): interrupts enabled before re-reading
+	 * used.idx; pairs with the device's fence between publishing used.idx
+	 * and reading the suppression field, so one side sees the other. */
+	ring_fence_full();
+	return virtq_mock_used_idx(m) != m->last_used;
 }
