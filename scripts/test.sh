@@ -7,7 +7,8 @@
 #   scripts/test.sh --compiler clang one compiler
 #   scripts/test.sh --release        also a Release build without sanitizers
 #   scripts/test.sh --tsan           only a clang ThreadSanitizer build (build/clang-tsan)
-#   scripts/test.sh -- -R pop        extra arguments for ctest
+#   scripts/test.sh -- -R pop        extra arguments for ctest (replacing the
+#                                    default -LE e2e: the QEMU test is scripts/e2e.sh)
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -15,14 +16,14 @@ source "$(dirname "$0")/lib/common.sh"
 compilers=(gcc clang)
 release=0
 tsan=0
-ctest_args=()
+ctest_args=(-LE e2e)
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--compiler) compilers=("$2"); shift 2 ;;
 	--release) release=1; shift ;;
 	--tsan) tsan=1; shift ;;
 	--) shift; ctest_args=("$@"); break ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done

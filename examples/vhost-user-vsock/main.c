@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtq-vsock-vhost-user: a vhost-user virtio-vsock device built on virtq.
+ *
+ *   virtq-vsock-vhost-user --socket /tmp/vhost.sock --uds-path /tmp/vm.vsock \
+ *                          [--guest-cid 3] [--verbose]
+ *   (or vhost-device-vsock's form: --vm guest-cid=3,socket=...,uds-path=...)
+ *
+ * QEMU:  -object memory-backend-memfd,id=mem,size=512M,share=on
+ *        -numa node,memdev=mem
+ *        -chardev socket,id=vsock,path=/tmp/vhost.sock
+ *        -device vhost-user-vsock-pci,chardev=vsock
+ *
+ * One front-end at a time; when it goes away (the VM stopped) the device
+ * resets and waits for the next one. SIGTERM and SIGINT end the process
+ * cleanly (sockets closed and removed).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "host_sock.h"
+#include "log.h"
+#include "loop.h"
+#include "vsock_dev.h"
+
+bool log_verbose;
+
+struct app {
+	struct ev_loop loop;
+	struct vsock_dev dev;
+	struct ev_handler vu_listener; /* the front-end connects here */
+	struct ev_handler sig;
+	const char *socket_path;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: virtq-vsock-vhost-user --socket PATH --uds-path PATH [--guest-cid N]"
+		   " [--verbose]\n"
+		   "       virtq-vsock-vhost-user --vm guest-cid=N,socket=PATH,uds-path=PATH\n");
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int parse_vm(char *spec, const char **sock, const char **uds, uint64_t *cid)
+{
+	for (char *save = 0, *kv = strtok_r(spec, ",", &save); kv; kv = strtok_r(0, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			return -1;
+		*eq = 0;
+		if (!strcmp(kv, "socket"))
+			*sock = eq + 1;
+		else if (!strcmp(kv, "uds-path"))
+			*uds = eq + 1;
+		else if (!strcmp(kv, "guest-cid")) {
+			if (parse_u64(eq + 1, cid))
+				return -1;
+		} else
+			return -1;
+	}
+	return 0;
+}
+
+static void on_signal(struct ev_handler *h, uint32_t events)
+{
+	(void)events;
+	struct app *a = (struct app *)(void *)((char *)h - offsetof(struct app, sig));
+	struct signalfd_siginfo si;
+	if (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		log_info("signal %u: shutting down", si.ssi_signo);
+	a->loop.stop = true;
+}
+
+static void on_vu_listener(struct ev_handler *h, uint32_t events)
+{
+	(void)events;
+	struct app *a = (struct app *)(void *)((char *)h - offsetof(struct app, vu_listener));
+	int fd = host_accept(h->fd);
+	if (fd < 0)
+		return;
+	if (vu_dev_connected(&a->dev.vu)) {
+		log_info("a second front-end connection refused");
+		close(fd);
+		return;
+	}
+	/* vhost-user messages are read blocking, with a timeout */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (vu_dev_attach(&a->dev.vu, fd) < 0)
+		close(fd);
+}
+
+static void after_batch(void *arg)
+{
+	vsock_dev_reap(arg);
+}
+
+int main(int argc, char **argv)
+{
+	static struct app a; /* large (segment arrays): not on the stack */
+	const char *sock = 0, *uds = 0;
+	uint64_t cid = 3;
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : 0;
+		if (!strcmp(o, "--verbose") || !strcmp(o, "-v")) {
+			log_verbose = true;
+			continue;
+		}
+		if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!v) {
+			usage(stderr);
+			return 2;
+		}
+		i++;
+		if (!strcmp(o, "--socket"))
+			sock = v;
+		else if (!strcmp(o, "--uds-path"))
+			uds = v;
+		else if (!strcmp(o, "--guest-cid")) {
+			if (parse_u64(v, &cid)) {
+				usage(stderr);
+				return 2;
+			}
+		} else if (!strcmp(o, "--vm")) {
+			if (parse_vm(argv[i], &sock, &uds, &cid)) {
+				usage(stderr);
+				return 2;
+			}
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* CIDs 0, 1, 2 and u32 -1 are reserved (virtio 5.10.4) */
+	if (!sock || !uds || cid < 3 || cid >= UINT32_MAX) {
+		usage(stderr);
+		return 2;
+	}
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (ev_loop_init(&a.loop) < 0) {
+		log_info("epoll: %s", strerror(errno));
+		return 1;
+	}
+	int r = vsock_dev_init(&a.dev, &a.loop, cid, uds);
+	if (r < 0) {
+		log_info("%s: %s", uds, strerror(-r));
+		return 1;
+	}
+	a.loop.after_batch = after_batch;
+	a.loop.after_batch_arg = &a.dev;
+	int lfd = host_listen(sock);
+	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	ev_handler_init(&a.vu_listener, on_vu_listener);
+	ev_handler_init(&a.sig, on_signal);
+	if (lfd < 0 || sfd < 0 || ev_add(&a.loop, &a.vu_listener, lfd, EPOLLIN) < 0 ||
+	    ev_add(&a.loop, &a.sig, sfd, EPOLLIN) < 0) {
+		log_info("%s: %s", sock, strerror(lfd < 0 ? -lfd : errno));
+		vsock_dev_close(&a.dev);
+		return 1;
+	}
+	log_info("guest CID %llu; vhost-user socket %s; host sockets %s, %s_<port>",
+		 (unsigned long long)cid, sock, uds, uds);
+
+	while (!a.loop.stop) {
+		r = ev_loop_run_once(&a.loop, vsock_dev_busy(&a.dev) ? 0 : -1);
+		if (r < 0) {
+			log_info("epoll_wait: %s", strerror(-r));
+			break;
+		}
+		if (vsock_dev_busy(&a.dev))
+			vsock_dev_continue(&a.dev);
+		vsock_dev_reap(&a.dev);
+	}
+	log_info("%llu bytes guest->host, %llu bytes host->guest",
+		 (unsigned long long)a.dev.bytes_to_host, (unsigned long long)a.dev.bytes_to_guest);
+	vsock_dev_close(&a.dev);
+	close(lfd);
+	(void)unlink(sock);
+	close(sfd);
+	ev_loop_close(&a.loop);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vhost-user protocol with a scripted front-end on a socketpair: the
+ * sequence QEMU sends for a vsock device, SET_VRING_BASE/GET_VRING_BASE
+ * mapped onto virtq_restore/virtq_save, and malformed messages (refused with
+ * REPLY_ACK, or ending the connection), never the process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <virtq/virtq.h>
+
+#include "log.h"
+#include "vsock_dev.h"
+
+bool log_verbose;
+
+static int failures;
+#define CHECK(cond)                                                                    \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
+				#cond);                                                \
+			failures++;                                                    \
+		}                                                                      \
+	} while (0)
+
+#define MEM_SIZE (1u << 20)
+#define GPA_BASE 0x100000u     /* guest-physical address of the region */
+#define UVA_BASE 0x7f0000000000ull /* the front-end's address of it */
+#define NEED_REPLY 8u
+
+static struct ev_loop loop;
+static struct vsock_dev dev;
+static int fe = -1; /* front-end end of the socketpair */
+
+static void msg(uint32_t req, uint32_t flags, const void *p, uint32_t size, const int *fds,
+		unsigned nfds)
+{
+	unsigned char buf[12 + 512];
+	uint32_t f = 1u | flags;
+	memcpy(buf, &req, 4);
+	memcpy(buf + 4, &f, 4);
+	memcpy(buf + 8, &size, 4);
+	if (size)
+		memcpy(buf + 12, p, size);
+	struct iovec iov = { buf, 12 + size };
+	union {
+		struct cmsghdr align;
+		char c[CMSG_SPACE(8 * sizeof(int))];
+	} ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (nfds) {
+		mh.msg_control = ctl.c;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	CHECK(sendmsg(fe, &mh, 0) == (ssize_t)(12 + size));
+	ev_loop_run_once(&loop, 100);
+}
+
+/* Reads one reply; returns its payload size, -1 if none. */
+static int reply(uint32_t want_req, void *p, uint32_t cap)
+{
+	unsigned char buf[12 + 512];
+	ssize_t n = recv(fe, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 12)
+		return -1;
+	uint32_t req, flags, size;
+	memcpy(&req, buf, 4);
+	memcpy(&flags, buf + 4, 4);
+	memcpy(&size, buf + 8, 4);
+	CHECK(req == want_req && flags == (1u | 4u) && (ssize_t)(12 + size) == n);
+	if (size <= cap)
+		memcpy(p, buf + 12, size);
+	return (int)size;
+}
+
+static uint64_t u64_reply(uint32_t req)
+{
+	uint64_t v = UINT64_MAX;
+	CHECK(reply(req, &v, sizeof(v)) == 8);
+	return v;
+}
+
+static void vring_msg(uint32_t req, uint32_t idx, uint32_t num, uint32_t flags)
+{
+	uint32_t p[2] = { idx, num };
+	msg(req, flags, p, sizeof(p), 0, 0);
+}
+
+static void vring_addr(uint32_t idx, uint64_t desc, uint64_t used, uint64_t avail)
+{
+	unsigned char p[40] = { 0 };
+	memcpy(p, &idx, 4);
+	memcpy(p + 8, &desc, 8);
+	memcpy(p + 16, &used, 8);
+	memcpy(p + 24, &avail, 8);
+	msg(9, 0, p, sizeof(p), 0, 0);
+}
+
+static void vring_fd(uint32_t req, uint32_t idx, int fd)
+{
+	uint64_t v = idx;
+	msg(req, 0, &v, sizeof(v), &fd, 1);
+}
+
+static void mem_table(int fd, uint64_t size, uint32_t flags)
+{
+	unsigned char p[8 + 32] = { 0 };
+	uint32_t n = 1;
+	uint64_t gpa = GPA_BASE, uva = UVA_BASE, off = 0;
+	memcpy(p, &n, 4);
+	memcpy(p + 8, &gpa, 8);
+	memcpy(p + 16, &size, 8);
+	memcpy(p + 24, &uva, 8);
+	memcpy(p + 32, &off, 8);
+	msg(5, flags, p, sizeof(p), &fd, 1);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/virtq-vu-test-XXXXXX";
+	char uds[128];
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(uds, sizeof(uds), "%s/vm.vsock", dir);
+	int sv[2];
+	if (ev_loop_init(&loop) < 0 || vsock_dev_init(&dev, &loop, 42, uds) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    vu_dev_attach(&dev.vu, sv[0]) < 0)
+		return 1;
+	fe = sv[1];
+
+	/* what QEMU asks first */
+	msg(1, 0, 0, 0, 0, 0);
+	uint64_t feat = u64_reply(1);
+	CHECK(feat & (1ull << 32) && feat & (1ull << 28) && feat & (1ull << 29) && feat & (1ull << 30));
+	msg(15, 0, 0, 0, 0, 0);
+	uint64_t pf = u64_reply(15);
+	CHECK(pf == ((1ull << 3) | (1ull << 9)));
+	msg(16, 0, &pf, 8, 0, 0);
+	msg(3, 0, 0, 0, 0, 0);
+	unsigned char cfg[12 + 8] = { 0 };
+	uint32_t cfg_size = 8;
+	memcpy(cfg + 4, &cfg_size, 4);
+	msg(24, 0, cfg, sizeof(cfg), 0, 0);
+	unsigned char cfg_out[20];
+	CHECK(reply(24, cfg_out, sizeof(cfg_out)) == 20);
+	uint64_t cid;
+	memcpy(&cid, cfg_out + 12, 8);
+	CHECK(cid == 42);
+	/* features not offered are refused (REPLY_ACK 1) */
+	uint64_t bad = feat | (1ull << 40);
+	msg(2, NEED_REPLY, &bad, 8, 0, 0);
+	CHECK(u64_reply(2) == 1);
+	msg(2, NEED_REPLY, &feat, 8, 0, 0);
+	CHECK(u64_reply(2) == 0);
+
+	/* a memory table whose file is smaller than announced is refused */
+	int mfd = memfd_create("guest", MFD_CLOEXEC);
+	CHECK(mfd >= 0 && ftruncate(mfd, MEM_SIZE) == 0);
+	mem_table(mfd, 2u * MEM_SIZE, NEED_REPLY);
+	CHECK(u64_reply(5) == 1);
+	mem_table(mfd, MEM_SIZE, NEED_REPLY);
+	CHECK(u64_reply(5) == 0);
+	unsigned char *guest = mmap(0, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	CHECK(guest != MAP_FAILED);
+
+	/* ring 0 resumes at avail index 5: the used ring says 5 were used */
+	const uint64_t desc = 0x0, avail = 0x1000, used = 0x2000; /* offsets in the region */
+	guest[used + 2] = 5;
+	guest[avail + 2] = 5;
+	vring_msg(8, 0, 64, 0);
+	vring_msg(10, 0, 5, 0);
+	vring_addr(0, UVA_BASE + desc, UVA_BASE + used, UVA_BASE + avail);
+	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
+	vring_fd(13, 0, call);
+	vring_fd(12, 0, kick);
+	CHECK(!dev.vu.vring[0].started); /* not enabled yet: PROTOCOL_FEATURES */
+	vring_msg(18, 0, 1, NEED_REPLY);
+	CHECK(u64_reply(18) == 0);
+	CHECK(dev.vu.vring[0].started && virtq_is_active(&dev.vu.vring[0].q));
+	/* a memory table change keeps the running ring where it is */
+	mem_table(mfd, MEM_SIZE, 0);
+	CHECK(dev.vu.vring[0].started);
+	vring_msg(11, 0, 0, 0);
+	uint32_t st[2] = { 9, 9 };
+	CHECK(reply(11, st, sizeof(st)) == 8 && st[0] == 0 && st[1] == 5);
+	CHECK(!dev.vu.vring[0].started);
+	/* a resume index more than a ring ahead of the used index is refused */
+	vring_msg(10, 0, 200, 0);
+	vring_fd(12, 0, eventfd(0, EFD_CLOEXEC));
+	CHECK(!dev.vu.vring[0].started);
+	/* ring addresses outside the table: the ring does not start */
+	vring_msg(11, 0, 0, 0);
+	CHECK(reply(11, st, sizeof(st)) == 8);
+	vring_msg(10, 0, 0, 0);
+	vring_addr(0, UVA_BASE + MEM_SIZE, UVA_BASE + used, UVA_BASE + avail);
+	vring_fd(12, 0, eventfd(0, EFD_CLOEXEC));
+	CHECK(!dev.vu.vring[0].started);
+
+	/* requests refused without ending the connection */
+	vring_msg(8, 1, 100, NEED_REPLY); /* not a power of two */
+	CHECK(u64_reply(8) == 1);
+	msg(25, NEED_REPLY, cfg, sizeof(cfg), 0, 0); /* SET_CONFIG: read-only */
+	CHECK(u64_reply(25) == 1);
+	uint64_t nofd = 1u | (1u << 8); /* SET_VRING_KICK without fd: polling, refused */
+	msg(12, NEED_REPLY, &nofd, 8, 0, 0);
+	CHECK(u64_reply(12) == 1);
+	CHECK(vu_dev_connected(&dev.vu));
+	/* protocol errors end the connection, not the process */
+	vring_msg(8, 7, 64, 0); /* no queue 7 */
+	CHECK(!vu_dev_connected(&dev.vu));
+	CHECK(dev.vu.mem.n == 0 && !dev.vu.vring[1].started);
+
+	/* a new front-end: a message larger than any valid one ends it */
+	close(fe);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    vu_dev_attach(&dev.vu, sv[0]) < 0)
+		return 1;
+	fe = sv[1];
+	uint32_t hdr[3] = { 1, 1, 1u << 20 };
+	CHECK(send(fe, hdr, sizeof(hdr), 0) == sizeof(hdr));
+	ev_loop_run_once(&loop, 100);
+	CHECK(!vu_dev_connected(&dev.vu));
+
+	close(fe);
+	munmap(guest, MEM_SIZE);
+	close(mfd);
+	close(kick);
+	close(call);
+	vsock_dev_close(&dev);
+	ev_loop_close(&loop);
+	rmdir(dir);
+	printf("test_vhost_user: %s\n", failures ? "FAILED" : "all checks passed");
+	return failures != 0;
+}
