@@ -55,6 +55,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	FUZZ_SAME(virtq_mock_attach(h.guest, &h.q), model_activate(&h.model), "activate");
 	harness_stats.runs++;
 	harness_stats.activated += h.model.active;
+	harness_start_back(&h, s->hdr.start_back);
 	virtq_mock_snapshot(h.guest);
 
 	for (uint32_t i = 0; i < s->nops; i++) {

@@ -159,6 +159,9 @@ void harness_device_op(struct harness *h, const struct scn_op *op)
 	case SCN_DISABLE_NOTIFY:
 		notify_ops(h, scn_opcode(op));
 		break;
+	case SCN_SAVE_RESTORE:
+		harness_save_restore(h, op);
+		break;
 	case SCN_RESET:
 		harness_check_writes(h); /* the driver reset forgets the allowed ranges */
 		harness_reactivate(h);

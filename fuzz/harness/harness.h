@@ -93,6 +93,8 @@ void harness_guest_op(struct harness *h, const struct scn_op *op);
 void harness_device_op(struct harness *h, const struct scn_op *op);
 void harness_cursor_op(struct harness *h, const struct scn_op *op);
 void harness_vsock_op(struct harness *h, const struct scn_op *op);
+void harness_save_restore(struct harness *h, const struct scn_op *op);
+void harness_start_back(struct harness *h, uint8_t back);
 /* Guest address of byte offset of a model chain's part (UINT64_MAX: none). */
 uint64_t harness_part_gpa(const struct model_chain *c, bool writable, uint64_t offset);
 /* Fresh reader and writer on a slot's chain, model positions at 0. */

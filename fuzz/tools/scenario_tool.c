@@ -5,11 +5,14 @@
  *   virtq-scenario print FILE...      show binary inputs (crashes, corpus) as text
  *   virtq-scenario build IN.scn OUT   write the binary input for a text scenario
  *                                     (IN may be "-" for standard input)
+ *   virtq-scenario state-seeds DIR    write fuzz_state's seeds: encoded queue states
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <virtq/state.h>
 
 #include "harness/scenario.h"
 #include "harness/scenario_text.h"
@@ -74,12 +77,66 @@ static int build(const char *in, const char *out)
 	return 0;
 }
 
+static int write_state(const char *dir, const char *name, const struct virtq_state *s)
+{
+	uint8_t bytes[VIRTQ_STATE_V1_SIZE];
+	char path[4096];
+	if (virtq_state_encode(s, bytes, sizeof(bytes)) != VIRTQ_STATE_V1_SIZE) {
+		fprintf(stderr, "state %s does not encode\n", name);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(bytes, 1, sizeof(bytes), f) != sizeof(bytes) || fclose(f)) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
+/* Representative saved states, through the encoder: fuzz_state's seeds.
+ * The rings sit where the mock guest of fuzz_state has memory. */
+static int state_seeds(const char *dir)
+{
+	const struct virtq_state fresh = { .max_size = 256, .size = 256 };
+	struct virtq_state active = { .max_size = 256, .size = 256, .active = true,
+				      .desc_gpa = 0, .avail_gpa = 0x1000, .used_gpa = 0x2000,
+				      .notify_enabled = true };
+	int r = write_state(dir, "inactive", &fresh);
+	r |= write_state(dir, "active_start", &active);
+	active.next_avail = 7;
+	active.next_used = 4;
+	active.published_used = 3;
+	active.in_flight = 3;
+	active.signalled_used = 3;
+	active.signalled_valid = true;
+	active.features = (UINT64_C(1) << 28) | (UINT64_C(1) << 29) | (UINT64_C(1) << 32);
+	r |= write_state(dir, "in_flight_event_idx", &active);
+	active.next_avail = 65535;
+	active.next_used = 65534;
+	active.published_used = 65530;
+	active.in_flight = 1;
+	r |= write_state(dir, "near_wrap", &active);
+	active.broken = true;
+	r |= write_state(dir, "broken", &active);
+	struct virtq_state tiny = { .max_size = 1, .size = 1, .active = true, .desc_gpa = 0x3000,
+				    .avail_gpa = 0x3010, .used_gpa = 0x3020, .notify_enabled = true };
+	r |= write_state(dir, "size_one", &tiny);
+	struct virtq_state far = active;
+	far.broken = false;
+	far.used_gpa = (2u << 20) + 0xfff8; /* the used ring runs off the second region */
+	r |= write_state(dir, "ring_off_memory", &far);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "state-seeds"))
+		return state_seeds(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "print"))
 		return print_files(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "build"))
 		return build(argv[2], argv[3]);
-	fprintf(stderr, "usage: %s print FILE... | build IN.scn OUT\n", argv[0]);
+	fprintf(stderr, "usage: %s print FILE... | build IN.scn OUT | state-seeds DIR\n", argv[0]);
 	return 2;
 }
