@@ -146,8 +146,11 @@ static void append(struct harness *h, struct harness_slot *sl, const struct scn_
 	const bool writable = scn_mods(op) & SCN_MOD_A;
 	const uint64_t gpa = harness_loc(h, op->bufs[0].loc);
 	uint32_t len = op->bufs[0].len;
-	while (len && !virtq_mock_host(h->guest, gpa, len))
-		len--;
+	for (uint32_t i = 0; i < h->model.nregions; i++) {
+		const struct model_region *r = &h->model.regions[i];
+		if (gpa - r->gpa < r->size && len > r->size - (gpa - r->gpa))
+			len = (uint32_t)(r->size - (gpa - r->gpa));
+	}
 	if (!sl->valid) {
 		virtq_chain_init(&sl->chain, sl->segs, HARNESS_MAX_SEGS);
 		memset(&sl->want, 0, offsetof(struct model_chain, segs));

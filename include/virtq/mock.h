@@ -86,8 +86,10 @@ struct virtq_mock {
 	uint16_t last_used; /* used entries consumed */
 	uint16_t kicked_idx; /* avail idx at the last kick decision */
 	uint32_t num_free;  /* free descriptors */
-	uint16_t free_head;
-	uint16_t *free_next;  /* driver-side free list links (not guest memory) */
+	uint32_t fresh;     /* descriptors [fresh, size) were never used */
+	uint32_t recycled;  /* descriptors on the free list */
+	uint16_t free_head; /* the free list: returned descriptors */
+	uint16_t *free_next;  /* free list and chain links (driver side, not guest memory) */
 	uint16_t *chain_ndesc; /* per head: descriptors to free when used */
 	uint64_t buf_next;     /* bump allocator */
 	/* ranges the device may write since the last snapshot */

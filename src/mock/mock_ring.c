@@ -85,10 +85,10 @@ void mock_ring_destroy(struct virtq_mock *m)
 void virtq_mock_reset_driver(struct virtq_mock *m)
 {
 	uint32_t size = mock_size(m);
-	for (uint32_t i = 0; i < size; i++) {
-		m->free_next[i] = (uint16_t)(i + 1);
-		m->chain_ndesc[i] = 0;
-	}
+	/* Never-used descriptors come from a counter, so a reset costs no loop
+	 * over the table (the fuzz harness resets on every run). */
+	memset(m->chain_ndesc, 0, size * sizeof(*m->chain_ndesc));
+	m->fresh = m->recycled = 0;
 	m->free_head = 0;
 	m->num_free = size;
 	m->avail_idx = m->last_used = m->kicked_idx = 0;
@@ -229,13 +229,27 @@ int virtq_mock_publish(struct virtq_mock *m)
 	return m ? virtq_mock_set_avail_idx(m, m->avail_idx) : -VIRTQ_EINVAL;
 }
 
-/* Takes n descriptors off the free list; returns the head. */
+/* One free descriptor: a returned one if any, else a never-used one. */
+static uint16_t take_one(struct virtq_mock *m)
+{
+	if (m->recycled) {
+		uint16_t idx = m->free_head;
+		m->free_head = m->free_next[idx];
+		m->recycled--;
+		return idx;
+	}
+	return (uint16_t)m->fresh++;
+}
+
+/* Takes n free descriptors (n <= num_free), linked through free_next. */
 static uint16_t take_descs(struct virtq_mock *m, uint32_t n)
 {
-	uint16_t head = m->free_head, last = head;
-	for (uint32_t i = 1; i < n; i++)
-		last = m->free_next[last];
-	m->free_head = m->free_next[last];
+	uint16_t head = take_one(m), last = head;
+	for (uint32_t i = 1; i < n; i++) {
+		uint16_t idx = take_one(m);
+		m->free_next[last] = idx;
+		last = idx;
+	}
 	m->num_free -= n;
 	m->chain_ndesc[head] = (uint16_t)n;
 	return head;
@@ -248,6 +262,7 @@ static void free_descs(struct virtq_mock *m, uint16_t head)
 		last = m->free_next[last];
 	m->free_next[last] = m->free_head;
 	m->free_head = head;
+	m->recycled += n;
 	m->num_free += n;
 	m->chain_ndesc[head] = 0;
 }
