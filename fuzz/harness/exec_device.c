@@ -136,6 +136,7 @@ void harness_reactivate(struct harness *h)
 	virtq_mock_reset_driver(h->guest);
 	virtq_mock_alloc_reset(h->guest);
 	model_reset(&h->model);
+	h->model.at_max_size = false; /* attach sets the size again */
 	FUZZ_SAME(virtq_mock_attach(h->guest, &h->q), model_activate(&h->model), "activate");
 	for (unsigned i = 0; i < SCN_SLOTS; i++)
 		h->slots[i].valid = false;

@@ -52,7 +52,8 @@ static void restore_into_fresh_queue(struct harness *h, const struct virtq_state
 	int want = expect_restore(h);
 	FUZZ_SAME(virtq_restore(&fresh, &h->guest->mem, s), want, "restore");
 	if (want) {
-		model_reset(&h->model); /* a rejected restore leaves the queue reset */
+		model_reset(&h->model); /* a rejected restore leaves the queue reset, */
+		h->model.at_max_size = true; /* which puts the size back to the maximum */
 	} else {
 		FUZZ_SAME(virtq_save(&fresh, &again), 0, "save restored");
 		encode_exact(s, before);

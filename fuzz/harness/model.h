@@ -45,6 +45,7 @@ struct model {
 	uint64_t desc, avail, used;
 	/* state */
 	bool active, broken, notify_enabled, signalled_valid;
+	bool at_max_size; /* reset by a rejected restore: virtq_size() is the maximum */
 	uint16_t next_avail, shadow_avail, next_used, published, signalled;
 	uint32_t in_flight;
 };
