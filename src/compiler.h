@@ -8,9 +8,12 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define VIRTQ_LIKELY(x) __builtin_expect(!!(x), 1)
 #define VIRTQ_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Keeps a slow path out of its caller, so the fast path stays small. */
+#define VIRTQ_NOINLINE __attribute__((noinline))
 #else
 #define VIRTQ_LIKELY(x) (x)
 #define VIRTQ_UNLIKELY(x) (x)
+#define VIRTQ_NOINLINE
 #endif
 
 #endif /* VIRTQ_COMPILER_H */

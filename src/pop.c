@@ -128,14 +128,15 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 			total += d.len; /* at most size * 2 * 2^32: no u64 overflow */
 			if (VIRTQ_UNLIKELY(total > UINT32_MAX))
 				return -VIRTQ_EOVERFLOW;
-			if (VIRTQ_UNLIKELY(!checked_range_last(d.addr, d.len, &last)))
+			/* checked_range_last(), len != 0 being known */
+			if (VIRTQ_UNLIKELY(!checked_add_u64(d.addr, d.len - 1u, &last)))
 				return -VIRTQ_EOVERFLOW;
 			if (VIRTQ_LIKELY(d.addr >= cr.gpa && last <= cr.last)) {
 				if (VIRTQ_UNLIKELY(nseg == cap))
 					return -VIRTQ_ENOSPC;
-				segs[nseg++] = (struct virtq_seg){
-					.addr = cr.host + (size_t)(d.addr - cr.gpa), .len = d.len
-				};
+				segs[nseg].addr = cr.host + (size_t)(d.addr - cr.gpa);
+				segs[nseg].len = d.len;
+				nseg++;
 			} else {
 				int r = split_buffer(q, segs, cap, nseg, d.addr, d.len);
 				if (r < 0)
