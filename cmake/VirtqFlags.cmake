@@ -13,6 +13,17 @@ if(VIRTQ_SANITIZE)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()
 
+if(VIRTQ_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "VIRTQ_FUZZ needs clang (libFuzzer)")
+  endif()
+  # Everything is instrumented for coverage feedback; only the fuzz
+  # executables link libFuzzer's main.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 if(VIRTQ_COVERAGE)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "VIRTQ_COVERAGE needs clang (source-based coverage)")

@@ -79,6 +79,12 @@ static inline struct cached_region cache_region(const struct virtq *q)
  */
 static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 {
+/* An error after reading the current descriptor: report how many were read. */
+#define FAIL(err)                                               \
+	do {                                                    \
+		c->ndesc = direct_ndesc + walked + 1;           \
+		return (err);                                   \
+	} while (0)
 	struct virtq_seg *const segs = c->segs;
 	const uint32_t cap = c->cap;
 	struct cached_region cr = cache_region(q);
@@ -88,25 +94,27 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 	uint64_t total = 0, read_len = 0;
 
 	for (;;) {
-		if (VIRTQ_UNLIKELY(walked == limit))
+		if (VIRTQ_UNLIKELY(walked == limit)) {
+			c->ndesc = direct_ndesc + walked; /* descriptors read */
 			return -VIRTQ_ELOOP;
+		}
 		struct ring_desc d = ring_read_desc(ring_at(table, (uint64_t)i * RING_DESC_BYTES));
 		if (VIRTQ_UNLIKELY(d.flags & VIRTQ_DESC_F_INDIRECT)) {
 			uint64_t last;
 			if (direct_ndesc)
-				return -VIRTQ_EBADDESC; /* nested indirect */
+				FAIL(-VIRTQ_EBADDESC); /* nested indirect */
 			if (!queue_has(q, VIRTQ_F_INDIRECT_DESC) || (d.flags & VIRTQ_DESC_F_NEXT))
-				return -VIRTQ_EBADDESC;
+				FAIL(-VIRTQ_EBADDESC);
 			if (d.len == 0 || d.len % RING_DESC_BYTES)
-				return -VIRTQ_EBADDESC;
+				FAIL(-VIRTQ_EBADDESC);
 			const uint32_t n = d.len / RING_DESC_BYTES;
 			if (n > queue_size(q))
-				return -VIRTQ_ELOOP;
+				FAIL(-VIRTQ_ELOOP);
 			if (!checked_range_last(d.addr, d.len, &last))
-				return -VIRTQ_EOVERFLOW;
+				FAIL(-VIRTQ_EOVERFLOW);
 			table = virtq_mem_translate(q->mem, d.addr, d.len);
 			if (!table)
-				return -VIRTQ_EBADADDR;
+				FAIL(-VIRTQ_EBADADDR);
 			direct_ndesc = walked + 1; /* including this one */
 			limit = n;
 			i = 0;
@@ -121,26 +129,26 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 				read_len = total;
 			}
 		} else if (VIRTQ_UNLIKELY(nread != NO_WRITABLE_YET)) {
-			return -VIRTQ_EBADDESC;
+			FAIL(-VIRTQ_EBADDESC);
 		}
 		if (VIRTQ_LIKELY(d.len != 0)) {
 			uint64_t last;
 			total += d.len; /* at most size * 2 * 2^32: no u64 overflow */
 			if (VIRTQ_UNLIKELY(total > UINT32_MAX))
-				return -VIRTQ_EOVERFLOW;
+				FAIL(-VIRTQ_EOVERFLOW);
 			/* checked_range_last(), len != 0 being known */
 			if (VIRTQ_UNLIKELY(!checked_add_u64(d.addr, d.len - 1u, &last)))
-				return -VIRTQ_EOVERFLOW;
+				FAIL(-VIRTQ_EOVERFLOW);
 			if (VIRTQ_LIKELY(d.addr >= cr.gpa && last <= cr.last)) {
 				if (VIRTQ_UNLIKELY(nseg == cap))
-					return -VIRTQ_ENOSPC;
+					FAIL(-VIRTQ_ENOSPC);
 				segs[nseg].addr = cr.host + (size_t)(d.addr - cr.gpa);
 				segs[nseg].len = d.len;
 				nseg++;
 			} else {
 				int r = split_buffer(q, segs, cap, nseg, d.addr, d.len);
 				if (r < 0)
-					return r;
+					FAIL(r);
 				nseg = (uint32_t)r;
 				cr = cache_region(q);
 			}
@@ -148,7 +156,7 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
 		if (VIRTQ_UNLIKELY(d.next >= limit))
-			return -VIRTQ_EBADIDX;
+			FAIL(-VIRTQ_EBADIDX);
 		i = d.next;
 		walked++;
 	}
@@ -163,6 +171,7 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 	c->ndesc = direct_ndesc + walked + 1;
 	c->id = head;
 	return 0;
+#undef FAIL
 }
 
 /* Re-reads avail.idx. Returns 1 if entries are pending, 0 if none, or an error. */
@@ -204,7 +213,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	}
 	r = walk_chain(q, c, head);
 	if (VIRTQ_UNLIKELY(r)) {
+		/* walk_chain() left in c->ndesc how far it got: bounded work is
+		 * observable; the chain has no segments. */
+		uint32_t read = c->ndesc;
 		chain_reset(c);
+		c->ndesc = read;
 		return r == -VIRTQ_ENOSPC ? r : queue_fail(q, r);
 	}
 	q->next_avail++;

@@ -78,6 +78,7 @@ void fixture_expect_fatal(struct fixture *f, int err)
 	uint64_t bad = 0;
 	assert_err(virtq_pop(&f->q, &f->c), err);
 	assert_int_equal(f->c.nseg, 0);
+	assert_true(f->c.ndesc <= 2 * virtq_size(&f->q));
 	expect_all_broken(f);
 	if (virtq_mock_check_writes(&f->m, &bad))
 		fail_msg("device wrote outside allowed ranges at gpa 0x%llx", (unsigned long long)bad);

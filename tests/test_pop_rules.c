@@ -184,14 +184,39 @@ static void test_bad_ring(void **state)
 	fixture_expect_fatal(f, rule->err);
 }
 
+/* Loops stop after exactly the bound: size direct descriptors, or the
+ * indirect descriptor plus its table's entry count. */
+static void test_loop_bounds(void **state)
+{
+	(void)state;
+	const struct { void (*build)(struct fixture *); uint32_t ndesc; } rows[] = {
+		{ direct_self_loop, SIZE }, { direct_loop, SIZE }, { zero_length_loop, SIZE },
+		{ indirect_loop, 1 + 2 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct fixture *f = calloc(1, sizeof(*f));
+		fixture_config(&f->cfg);
+		fixture_start(f);
+		virtq_mock_set_avail_entry(&f->m, 0, 0);
+		virtq_mock_set_avail_idx(&f->m, 1);
+		rows[i].build(f);
+		assert_err(virtq_pop(&f->q, &f->c), -VIRTQ_ELOOP);
+		assert_int_equal(f->c.ndesc, rows[i].ndesc);
+		fixture_stop(f);
+		free(f);
+	}
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0])];
+	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 1];
+	size_t n = 0;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		tests[i] = (struct CMUnitTest){ .name = cases[i].name,
-						.test_func = test_bad_ring,
-						.setup_func = case_setup,
-						.teardown_func = fixture_teardown,
-						.initial_state = (void *)(uintptr_t)&cases[i] };
+		tests[n++] = (struct CMUnitTest){ .name = cases[i].name,
+						  .test_func = test_bad_ring,
+						  .setup_func = case_setup,
+						  .teardown_func = fixture_teardown,
+						  .initial_state = (void *)(uintptr_t)&cases[i] };
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_loop_bounds);
 	return cmocka_run_group_tests_name("pop rejection rules", tests, NULL, NULL);
 }

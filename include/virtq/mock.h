@@ -111,6 +111,15 @@ VIRTQ_API void virtq_mock_destroy(struct virtq_mock *m);
  * config. Returns the first error. */
 VIRTQ_API int virtq_mock_attach(struct virtq_mock *m, struct virtq *q);
 
+/* Zeroes all guest memory and resets the driver side: like a fresh
+ * virtq_mock_init() with the same config, without remapping (fast reuse). */
+VIRTQ_API void virtq_mock_wipe(struct virtq_mock *m);
+
+/* Like destroy + init with cfg when cfg has the same regions as the mock's
+ * (queue size, features, ring and buffer addresses may differ): memory is
+ * wiped, not remapped. -VIRTQ_EINVAL if the regions differ. */
+VIRTQ_API int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config *cfg);
+
 /* Back to a fresh driver side (free list, indices, rings zeroed); memory kept. */
 VIRTQ_API void virtq_mock_reset_driver(struct virtq_mock *m);
 

@@ -125,8 +125,10 @@ VIRTQ_API void virtq_reset(struct virtq *q);
  *   -VIRTQ_EOVERFLOW address range wraps, or chain total > 2^32 - 1 bytes
  *   -VIRTQ_EBUSY     size chains already in flight (not fatal)
  *   -VIRTQ_ENOSPC    c->segs too small (not fatal; the chain stays available)
- * The first five are fatal: the queue is broken afterwards.
- * Each descriptor is read from guest memory exactly once.
+ * The first five are fatal: the queue is broken afterwards. On any error the
+ * chain has no segments; c->ndesc tells how many descriptors were read.
+ * Each descriptor is read from guest memory exactly once, and at most
+ * 2 * size are read per call (size direct, size in one indirect table).
  */
 VIRTQ_API int virtq_pop(struct virtq *q, struct virtq_chain *c);
 

@@ -15,5 +15,6 @@
 #include "virtq/mem.h"
 #include "virtq/chain.h"
 #include "virtq/queue.h"
+#include "virtq/vsock.h"
 
 #endif /* VIRTQ_H */

@@ -30,6 +30,6 @@ ensure_packages() {
 }
 
 # Packages every build needs: compilers with their sanitizer runtimes, cmake, cmocka.
-VIRTQ_BUILD_PACKAGES=(cmake make gcc clang libclang-rt-dev libcmocka-dev pkg-config)
+VIRTQ_BUILD_PACKAGES=(cmake make gcc clang libclang-rt-dev libcmocka-dev pkg-config patch)
 
 nproc_or_2() { nproc 2>/dev/null || echo 2; }

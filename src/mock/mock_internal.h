@@ -23,6 +23,7 @@ int mock_memory_init(struct virtq_mock *m);
  * so they are copied into the snapshot the write checker compares against. */
 void mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len);
 void mock_memory_destroy(struct virtq_mock *m);
+void mock_memory_wipe(struct virtq_mock *m);
 int mock_ring_init(struct virtq_mock *m);
 void mock_ring_destroy(struct virtq_mock *m);
 

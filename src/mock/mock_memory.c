@@ -109,6 +109,17 @@ void mock_memory_destroy(struct virtq_mock *m)
 	m->nallowed = m->allowed_cap = 0;
 }
 
+void mock_memory_wipe(struct virtq_mock *m)
+{
+	for (uint32_t i = 0; i < m->cfg.nregions; i++) {
+		memset(region_base(m, i), 0, (size_t)m->cfg.regions[i].size);
+		slack_poison(m, i, false);
+		memset(region_base(m, i) + m->cfg.regions[i].size, VIRTQ_MOCK_GUARD_BYTE,
+		       slack_bytes(m, i));
+		slack_poison(m, i, true);
+	}
+}
+
 void *virtq_mock_host(struct virtq_mock *m, uint64_t gpa, uint64_t len)
 {
 	return m ? virtq_mem_translate(&m->mem, gpa, len) : NULL;

@@ -66,9 +66,9 @@ void virtq_mock_destroy(struct virtq_mock *m)
 
 int mock_ring_init(struct virtq_mock *m)
 {
-	uint32_t size = mock_size(m);
-	m->free_next = calloc(size, sizeof(*m->free_next));
-	m->chain_ndesc = calloc(size, sizeof(*m->chain_ndesc));
+	/* Sized for the largest queue, so reconfiguring never reallocates. */
+	m->free_next = calloc(VIRTQ_MAX_SIZE, sizeof(*m->free_next));
+	m->chain_ndesc = calloc(VIRTQ_MAX_SIZE, sizeof(*m->chain_ndesc));
 	if (!m->free_next || !m->chain_ndesc)
 		return -VIRTQ_ENOSPC;
 	virtq_mock_reset_driver(m);
@@ -98,6 +98,25 @@ void virtq_mock_reset_driver(struct virtq_mock *m)
 	virtq_mock_fill(m, m->cfg.desc_gpa, 0, (size_t)VIRTQ_DESC_TABLE_BYTES(size));
 	virtq_mock_fill(m, m->cfg.avail_gpa, 0, (size_t)VIRTQ_AVAIL_RING_BYTES(size));
 	virtq_mock_fill(m, m->cfg.used_gpa, 0, (size_t)VIRTQ_USED_RING_BYTES(size));
+}
+
+void virtq_mock_wipe(struct virtq_mock *m)
+{
+	if (!m)
+		return;
+	mock_memory_wipe(m);
+	virtq_mock_reset_driver(m);
+}
+
+int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config *cfg)
+{
+	if (!m || !cfg || cfg->nregions != m->cfg.nregions ||
+	    memcmp(cfg->regions, m->cfg.regions, cfg->nregions * sizeof(cfg->regions[0])))
+		return -VIRTQ_EINVAL;
+	m->cfg = *cfg;
+	layout(m);
+	virtq_mock_wipe(m);
+	return 0;
 }
 
 int virtq_mock_attach(struct virtq_mock *m, struct virtq *q)

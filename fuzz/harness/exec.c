@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* Runs a scenario: guest setup, activation, operations, final checks. */
+#include <string.h>
+
+#include "harness.h"
+#include "scenario_text.h"
+
+bool harness_tracing;
+struct harness_stats harness_stats;
+
+void harness_check_writes(struct harness *h)
+{
+	uint64_t bad = 0;
+	FUZZ_CHECK(virtq_mock_check_writes(h->guest, &bad) == 0,
+		   "the device wrote guest byte 0x%llx outside the used ring and writable buffers",
+		   (unsigned long long)bad);
+	FUZZ_CHECK(virtq_mock_guards_intact(h->guest), "guard bytes after a region changed");
+}
+
+static bool is_guest_op(enum scn_opcode code)
+{
+	return code >= SCN_POST;
+}
+
+static bool is_cursor_op(enum scn_opcode code)
+{
+	return code == SCN_READ || code == SCN_WRITE || code == SCN_LIMIT || code == SCN_SEGMENTS;
+}
+
+void harness_run(const struct scenario *s, uint32_t ops_mask)
+{
+	static struct harness h; /* large: slots hold thousands of segments */
+	for (unsigned i = 0; i < SCN_SLOTS; i++)
+		h.slots[i].valid = false;
+	h.ops_mask = ops_mask;
+	harness_tracing = getenv("VIRTQ_FUZZ_TRACE") != NULL;
+	if (harness_guest_setup(&h, &s->hdr))
+		return; /* cannot happen for the sizes the header can express */
+	FUZZ_SAME(virtq_mock_attach(h.guest, &h.q), model_activate(&h.model), "activate");
+	harness_stats.runs++;
+	harness_stats.activated += h.model.active;
+	virtq_mock_snapshot(h.guest);
+
+	for (uint32_t i = 0; i < s->nops; i++) {
+		const struct scn_op *op = &s->ops[i];
+		enum scn_opcode code = scn_opcode(op);
+		if (!(ops_mask & HARNESS_OP(code)))
+			continue;
+		if (harness_tracing)
+			fprintf(stderr, "%u: %s\n", i, scn_opcode_name(code));
+		if (is_guest_op(code))
+			harness_guest_op(&h, op);
+		else if (is_cursor_op(code))
+			harness_cursor_op(&h, op);
+		else if (code == SCN_VSOCK_TX || code == SCN_VSOCK_RX)
+			harness_vsock_op(&h, op);
+		else
+			harness_device_op(&h, op);
+	}
+	harness_check_writes(&h);
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* Device operations: each runs on the library and on the model; results,
+ * chains and ring writes must agree. */
+#include <string.h>
+
+#include "harness.h"
+
+static struct harness_slot *slot_of(struct harness *h, const struct scn_op *op)
+{
+	return &h->slots[op->slot % SCN_SLOTS];
+}
+
+/* The library's chain, mapped back to guest addresses, is the model's. */
+static void check_chain(struct harness *h, const struct harness_slot *sl)
+{
+	const struct virtq_chain *c = &sl->chain;
+	const struct model_chain *w = &sl->want;
+	FUZZ_SAME(c->id, w->id, "chain id");
+	FUZZ_SAME(c->nseg, w->nseg, "segments");
+	FUZZ_SAME(c->nread, w->nread, "readable segments");
+	FUZZ_SAME(c->read_len, w->read_len, "readable bytes");
+	FUZZ_SAME(c->write_len, w->write_len, "writable bytes");
+	for (uint32_t i = 0; i < c->nseg; i++) {
+		uint64_t gpa = 0;
+		FUZZ_CHECK(virtq_mock_gpa_of(h->guest, c->segs[i].addr, &gpa),
+			   "segment %u is outside guest memory", i);
+		FUZZ_CHECK(gpa == w->segs[i].gpa && c->segs[i].len == w->segs[i].len,
+			   "segment %u: library gpa 0x%llx len %zu, model gpa 0x%llx len %u", i,
+			   (unsigned long long)gpa, c->segs[i].len,
+			   (unsigned long long)w->segs[i].gpa, w->segs[i].len);
+		/* the last byte is in guest memory too: the segment fits its region */
+		FUZZ_CHECK(virtq_mock_gpa_of(h->guest, (char *)c->segs[i].addr + c->segs[i].len - 1,
+					     NULL),
+			   "segment %u ends outside guest memory", i);
+	}
+}
+
+static void pop(struct harness *h, const struct scn_op *op)
+{
+	struct harness_slot *sl = slot_of(h, op);
+	const uint32_t cap = op->cap ? op->cap : HARNESS_MAX_SEGS;
+	virtq_chain_init(&sl->chain, sl->segs, cap);
+	int got = virtq_pop(&h->q, &sl->chain);
+	int want = model_pop(&h->model, &sl->want, cap);
+	FUZZ_SAME(got, want, "pop");
+	FUZZ_SAME(sl->chain.ndesc, sl->want.ndesc, "descriptors read");
+	FUZZ_CHECK(sl->chain.ndesc <= 2 * h->model.size, "pop read %u descriptors, size %u",
+		   sl->chain.ndesc, h->model.size);
+	sl->valid = got == 1;
+	harness_stats.pops++;
+	harness_stats.chains += got == 1;
+	harness_stats.pop_errors += got < 0 && got != -VIRTQ_EBROKEN && got != -VIRTQ_ENOTREADY;
+	harness_stats.pop_unusable += got == -VIRTQ_EBROKEN || got == -VIRTQ_ENOTREADY;
+	if (!sl->valid)
+		return;
+	check_chain(h, sl);
+	for (uint32_t i = sl->want.nread; i < sl->want.nseg; i++)
+		virtq_mock_allow_write(h->guest, sl->want.segs[i].gpa, sl->want.segs[i].len);
+	virtq_chain_reader(&sl->reader, &sl->chain);
+	virtq_chain_writer(&sl->writer, &sl->chain);
+	sl->model_read_done = sl->model_write_done = 0;
+	sl->model_read_total = sl->want.read_len;
+	if (h->model.event_idx && h->model.notify_enabled)
+		FUZZ_SAME(model_read16(&h->model, model_avail_event_gpa(&h->model)),
+			  h->model.next_avail, "avail_event after pop");
+}
+
+static void check_used_elem(struct harness *h, uint16_t id, uint32_t len)
+{
+	unsigned char e[8];
+	const struct model *md = &h->model;
+	uint64_t gpa = md->used + 4 + 8ull * ((uint16_t)(md->next_used - 1) % md->size);
+	FUZZ_CHECK(model_read(md, gpa, e, 8), "used element outside memory");
+	uint32_t got_id = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 | (uint32_t)e[3] << 24;
+	uint32_t got_len = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16 | (uint32_t)e[7] << 24;
+	FUZZ_CHECK(got_id == id && got_len == len, "used element {%u, %u}, want {%u, %u}", got_id,
+		   got_len, id, len);
+}
+
+static void check_used_idx(struct harness *h)
+{
+	FUZZ_SAME(model_read16(&h->model, h->model.used + 2), h->model.published, "used.idx");
+}
+
+static void add_used(struct harness *h, const struct scn_op *op)
+{
+	struct harness_slot *sl = slot_of(h, op);
+	uint16_t id = scn_mods(op) & SCN_MOD_A ? op->idx : sl->valid ? sl->chain.id : 0;
+	uint32_t len = scn_mods(op) & SCN_MOD_B ? (uint32_t)virtq_chain_offset(&sl->writer) : op->len32;
+	uint16_t published = h->model.published;
+	int got = virtq_add_used(&h->q, id, len);
+	FUZZ_SAME(got, model_add_used(&h->model, id), "add_used");
+	if (got)
+		return;
+	check_used_elem(h, id, len);
+	if (published != h->model.published)
+		check_used_idx(h);
+}
+
+static void notify_ops(struct harness *h, enum scn_opcode code)
+{
+	const struct model *md = &h->model;
+	int got;
+	switch (code) {
+	case SCN_PUBLISH:
+		got = virtq_publish_used(&h->q);
+		FUZZ_SAME(got, model_publish(&h->model), "publish");
+		if (got >= 0)
+			check_used_idx(h);
+		break;
+	case SCN_NEEDS_NOTIFY:
+		FUZZ_SAME(virtq_needs_notify(&h->q), model_needs_notify(&h->model), "needs_notify");
+		break;
+	case SCN_ENABLE_NOTIFY:
+		got = virtq_enable_notify(&h->q);
+		FUZZ_SAME(got, model_enable_notify(&h->model), "enable_notify");
+		if (got >= 0 && md->event_idx)
+			FUZZ_SAME(model_read16(md, model_avail_event_gpa(md)), md->shadow_avail,
+				  "avail_event after enable_notify");
+		else if (got >= 0)
+			FUZZ_SAME(model_read16(md, md->used), 0, "used flags after enable_notify");
+		break;
+	case SCN_DISABLE_NOTIFY:
+		got = virtq_disable_notify(&h->q);
+		FUZZ_SAME(got, model_disable_notify(&h->model), "disable_notify");
+		if (got >= 0 && !md->event_idx)
+			FUZZ_SAME(model_read16(md, md->used), VIRTQ_USED_F_NO_NOTIFY,
+				  "used flags after disable_notify");
+		break;
+	default:
+		break;
+	}
+}
+
+void harness_reactivate(struct harness *h)
+{
+	virtq_reset(&h->q);
+	virtq_mock_reset_driver(h->guest);
+	virtq_mock_alloc_reset(h->guest);
+	model_reset(&h->model);
+	FUZZ_SAME(virtq_mock_attach(h->guest, &h->q), model_activate(&h->model), "activate");
+	for (unsigned i = 0; i < SCN_SLOTS; i++)
+		h->slots[i].valid = false;
+}
+
+void harness_device_op(struct harness *h, const struct scn_op *op)
+{
+	switch (scn_opcode(op)) {
+	case SCN_POP:
+		pop(h, op);
+		break;
+	case SCN_UNPOP:
+		FUZZ_SAME(virtq_unpop(&h->q), model_unpop(&h->model), "unpop");
+		break;
+	case SCN_ADD_USED:
+		add_used(h, op);
+		break;
+	case SCN_PUBLISH:
+	case SCN_NEEDS_NOTIFY:
+	case SCN_ENABLE_NOTIFY:
+	case SCN_DISABLE_NOTIFY:
+		notify_ops(h, scn_opcode(op));
+		break;
+	case SCN_RESET:
+		harness_check_writes(h); /* the driver reset forgets the allowed ranges */
+		harness_reactivate(h);
+		virtq_mock_snapshot(h->guest);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* The scenario's guest: memory layout from the header, addresses from locs. */
+#include <string.h>
+
+#include "harness.h"
+
+#define KiB 1024u
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+/*
+ * Mapping guest memory costs more than a whole run, so mapped guests are kept
+ * in a small cache keyed by their regions; a hit is wiped and reconfigured.
+ */
+#define GUEST_CACHE 32u
+
+static struct cached_guest {
+	struct virtq_mock mock;
+	bool mapped;
+	uint64_t last_use;
+} guest_cache[GUEST_CACHE];
+
+static struct virtq_mock *guest_for(const struct virtq_mock_config *cfg)
+{
+	static uint64_t clock;
+	struct cached_guest *victim = &guest_cache[0];
+	clock++;
+	for (unsigned i = 0; i < GUEST_CACHE; i++) {
+		struct cached_guest *g = &guest_cache[i];
+		if (g->mapped && virtq_mock_reconfigure(&g->mock, cfg) == 0) {
+			g->last_use = clock;
+			return &g->mock;
+		}
+		if (!g->mapped || (victim->mapped && g->last_use < victim->last_use))
+			victim = g;
+	}
+	if (victim->mapped)
+		virtq_mock_destroy(&victim->mock);
+	victim->mapped = virtq_mock_init(&victim->mock, cfg) == 0;
+	victim->last_use = clock;
+	return victim->mapped ? &victim->mock : NULL;
+}
+
+int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
+{
+	struct virtq_mock_config cfg;
+	const uint32_t size = 1u << ((hdr->size_log2 + 4u) % 16u);
+	const uint64_t avail = align_up(16ull * size, 4 * KiB);
+	const uint64_t used = align_up(avail + 6 + 2ull * size, 4 * KiB);
+	const uint64_t bufs = align_up(used + 6 + 8ull * size, 64 * KiB);
+	const uint32_t extra = hdr->regions & 3u;
+	const uint64_t extra_size = 4ull * KiB * (1u + hdr->region_kib % 16u);
+
+	virtq_mock_config_default(&cfg);
+	cfg.queue_size = size;
+	cfg.features = (hdr->features & 1u ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0) |
+		       (hdr->features & 2u ? VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0);
+	cfg.nregions = 1 + extra;
+	cfg.regions[0] = (struct virtq_mock_region){ .gpa = 0, .size = bufs + 64 * KiB };
+	for (uint32_t i = 1; i <= extra; i++) {
+		const struct virtq_mock_region *prev = &cfg.regions[i - 1];
+		uint64_t gap = hdr->regions & 4u ? 0 : 4 * KiB;
+		cfg.regions[i] = (struct virtq_mock_region){ .gpa = prev->gpa + prev->size + gap,
+							     .size = extra_size };
+	}
+	/* A skew moves a ring off its aligned, in-memory place (int16 added);
+	 * only when feature bit 2 is the highest bit set: one bit flip away from
+	 * any sane header, yet rare among random bytes. */
+	const bool skew = (hdr->features & 0xfcu) == 4u;
+	cfg.desc_gpa = 0 + (skew ? (uint64_t)(int64_t)(int16_t)hdr->desc_skew : 0);
+	cfg.avail_gpa = avail + (skew ? (uint64_t)(int64_t)(int16_t)hdr->avail_skew : 0);
+	cfg.used_gpa = used + (skew ? (uint64_t)(int64_t)(int16_t)hdr->used_skew : 0);
+	cfg.buf_gpa = bufs;
+	cfg.buf_end = bufs + 64 * KiB;
+
+	h->guest = guest_for(&cfg);
+	if (!h->guest)
+		return -VIRTQ_ENOSPC;
+
+	/* loc 0 is region 0's buffer area; loc i is extra region i */
+	h->nlocs = cfg.nregions;
+	h->loc_gpa[0] = bufs;
+	h->loc_size[0] = 64 * KiB;
+	for (uint32_t i = 1; i < cfg.nregions; i++) {
+		h->loc_gpa[i] = cfg.regions[i].gpa;
+		h->loc_size[i] = cfg.regions[i].size;
+	}
+
+	struct model *md = &h->model;
+	memset(md, 0, sizeof(*md));
+	md->nregions = cfg.nregions;
+	for (uint32_t i = 0; i < cfg.nregions; i++)
+		md->regions[i] = (struct model_region){
+			cfg.regions[i].gpa, cfg.regions[i].size,
+			virtq_mock_host(h->guest, cfg.regions[i].gpa, cfg.regions[i].size)
+		};
+	md->size = size;
+	md->event_idx = hdr->features & 1u;
+	md->indirect = hdr->features & 2u;
+	/* What the mock used: a skew of -1 gives UINT64_MAX, its "auto" value. */
+	md->desc = h->guest->cfg.desc_gpa;
+	md->avail = h->guest->cfg.avail_gpa;
+	md->used = h->guest->cfg.used_gpa;
+	return 0;
+}
+
+uint64_t harness_loc(const struct harness *h, struct scn_loc loc)
+{
+	uint32_t r = loc.region % h->nlocs;
+	return h->loc_gpa[r] + loc.offset % h->loc_size[r];
+}
+
+/* A descriptor operation's buffer address: raw, or a loc reduced into memory. */
+uint64_t harness_op_addr(const struct harness *h, const struct scn_op *op)
+{
+	return scn_mods(op) & SCN_MOD_A ? op->addr : harness_loc(h, op->loc);
+}
+
+/* Descriptor length and flags: raw with the raw-address modifier, else a
+ * length that fits the buffer areas and only the flags virtio defines. */
+static uint32_t desc_len(const struct scn_op *op)
+{
+	return scn_mods(op) & SCN_MOD_A ? op->len32 : op->len32 % (64u * KiB + 1u);
+}
+
+static uint16_t desc_flags(const struct scn_op *op)
+{
+	const uint16_t defined = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT;
+	return scn_mods(op) & SCN_MOD_A ? op->flags : op->flags & defined;
+}
+
+/* Queue size as the driver sees it. */
+static uint32_t qsize(const struct harness *h) { return h->model.size; }
+
+static void post(struct harness *h, const struct scn_op *op)
+{
+	struct virtq_mock_buf bufs[SCN_MAX_BUFS];
+	const unsigned n = scn_post_bufs(op), nread = op->nread % (n + 1);
+	for (unsigned i = 0; i < n; i++)
+		bufs[i] = (struct virtq_mock_buf){ .gpa = harness_loc(h, op->bufs[i].loc),
+						   .len = op->bufs[i].len,
+						   .writable = i >= nread };
+	unsigned flags = (scn_mods(op) & SCN_MOD_A ? VIRTQ_MOCK_INDIRECT : 0) |
+			 (scn_mods(op) & SCN_MOD_B ? VIRTQ_MOCK_NO_PUBLISH : 0);
+	if (virtq_mock_add_chain(h->guest, bufs, n, flags) == -VIRTQ_ENOSPC) {
+		virtq_mock_alloc_reset(h->guest); /* indirect tables: recycle the area */
+		virtq_mock_add_chain(h->guest, bufs, n, flags);
+	}
+}
+
+void harness_guest_op(struct harness *h, const struct scn_op *op)
+{
+	struct virtq_mock *g = h->guest;
+	const bool raw_idx = scn_mods(op) & SCN_MOD_B;
+	switch (scn_opcode(op)) {
+	case SCN_POST:
+		post(h, op);
+		break;
+	case SCN_WRITE_DESC:
+		virtq_mock_set_desc(g, raw_idx ? op->idx : op->idx % qsize(h), harness_op_addr(h, op),
+				    desc_len(op), desc_flags(op),
+				    raw_idx ? op->next : (uint16_t)(op->next % qsize(h)));
+		break;
+	case SCN_WRITE_TABLE:
+		virtq_mock_write_desc_at(g, harness_loc(h, op->table) + 16u * op->entry,
+					 harness_op_addr(h, op), desc_len(op), desc_flags(op),
+					 op->next);
+		break;
+	case SCN_WRITE_AVAIL:
+		virtq_mock_set_avail_entry(g, raw_idx ? op->idx : op->idx % qsize(h),
+					   raw_idx ? op->value : (uint16_t)(op->value % qsize(h)));
+		break;
+	case SCN_BUMP_AVAIL:
+		/* sane: a forward step of at most size; raw: any 16-bit step */
+		virtq_mock_set_avail_idx(g, (uint16_t)(g->avail_idx +
+						       (raw_idx ? op->value : op->value % (qsize(h) + 1))));
+		break;
+	case SCN_AVAIL_FLAGS:
+		virtq_mock_set_avail_flags(g, op->value);
+		break;
+	case SCN_USED_EVENT:
+		virtq_mock_set_used_event(g, op->value);
+		break;
+	case SCN_POKE: {
+		const unsigned char le[4] = { (unsigned char)op->len32, (unsigned char)(op->len32 >> 8),
+					      (unsigned char)(op->len32 >> 16),
+					      (unsigned char)(op->len32 >> 24) };
+		virtq_mock_write(g, harness_loc(h, op->loc), le, sizeof(le));
+		break;
+	}
+	case SCN_CONSUME:
+		for (unsigned i = 0; i < op->cap % 16u; i++)
+			if (virtq_mock_get_used(g, NULL, NULL) != 1)
+				break;
+		break;
+	default:
+		break;
+	}
+}

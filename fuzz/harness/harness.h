@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared fuzz harness: runs a scenario against the library and the
+ * reference model, and checks the oracles after every operation. A fuzz
+ * target is one small file that picks which operations to run.
+ */
+#ifndef FUZZ_HARNESS_H
+#define FUZZ_HARNESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <virtq/mock.h>
+#include <virtq/virtq.h>
+
+#include "model.h"
+#include "scenario.h"
+
+/* A failed oracle is a crash: libFuzzer and the replay driver report it. */
+#define FUZZ_CHECK(cond, ...)                                                          \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "oracle failed at %s:%d: %s: ", __FILE__,     \
+				__LINE__, #cond);                                     \
+			fprintf(stderr, __VA_ARGS__);                                  \
+			fputc('\n', stderr);                                           \
+			abort();                                                       \
+		}                                                                      \
+	} while (0)
+
+/* Set from VIRTQ_FUZZ_TRACE=1: print every comparison (debugging a crash). */
+extern bool harness_tracing;
+
+/* Both sides must return the same value (each argument evaluated once). */
+#define FUZZ_SAME(lib, want, what)                                                     \
+	do {                                                                           \
+		int64_t lib_ = (int64_t)(lib), want_ = (int64_t)(want);                \
+		if (harness_tracing)                                                   \
+			fprintf(stderr, "  %-28s %lld %s\n", what, (long long)lib_,   \
+				lib_ < 0 ? virtq_errname((int)lib_) : "");             \
+		FUZZ_CHECK(lib_ == want_, "%s: library %lld (%s), model %lld (%s)",    \
+			   what, (long long)lib_, virtq_errname((int)lib_),            \
+			   (long long)want_, virtq_errname((int)want_));               \
+	} while (0)
+
+#define HARNESS_OP(code) (1u << (code))
+#define HARNESS_ALL_OPS ((1u << SCN_NOPS) - 1u)
+
+/* Segments a slot can hold: pop's cap operand 0 means this many. */
+#define HARNESS_MAX_SEGS MODEL_MAX_SEGS
+
+struct harness_slot {
+	bool valid;
+	struct virtq_chain chain;
+	struct virtq_seg segs[HARNESS_MAX_SEGS];
+	struct model_chain want; /* the model's chain: gpa pieces */
+	struct virtq_cursor reader, writer;
+	uint64_t model_read_done, model_read_total, model_write_done;
+};
+
+struct harness {
+	struct virtq_mock *guest; /* from a cache of mapped guests, see guest.c */
+	struct virtq q;
+	struct model model;
+	uint32_t ops_mask;
+	uint32_t nlocs;               /* regions a scn_loc can select */
+	uint64_t loc_gpa[MODEL_MAX_REGIONS], loc_size[MODEL_MAX_REGIONS];
+	struct harness_slot slots[SCN_SLOTS];
+	unsigned char scratch[1u << 16];
+	unsigned char expect[1u << 16];
+};
+
+/* Runs s, executing only the operations in ops_mask (others are skipped).
+ * Aborts with a message when an oracle fails. */
+void harness_run(const struct scenario *s, uint32_t ops_mask);
+
+/* What runs reached, summed over all runs: for tests of the format's bias. */
+struct harness_stats {
+	uint64_t runs, activated, pops, chains, pop_errors, pop_unusable; /* broken/not ready */
+};
+extern struct harness_stats harness_stats;
+
+/* Pieces of the harness, one file each. */
+int harness_guest_setup(struct harness *h, const struct scn_header *hdr);
+uint64_t harness_loc(const struct harness *h, struct scn_loc loc);
+uint64_t harness_op_addr(const struct harness *h, const struct scn_op *op);
+void harness_guest_op(struct harness *h, const struct scn_op *op);
+void harness_device_op(struct harness *h, const struct scn_op *op);
+void harness_cursor_op(struct harness *h, const struct scn_op *op);
+void harness_vsock_op(struct harness *h, const struct scn_op *op);
+/* Bytes [offset, offset + n) of a model chain's readable or writable part. */
+void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
+			uint64_t offset, uint64_t n, unsigned char *out);
+void harness_reactivate(struct harness *h);
+void harness_check_writes(struct harness *h);
+
+#endif /* FUZZ_HARNESS_H */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vsock header's wire format (virtio 5.10.6). Guest memory has no
+ * alignment guarantee and the host may be big-endian, so every field is
+ * assembled one byte at a time instead of loading through a cast pointer.
+ */
+#include "virtq/vsock.h"
+
+enum vsock_hdr_offset {
+	OFF_SRC_CID = 0,
+	OFF_DST_CID = 8,
+	OFF_SRC_PORT = 16,
+	OFF_DST_PORT = 20,
+	OFF_LEN = 24,
+	OFF_TYPE = 28,
+	OFF_OP = 30,
+	OFF_FLAGS = 32,
+	OFF_BUF_ALLOC = 36,
+	OFF_FWD_CNT = 40,
+};
+
+_Static_assert(OFF_FWD_CNT + 4 == VIRTQ_VSOCK_HDR_SIZE, "fwd_cnt is the last header field");
+
+static uint64_t load_le(const unsigned char *p, unsigned bytes)
+{
+	uint64_t v = 0;
+	for (unsigned i = bytes; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void store_le(unsigned char *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+void virtq_vsock_hdr_decode(struct virtq_vsock_hdr *hdr,
+			    const unsigned char raw[VIRTQ_VSOCK_HDR_SIZE])
+{
+	if (!hdr || !raw)
+		return;
+	hdr->src_cid = load_le(raw + OFF_SRC_CID, 8);
+	hdr->dst_cid = load_le(raw + OFF_DST_CID, 8);
+	hdr->src_port = (uint32_t)load_le(raw + OFF_SRC_PORT, 4);
+	hdr->dst_port = (uint32_t)load_le(raw + OFF_DST_PORT, 4);
+	hdr->len = (uint32_t)load_le(raw + OFF_LEN, 4);
+	hdr->type = (uint16_t)load_le(raw + OFF_TYPE, 2);
+	hdr->op = (uint16_t)load_le(raw + OFF_OP, 2);
+	hdr->flags = (uint32_t)load_le(raw + OFF_FLAGS, 4);
+	hdr->buf_alloc = (uint32_t)load_le(raw + OFF_BUF_ALLOC, 4);
+	hdr->fwd_cnt = (uint32_t)load_le(raw + OFF_FWD_CNT, 4);
+}
+
+void virtq_vsock_hdr_encode(const struct virtq_vsock_hdr *hdr,
+			    unsigned char raw[VIRTQ_VSOCK_HDR_SIZE])
+{
+	if (!hdr || !raw)
+		return;
+	store_le(raw + OFF_SRC_CID, hdr->src_cid, 8);
+	store_le(raw + OFF_DST_CID, hdr->dst_cid, 8);
+	store_le(raw + OFF_SRC_PORT, hdr->src_port, 4);
+	store_le(raw + OFF_DST_PORT, hdr->dst_port, 4);
+	store_le(raw + OFF_LEN, hdr->len, 4);
+	store_le(raw + OFF_TYPE, hdr->type, 2);
+	store_le(raw + OFF_OP, hdr->op, 2);
+	store_le(raw + OFF_FLAGS, hdr->flags, 4);
+	store_le(raw + OFF_BUF_ALLOC, hdr->buf_alloc, 4);
+	store_le(raw + OFF_FWD_CNT, hdr->fwd_cnt, 4);
+}
