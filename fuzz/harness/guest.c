@@ -159,7 +159,7 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 	case SCN_WRITE_DESC:
 		virtq_mock_set_desc(g, raw_idx ? op->idx : op->idx % qsize(h), harness_op_addr(h, op),
 				    desc_len(op), desc_flags(op),
-				    raw_idx ? op->next : (uint16_t)(op->next % qsize(h)));
+				    (uint16_t)(raw_idx ? op->next : op->next % qsize(h)));
 		break;
 	case SCN_WRITE_TABLE:
 		virtq_mock_write_desc_at(g, harness_loc(h, op->table) + 16u * op->entry,
@@ -168,7 +168,7 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		break;
 	case SCN_WRITE_AVAIL:
 		virtq_mock_set_avail_entry(g, raw_idx ? op->idx : op->idx % qsize(h),
-					   raw_idx ? op->value : (uint16_t)(op->value % qsize(h)));
+					   (uint16_t)(raw_idx ? op->value : op->value % qsize(h)));
 		break;
 	case SCN_BUMP_AVAIL:
 		/* sane: a forward step of at most size; raw: any 16-bit step */
