@@ -156,6 +156,13 @@ END {
 		for (i = 3; i <= ni; i++) printf " %18s", (m[i] != "" && m[1] > 0) ? sprintf("%.2fx", m[i] / m[1]) : "-"
 		printf "\n"
 	}
+	printf "\nspread of the runs: min..max ns\n"
+	for (w = 1; w <= nw; w++) {
+		printf "%-16s", order[w]
+		for (i = 1; i <= ni; i++)
+			printf " %22s", ((im[i], order[w]) in md) ? sprintf("%.1f..%.1f", mn[im[i], order[w]], mx[im[i], order[w]]) : "-"
+		printf "\n"
+	}
 	if (counter != "") {
 		printf "\ninstructions per iteration (%s)\n", counter
 		for (w = 1; w <= nw; w++) {
