@@ -119,6 +119,10 @@ int bench_run(const struct bench_opts *o, const char *name, bench_fn fn, void *c
 	uint64_t iters = o->iters;
 	if (!bench_selected(o, name))
 		return 0;
+	/* Warm-up, untimed: every ring slot and buffer used once, caches and
+	 * branch predictors trained. */
+	if (!o->quick && timed(fn, ctx, BENCH_WARMUP_ITERS) < 0)
+		goto fail;
 	if (!iters) {
 		/* Calibrate: grow until a run takes a tenth of min_time, then scale. */
 		double t;

@@ -24,6 +24,7 @@
 
 #define BENCH_MAX_RUNS 101
 #define BENCH_MAX_RESULTS 16
+#define BENCH_WARMUP_ITERS 256 /* untimed iterations before calibrating */
 
 struct bench_opts {
 	int runs;

@@ -66,7 +66,9 @@ for ((round = 1; round <= runs; round++)); do
 	for entry in "${impls[@]}"; do
 		name=${entry%%=*} bin=${entry#*=}
 		say "round $round/$runs: $name"
-		"$bin" --runs 1 --min-time "$min_time" "${only_args[@]}" | tee /dev/stderr |
+		# The lines also go to stderr (not via tee /dev/stderr: reopening
+		# it truncates a log file that stderr is redirected to).
+		"$bin" --runs 1 --min-time "$min_time" "${only_args[@]}" | tee >(cat >&2) |
 			awk -v impl="$name" 'NF == 2 { print impl, $1, $2 }' >>"$results"
 	done
 done

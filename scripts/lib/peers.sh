@@ -112,7 +112,13 @@ PEER_NOTES=()
 build_peers() {
 	ensure_packages xz-utils dpkg-dev
 	mkdir -p "$PEERS_DIR"
-	build_peer_vringh && PEER_BINS+=("vringh=$PEERS_DIR/bench_vringh")
-	build_peer_vhost_user && PEER_BINS+=("libvhost-user=$PEERS_DIR/bench_libvhost_user")
+	if build_peer_vringh; then
+		PEER_BINS+=("vringh=$PEERS_DIR/bench_vringh")
+		PEER_NOTES+=("vringh: Debian linux-source-6.1 $(cat "$PEERS_DIR/src/linux/VERSION")")
+	fi
+	if build_peer_vhost_user; then
+		PEER_BINS+=("libvhost-user=$PEERS_DIR/bench_libvhost_user")
+		PEER_NOTES+=("libvhost-user: Debian qemu source $(cat "$PEERS_DIR/src/qemu/VERSION")")
+	fi
 	PEER_NOTES+=("rust-vmm virtio-queue: not built: no Debian package (apt-cache search virtio-queue finds none; librust-vm-memory-dev is only its memory crate) and crates.io/GitHub are not reachable from this machine")
 }
