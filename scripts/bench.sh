@@ -15,9 +15,10 @@
 #
 # Rounds are interleaved: round 1 runs every implementation once, then round
 # 2, ..., so a load on a shared machine hits every implementation alike.
-# Prints "<workload> <ns>" per implementation, then the table (median ns per
-# iteration, lower is better; ratios) and writes build/bench/bench.json with
-# every run, the median, min and max.
+# Each binary's "<workload> <ns>" lines go to stderr as they come; stdout gets
+# virtq's "<workload> <median ns>" lines, then the table (median ns per
+# iteration, lower is better; ratios; spread) and the path of
+# build/bench/bench.json, which has every run, the median, min and max.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -142,6 +143,9 @@ function median(list,    n, a, i, j, t) {
 END {
 	ni = split(impls, im, " ")
 	while ((getline line < instr_file) > 0) { split(line, f, " "); ins[f[1], f[2]] = f[3] }
+	# virtq: one line "<workload> <median ns>" each, then the table
+	for (w = 1; w <= nw; w++)
+		if ((im[1], order[w]) in v) printf "%s %.1f\n", order[w], median(v[im[1], order[w]])
 	printf "\nmedian ns per iteration over %d runs of >= %ss (lower is better)\n", runs, min_time
 	printf "%-16s", "workload"
 	for (i = 1; i <= ni; i++) printf " %14s", im[i]
@@ -204,4 +208,4 @@ END {
 if [ -f "$threaded_json" ]; then
 	awk -F'"median": ' '/"threaded"/ { split($2, a, ","); printf "\nthreaded (guest thread + device thread): %.0f chains/s (median)\n", a[1] }' "$threaded_json"
 fi
-say "results: $json"
+echo "results: $json"
