@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdbool.h>
 #include <string.h>
 
 #include "chain_build.h"
+#include "compiler.h"
 #include "virtq/chain.h"
 
 void virtq_chain_init(struct virtq_chain *c, struct virtq_seg *segs, uint32_t cap)
@@ -84,19 +86,64 @@ static size_t cursor_move(struct virtq_cursor *cur, unsigned char *buf, size_t l
 	return moved;
 }
 
+/*
+ * Fast path of read and write: 0 < len bytes inside the current segment and
+ * within the cursor's limit, the common case of a header read or a small
+ * reply. Sets *at to where to copy and advances the cursor exactly as
+ * cursor_move() would; false leaves everything to cursor_move().
+ */
+static inline bool cursor_fast(struct virtq_cursor *cur, size_t len, unsigned char **at)
+{
+	if (cur->seg == cur->end || len > cur->total - cur->done)
+		return false;
+	const struct virtq_seg *seg = cur->seg;
+	const size_t room = seg->len - cur->off;
+	if (len > room || len == 0)
+		return false;
+	*at = (unsigned char *)seg->addr + cur->off;
+	if (len == room) { /* the segment's end: on to the next, as the loop does */
+		cur->seg = seg + 1;
+		cur->off = 0;
+	} else {
+		cur->off += len;
+	}
+	cur->done += len;
+	return true;
+}
+
+static VIRTQ_NOINLINE int64_t read_slow(struct virtq_cursor *cur, void *dst, size_t len)
+{
+	return (int64_t)cursor_move(cur, dst, len, COPY_OUT);
+}
+
+static VIRTQ_NOINLINE int64_t write_slow(struct virtq_cursor *cur, const void *src, size_t len)
+{
+	/* COPY_IN only reads from buf: the cast drops const for the shared helper. */
+	return (int64_t)cursor_move(cur, (unsigned char *)(uintptr_t)src, len, COPY_IN);
+}
+
 int64_t virtq_chain_read(struct virtq_cursor *cur, void *dst, size_t len)
 {
-	if (!cur || (!dst && len))
+	unsigned char *at;
+	if (VIRTQ_UNLIKELY(!cur || (!dst && len)))
 		return -VIRTQ_EINVAL;
-	return (int64_t)cursor_move(cur, dst, len, COPY_OUT);
+	if (VIRTQ_LIKELY(cursor_fast(cur, len, &at))) {
+		memcpy(dst, at, len);
+		return (int64_t)len;
+	}
+	return read_slow(cur, dst, len);
 }
 
 int64_t virtq_chain_write(struct virtq_cursor *cur, const void *src, size_t len)
 {
-	if (!cur || (!src && len))
+	unsigned char *at;
+	if (VIRTQ_UNLIKELY(!cur || (!src && len)))
 		return -VIRTQ_EINVAL;
-	/* COPY_IN only reads from buf: the cast drops const for the shared helper. */
-	return (int64_t)cursor_move(cur, (unsigned char *)(uintptr_t)src, len, COPY_IN);
+	if (VIRTQ_LIKELY(cursor_fast(cur, len, &at))) {
+		memcpy(at, src, len);
+		return (int64_t)len;
+	}
+	return write_slow(cur, src, len);
 }
 
 int64_t virtq_chain_skip(struct virtq_cursor *cur, size_t len)
@@ -135,6 +182,11 @@ int virtq_chain_segments(const struct virtq_cursor *cur, size_t len, struct virt
 		return -VIRTQ_ESHORT;
 	const struct virtq_seg *seg = cur->seg;
 	size_t off = cur->off;
+	/* Fast path: the bytes lie in the current segment (one iovec). */
+	if (VIRTQ_LIKELY(len != 0 && seg != cur->end && len <= seg->len - off && cap != 0)) {
+		out[0] = (struct virtq_seg){ .addr = (unsigned char *)seg->addr + off, .len = len };
+		return 1;
+	}
 	uint32_t n = 0;
 	while (len) {
 		size_t take = seg->len - off;

@@ -29,6 +29,12 @@ static inline int queue_fail(struct virtq *q, int err)
 	return err;
 }
 
+/* virtio 2.7.7.2: whether moving used.idx from old to new_idx crosses event. */
+static inline bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
 /* The common entry check of every datapath call. */
 static inline int queue_usable(const struct virtq *q)
 {

@@ -6,7 +6,7 @@
 
 bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+	return need_event(event, new_idx, old_idx);
 }
 
 static void publish(struct virtq *q)
@@ -59,7 +59,7 @@ int virtq_needs_notify(struct virtq *q)
 	q->signalled_valid = true;
 	if (queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		uint16_t event = ring_load16(ring_at(q->avail, used_event_off(queue_size(q))));
-		return !known || virtq_need_event(event, now, old);
+		return !known || need_event(event, now, old);
 	}
 	if (known && now == old)
 		return 0; /* nothing published since the last decision */

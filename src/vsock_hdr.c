@@ -21,12 +21,21 @@ enum vsock_hdr_offset {
 
 _Static_assert(OFF_FWD_CNT + 4 == VIRTQ_VSOCK_HDR_SIZE, "fwd_cnt is the last header field");
 
-static uint64_t load_le(const unsigned char *p, unsigned bytes)
+/* Written out byte by byte: compilers merge each into one load (and a byte
+ * swap on a big-endian host), which the loop form kept them from doing. */
+static uint64_t load_le16(const unsigned char *p)
 {
-	uint64_t v = 0;
-	for (unsigned i = bytes; i-- > 0;)
-		v = v << 8 | p[i];
-	return v;
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8;
+}
+
+static uint64_t load_le32(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+}
+
+static uint64_t load_le64(const unsigned char *p)
+{
+	return load_le32(p) | load_le32(p + 4) << 32;
 }
 
 static void store_le(unsigned char *p, uint64_t v, unsigned bytes)
@@ -40,16 +49,16 @@ void virtq_vsock_hdr_decode(struct virtq_vsock_hdr *hdr,
 {
 	if (!hdr || !raw)
 		return;
-	hdr->src_cid = load_le(raw + OFF_SRC_CID, 8);
-	hdr->dst_cid = load_le(raw + OFF_DST_CID, 8);
-	hdr->src_port = (uint32_t)load_le(raw + OFF_SRC_PORT, 4);
-	hdr->dst_port = (uint32_t)load_le(raw + OFF_DST_PORT, 4);
-	hdr->len = (uint32_t)load_le(raw + OFF_LEN, 4);
-	hdr->type = (uint16_t)load_le(raw + OFF_TYPE, 2);
-	hdr->op = (uint16_t)load_le(raw + OFF_OP, 2);
-	hdr->flags = (uint32_t)load_le(raw + OFF_FLAGS, 4);
-	hdr->buf_alloc = (uint32_t)load_le(raw + OFF_BUF_ALLOC, 4);
-	hdr->fwd_cnt = (uint32_t)load_le(raw + OFF_FWD_CNT, 4);
+	hdr->src_cid = load_le64(raw + OFF_SRC_CID);
+	hdr->dst_cid = load_le64(raw + OFF_DST_CID);
+	hdr->src_port = (uint32_t)load_le32(raw + OFF_SRC_PORT);
+	hdr->dst_port = (uint32_t)load_le32(raw + OFF_DST_PORT);
+	hdr->len = (uint32_t)load_le32(raw + OFF_LEN);
+	hdr->type = (uint16_t)load_le16(raw + OFF_TYPE);
+	hdr->op = (uint16_t)load_le16(raw + OFF_OP);
+	hdr->flags = (uint32_t)load_le32(raw + OFF_FLAGS);
+	hdr->buf_alloc = (uint32_t)load_le32(raw + OFF_BUF_ALLOC);
+	hdr->fwd_cnt = (uint32_t)load_le32(raw + OFF_FWD_CNT);
 }
 
 void virtq_vsock_hdr_encode(const struct virtq_vsock_hdr *hdr,
