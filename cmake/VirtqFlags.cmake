@@ -4,7 +4,7 @@ add_library(virtq_warnings INTERFACE)
 target_compile_options(virtq_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow
   -Wstrict-prototypes -Wmissing-prototypes -Wcast-align -Wpointer-arith
-  -Wundef -Wvla -Wformat=2 -Wwrite-strings
+  -Wundef -Wvla -Wformat=2 -Wwrite-strings -Wimplicit-fallthrough
   $<$<BOOL:${VIRTQ_WERROR}>:-Werror>)
 
 if(VIRTQ_SANITIZE)

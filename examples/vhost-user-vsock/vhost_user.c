@@ -577,11 +577,10 @@ static int dispatch(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned
 		return on_get_config(d, m);
 	case VU_GET_QUEUE_NUM:
 		return reply_u64(d, m->request, VU_NUM_QUEUES);
-	case VU_SET_LOG_FD:
-		need_fds = 1;
-		/* fall through */
 	default:
-		/* Not offered (no LOG_ALL, no other protocol features): refuse. */
+		/* Not offered (no LOG_ALL, no other protocol features): refuse.
+		 * Of these, only SET_LOG_FD comes with an fd. */
+		need_fds = m->request == VU_SET_LOG_FD;
 		log_info("%s (%u) not supported%s", req_name(m->request), m->request,
 			 nfds != need_fds ? ", unexpected fds" : "");
 		return 1;

@@ -35,13 +35,35 @@ static void check_chain(struct harness *h, const struct harness_slot *sl)
 	}
 }
 
+/* Both chains, before an oracle aborts on them: what a crash report needs. */
+static void dump_chains(struct harness *h, const struct harness_slot *sl, int got, int want)
+{
+	fprintf(stderr, "pop: library %d (%s), model %d (%s)\n", got, virtq_errname(got), want,
+		virtq_errname(want));
+	for (uint32_t i = 0; i < sl->chain.nseg; i++) {
+		uint64_t gpa = UINT64_MAX;
+		virtq_mock_gpa_of(h->guest, sl->chain.segs[i].addr, &gpa);
+		fprintf(stderr, "  library seg %u: gpa 0x%llx len %zu\n", i, (unsigned long long)gpa,
+			sl->chain.segs[i].len);
+	}
+	for (uint32_t i = 0; i < sl->want.nseg; i++)
+		fprintf(stderr, "  model   seg %u: gpa 0x%llx len %u%s\n", i,
+			(unsigned long long)sl->want.segs[i].gpa, sl->want.segs[i].len,
+			sl->want.segs[i].writable ? " writable" : "");
+}
+
 static void pop(struct harness *h, const struct scn_op *op)
 {
 	struct harness_slot *sl = slot_of(h, op);
 	const uint32_t cap = op->cap ? op->cap : HARNESS_MAX_SEGS;
 	virtq_chain_init(&sl->chain, sl->segs, cap);
-	int got = virtq_pop(&h->q, &sl->chain);
+	/* The model first: pop reads the rings, then writes avail_event, which a
+	 * guest may have placed over its own descriptors; the model must read
+	 * what the library read. */
 	int want = model_pop(&h->model, &sl->want, cap);
+	int got = virtq_pop(&h->q, &sl->chain);
+	if (got != want)
+		dump_chains(h, sl, got, want);
 	FUZZ_SAME(got, want, "pop");
 	FUZZ_SAME(sl->chain.ndesc, sl->want.ndesc, "descriptors read");
 	FUZZ_CHECK(sl->chain.ndesc <= 2 * h->model.size, "pop read %u descriptors, size %u",

@@ -119,16 +119,16 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 		c->loc(c, "at", &op->loc);
 		U32(c, "value", op->len32);
 		break;
-	case SCN_PUBLISH:
-	case SCN_NEEDS_NOTIFY:
-	case SCN_ENABLE_NOTIFY:
-	case SCN_DISABLE_NOTIFY:
 	case SCN_SAVE_RESTORE:
 		if (scn_mods(op) & SCN_MOD_C) { /* which byte and bit to corrupt */
 			U8(c, "byte", op->slot);
 			U8(c, "bit", op->cap);
 		}
 		break;
+	case SCN_PUBLISH:
+	case SCN_NEEDS_NOTIFY:
+	case SCN_ENABLE_NOTIFY:
+	case SCN_DISABLE_NOTIFY:
 	case SCN_UNPOP:
 	case SCN_RESET:
 	case SCN_NOPS:
