@@ -154,6 +154,10 @@ static void test_biased_toward_valid(void **state)
 		      (unsigned long long)st->runs, (unsigned long long)st->activated,
 		      (unsigned long long)st->pops, (unsigned long long)st->chains,
 		      (unsigned long long)st->pop_errors, (unsigned long long)st->pop_unusable);
+	for (int e = 1; e < VIRTQ_ERROR_COUNT; e++)
+		if (st->pop_error_codes[e])
+			print_message("  %s %llu\n", virtq_errname(e),
+				      (unsigned long long)st->pop_error_codes[e]);
 	assert_true(st->activated * 10 >= st->runs * 8);
 	assert_true(st->chains >= st->pop_errors);
 }

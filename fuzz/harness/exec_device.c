@@ -73,6 +73,8 @@ static void pop(struct harness *h, const struct scn_op *op)
 	harness_stats.chains += got == 1;
 	harness_stats.pop_errors += got < 0 && got != -VIRTQ_EBROKEN && got != -VIRTQ_ENOTREADY;
 	harness_stats.pop_unusable += got == -VIRTQ_EBROKEN || got == -VIRTQ_ENOTREADY;
+	if (got < 0 && -got < VIRTQ_ERROR_COUNT)
+		harness_stats.pop_error_codes[-got]++;
 	if (!sl->valid)
 		return;
 	check_chain(h, sl);

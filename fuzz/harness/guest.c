@@ -132,6 +132,16 @@ static uint16_t desc_flags(const struct scn_op *op)
 /* Queue size as the driver sees it. */
 static uint32_t qsize(const struct harness *h) { return h->model.size; }
 
+/* Sane: a forward step that leaves the ring at most full (pending <= size);
+ * raw: any 16-bit step. */
+static uint16_t bump(const struct harness *h, const struct scn_op *op, bool raw)
+{
+	const uint32_t pending = (uint16_t)(h->guest->avail_idx - h->model.next_avail);
+	if (raw)
+		return op->value;
+	return (uint16_t)(pending >= qsize(h) ? 0 : op->value % (qsize(h) - pending + 1));
+}
+
 static void post(struct harness *h, const struct scn_op *op)
 {
 	struct virtq_mock_buf bufs[SCN_MAX_BUFS];
@@ -171,9 +181,7 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 					   (uint16_t)(raw_idx ? op->value : op->value % qsize(h)));
 		break;
 	case SCN_BUMP_AVAIL:
-		/* sane: a forward step of at most size; raw: any 16-bit step */
-		virtq_mock_set_avail_idx(g, (uint16_t)(g->avail_idx +
-						       (raw_idx ? op->value : op->value % (qsize(h) + 1))));
+		virtq_mock_set_avail_idx(g, (uint16_t)(g->avail_idx + bump(h, op, raw_idx)));
 		break;
 	case SCN_AVAIL_FLAGS:
 		virtq_mock_set_avail_flags(g, op->value);

@@ -82,6 +82,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask);
 /* What runs reached, summed over all runs: for tests of the format's bias. */
 struct harness_stats {
 	uint64_t runs, activated, pops, chains, pop_errors, pop_unusable; /* broken/not ready */
+	uint64_t pop_error_codes[VIRTQ_ERROR_COUNT];
 };
 extern struct harness_stats harness_stats;
 
