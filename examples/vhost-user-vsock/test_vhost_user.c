@@ -18,19 +18,11 @@
 #include <virtq/virtq.h>
 
 #include "log.h"
+#include "test_check.h"
 #include "vsock_dev.h"
 
 bool log_verbose;
 
-static int failures;
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
-				#cond);                                                \
-			failures++;                                                    \
-		}                                                                      \
-	} while (0)
 
 #define MEM_SIZE (1u << 20)
 #define GPA_BASE 0x100000u     /* guest-physical address of the region */
@@ -244,6 +236,6 @@ int main(void)
 	vsock_dev_close(&dev);
 	ev_loop_close(&loop);
 	rmdir(dir);
-	printf("test_vhost_user: %s\n", failures ? "FAILED" : "all checks passed");
-	return failures != 0;
+	printf("test_vhost_user: %s\n", test_failures ? "FAILED" : "all checks passed");
+	return test_failures != 0;
 }

@@ -21,19 +21,11 @@
 
 #include "host_sock.h"
 #include "log.h"
+#include "test_check.h"
 #include "vsock_dev.h"
 
 bool log_verbose;
 
-static int failures;
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
-				#cond);                                                \
-			failures++;                                                    \
-		}                                                                      \
-	} while (0)
 
 #define GUEST_CID 3u
 #define RX_BUF (VIRTQ_VSOCK_HDR_SIZE + 4096u)
@@ -362,6 +354,6 @@ int main(void)
 	snprintf(path, sizeof(path), "%s_5000", uds);
 	unlink(path);
 	rmdir(dir);
-	printf("test_vsock_dev: %s\n", failures ? "FAILED" : "all checks passed");
-	return failures != 0;
+	printf("test_vsock_dev: %s\n", test_failures ? "FAILED" : "all checks passed");
+	return test_failures != 0;
 }

@@ -50,6 +50,13 @@ extern bool harness_tracing;
 
 #define HARNESS_OP(code) (1u << (code))
 #define HARNESS_ALL_OPS ((1u << SCN_NOPS) - 1u)
+/* What every target needs to get chains: the guest posting and rewriting
+ * rings, the device popping and returning them. */
+#define HARNESS_RING_OPS                                                               \
+	(HARNESS_OP(SCN_POST) | HARNESS_OP(SCN_WRITE_DESC) | HARNESS_OP(SCN_WRITE_TABLE) |  \
+	 HARNESS_OP(SCN_WRITE_AVAIL) | HARNESS_OP(SCN_BUMP_AVAIL) | HARNESS_OP(SCN_POKE) |   \
+	 HARNESS_OP(SCN_POP) | HARNESS_OP(SCN_ADD_USED) | HARNESS_OP(SCN_PUBLISH) |          \
+	 HARNESS_OP(SCN_CONSUME))
 
 /* Segments a slot can hold: pop's cap operand 0 means this many. */
 #define HARNESS_MAX_SEGS MODEL_MAX_SEGS

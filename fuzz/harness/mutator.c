@@ -49,25 +49,10 @@ static void set_num(struct scn_codec *c, const char *name, uint64_t *v, unsigned
 		*v = bytes == 8 ? s->value : s->value & ((UINT64_C(1) << (8 * bytes)) - 1);
 }
 
-static void set_loc(struct scn_codec *c, const char *name, struct scn_loc *l)
-{
-	uint64_t offset = l->offset;
-	set_num(c, name, &offset, 2);
-	l->offset = (uint16_t)offset;
-}
-
-static void set_buf(struct scn_codec *c, const char *name, struct scn_buf *b)
-{
-	uint64_t len = b->len;
-	set_loc(c, name, &b->loc);
-	set_num(c, name, &len, 2);
-	b->len = (uint16_t)len;
-}
-
 /* Sets one field of one operation (or of the header, op < 0) to a boundary. */
 static void set_field(struct scenario *s, int op, uint64_t *rng)
 {
-	struct field_setter count = { .base = { set_num, set_loc, set_buf, true }, .target = UINT32_MAX };
+	struct field_setter count = { .base = { set_num, scn_loc_as_nums, scn_buf_as_nums, true }, .target = UINT32_MAX };
 	struct scenario copy = *s;
 	if (op < 0)
 		scenario_visit_header(&count.base, &copy.hdr);
@@ -75,7 +60,7 @@ static void set_field(struct scenario *s, int op, uint64_t *rng)
 		scenario_visit_op(&count.base, &copy.ops[op]);
 	if (count.index == 0)
 		return;
-	struct field_setter set = { .base = { set_num, set_loc, set_buf, true },
+	struct field_setter set = { .base = { set_num, scn_loc_as_nums, scn_buf_as_nums, true },
 				    .target = (uint32_t)(next_random(rng) % count.index),
 				    .value = boundaries[next_random(rng) % (sizeof(boundaries) / sizeof(boundaries[0]))] };
 	if (op < 0)

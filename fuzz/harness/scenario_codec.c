@@ -34,27 +34,11 @@ static void byte_num(struct scn_codec *base, const char *name, uint64_t *v, unsi
 			*v |= (uint64_t)c->in[c->pos] << (8 * i);
 }
 
-static void byte_loc(struct scn_codec *c, const char *name, struct scn_loc *l)
-{
-	uint64_t region = l->region, offset = l->offset;
-	byte_num(c, name, &region, 1);
-	byte_num(c, name, &offset, 2);
-	l->region = (uint8_t)region;
-	l->offset = (uint16_t)offset;
-}
-
-static void byte_buf(struct scn_codec *c, const char *name, struct scn_buf *b)
-{
-	uint64_t len = b->len;
-	byte_loc(c, name, &b->loc);
-	byte_num(c, name, &len, 2);
-	b->len = (uint16_t)len;
-}
-
 static struct byte_codec byte_codec(bool encoding)
 {
 	return (struct byte_codec){
-		.base = { .num = byte_num, .loc = byte_loc, .buf = byte_buf, .text = false },
+		.base = { .num = byte_num, .loc = scn_loc_as_nums, .buf = scn_buf_as_nums,
+			   .text = false },
 		.encoding = encoding,
 	};
 }

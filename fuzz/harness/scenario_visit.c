@@ -12,6 +12,18 @@
 #define U32(c, name, f) FIELD(c, name, f, 4, uint32_t)
 #define U64(c, name, f) FIELD(c, name, f, 8, uint64_t)
 
+void scn_loc_as_nums(struct scn_codec *c, const char *name, struct scn_loc *l)
+{
+	U8(c, name, l->region);
+	U16(c, name, l->offset);
+}
+
+void scn_buf_as_nums(struct scn_codec *c, const char *name, struct scn_buf *b)
+{
+	c->loc(c, name, &b->loc);
+	U16(c, name, b->len);
+}
+
 void scenario_visit_header(struct scn_codec *c, struct scn_header *h)
 {
 	U8(c, "version", h->version);

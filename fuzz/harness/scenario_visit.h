@@ -20,6 +20,11 @@ struct scn_codec {
 };
 
 void scenario_visit_header(struct scn_codec *c, struct scn_header *h);
+
+/* loc and buf for codecs that see them as plain numbers (region u8, offset
+ * u16, length u16), through the codec's num. */
+void scn_loc_as_nums(struct scn_codec *c, const char *name, struct scn_loc *l);
+void scn_buf_as_nums(struct scn_codec *c, const char *name, struct scn_buf *b);
 void scenario_visit_op(struct scn_codec *c, struct scn_op *op);
 
 #endif /* FUZZ_SCENARIO_VISIT_H */

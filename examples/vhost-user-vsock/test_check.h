@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The example's tests: CHECK() counts a failure and carries on, so one run
+ * reports every broken expectation; main returns test_failures != 0. */
+#ifndef VSOCK_TEST_CHECK_H
+#define VSOCK_TEST_CHECK_H
+
+#include <stdio.h>
+
+static int test_failures;
+
+#define CHECK(cond)                                                                    \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
+				#cond);                                                \
+			test_failures++;                                               \
+		}                                                                      \
+	} while (0)
+
+#endif /* VSOCK_TEST_CHECK_H */
