@@ -110,10 +110,24 @@ static uint64_t rx_zero_copy(struct harness *h, struct harness_slot *sl,
 	return n;
 }
 
+/* The guest sets the packet's len field (bytes 24..27 of the readable part,
+ * wherever the chain put them): the field vsock parsing must not trust. */
+static void write_hdr_len(struct harness *h, const struct harness_slot *sl, uint32_t len)
+{
+	for (unsigned k = 0; k < 4; k++) {
+		uint64_t gpa = harness_part_gpa(&sl->want, false, 24 + k);
+		uint8_t byte = (uint8_t)(len >> (8 * k));
+		if (gpa != UINT64_MAX)
+			virtq_mock_write(h->guest, gpa, &byte, 1);
+	}
+}
+
 static void vsock_tx(struct harness *h, struct harness_slot *sl, const struct scn_op *op)
 {
 	struct virtq_vsock_tx pkt;
 	unsigned char raw[HDR];
+	if (scn_mods(op) & SCN_MOD_B)
+		write_hdr_len(h, sl, op->hdr_len);
 	int got = virtq_vsock_parse_tx(&pkt, &sl->chain, op->len32);
 	FUZZ_SAME(got, expect_tx(h, sl, op->len32, raw), "vsock_tx");
 	if (got)

@@ -79,7 +79,9 @@ enum scn_opcode {
 #define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written;
 		      * WRITE_DESC: raw index and next; WRITE_AVAIL, BUMP_AVAIL: raw */
 #define SCN_MOD_C 4u /* SAVE_RESTORE: corrupt one byte of the encoding first */
-/* Also: VSOCK_TX/RX with A use the zero-copy segment paths; APPEND with A is writable. */
+/* Also: VSOCK_TX/RX with A use the zero-copy segment paths; VSOCK_TX with B
+ * first writes its hdr_len operand into the packet's len field; APPEND with A
+ * is writable. */
 
 /* A guest address: a region and an offset, reduced into guest memory. */
 struct scn_loc {
@@ -97,6 +99,7 @@ struct scn_op {
 	uint8_t slot, cap, fill, nbufs, nread, entry;
 	uint16_t len16, idx, next, flags, value;
 	uint32_t len32;
+	uint32_t hdr_len;       /* VSOCK_TX with B: the header len the guest writes first */
 	uint64_t addr;          /* buffer address, with the raw-address modifier */
 	struct scn_loc loc;     /* buffer address, without it */
 	struct scn_loc table;   /* WRITE_TABLE: where the indirect table is */

@@ -74,6 +74,7 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 	case SCN_SAVE_RESTORE:
 		return bit == SCN_MOD_C ? "corrupt" : generic[bit >> 1];
 	case SCN_VSOCK_TX:
+		return bit == SCN_MOD_A ? "zero_copy" : bit == SCN_MOD_B ? "hdr_len" : "c";
 	case SCN_VSOCK_RX:
 		return bit == SCN_MOD_A ? "zero_copy" : generic[bit >> 1];
 	case SCN_APPEND:

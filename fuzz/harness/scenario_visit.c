@@ -87,6 +87,8 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 	case SCN_VSOCK_TX:
 		U8(c, "slot", op->slot);
 		U32(c, "max", op->len32);
+		if (scn_mods(op) & SCN_MOD_B)
+			U32(c, "hdr_len", op->hdr_len);
 		break;
 	case SCN_VSOCK_RX:
 		U8(c, "slot", op->slot);
