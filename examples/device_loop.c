@@ -37,8 +37,8 @@ static int serve_queue(struct virtq *q)
 		virtq_publish_used(q);
 		if (virtq_needs_notify(q) == 1)
 			notify_guest();
-		if (r < 0)
-			return r;                  /* e.g. -VIRTQ_EBADDESC: queue broken */
+		if (r < 0)      /* -VIRTQ_EBADDESC etc.: queue broken. (-VIRTQ_EBUSY, all */
+			return r; /* chains in flight, cannot happen: each is used at once) */
 		if (virtq_enable_notify(q) != 1)   /* nothing arrived meanwhile: sleep */
 			return 0;
 	}
