@@ -295,8 +295,11 @@ static int need_payload(const struct vu_msg *m, uint32_t size)
 	return m->size < size ? -EPROTO : 0;
 }
 
-static int vring_index(const struct vu_msg *m, unsigned *idx)
+/* A vring message: at least size bytes, starting with a valid ring index. */
+static int vring_msg(const struct vu_msg *m, uint32_t size, unsigned *idx)
 {
+	if (need_payload(m, size))
+		return -EPROTO;
 	uint32_t i = get32(m, 0);
 	if (i >= VU_NUM_QUEUES)
 		return -EPROTO;
@@ -375,8 +378,8 @@ static int on_set_mem_table(struct vu_dev *d, const struct vu_msg *m, int *fds, 
 static int on_vring_num(struct vu_dev *d, const struct vu_msg *m)
 {
 	unsigned idx;
-	int r = need_payload(m, 8);
-	if (r || (r = vring_index(m, &idx)))
+	int r = vring_msg(m, 8, &idx);
+	if (r)
 		return r;
 	uint32_t num = get32(m, 4);
 	if (num == 0 || num > VU_MAX_QUEUE_SIZE || (num & (num - 1)) || d->vring[idx].started)
@@ -388,8 +391,8 @@ static int on_vring_num(struct vu_dev *d, const struct vu_msg *m)
 static int on_vring_addr(struct vu_dev *d, const struct vu_msg *m)
 {
 	unsigned idx;
-	int r = need_payload(m, 40);
-	if (r || (r = vring_index(m, &idx)))
+	int r = vring_msg(m, 40, &idx);
+	if (r)
 		return r;
 	struct vu_vring *v = &d->vring[idx];
 	if (v->started)
@@ -406,8 +409,8 @@ static int on_vring_addr(struct vu_dev *d, const struct vu_msg *m)
 static int on_vring_base(struct vu_dev *d, const struct vu_msg *m)
 {
 	unsigned idx;
-	int r = need_payload(m, 8);
-	if (r || (r = vring_index(m, &idx)))
+	int r = vring_msg(m, 8, &idx);
+	if (r)
 		return r;
 	uint32_t base = get32(m, 4);
 	if (base > UINT16_MAX || d->vring[idx].started)
@@ -419,8 +422,8 @@ static int on_vring_base(struct vu_dev *d, const struct vu_msg *m)
 static int on_get_vring_base(struct vu_dev *d, const struct vu_msg *m)
 {
 	unsigned idx;
-	int r = need_payload(m, 8);
-	if (r || (r = vring_index(m, &idx)))
+	int r = vring_msg(m, 8, &idx);
+	if (r)
 		return r;
 	vring_stop(d, idx);
 	unsigned char out[8];
@@ -478,8 +481,8 @@ static int on_vring_fd(struct vu_dev *d, const struct vu_msg *m, int *fds, unsig
 static int on_vring_enable(struct vu_dev *d, const struct vu_msg *m)
 {
 	unsigned idx;
-	int r = need_payload(m, 8);
-	if (r || (r = vring_index(m, &idx)))
+	int r = vring_msg(m, 8, &idx);
+	if (r)
 		return r;
 	uint32_t on = get32(m, 4);
 	if (on > 1)
