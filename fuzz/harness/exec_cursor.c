@@ -34,6 +34,12 @@ static uint32_t part_pieces(const struct model_chain *c, bool writable, uint64_t
 	return count;
 }
 
+uint32_t harness_count_pieces(const struct model_chain *c, bool writable, uint64_t offset,
+			      uint64_t n)
+{
+	return part_pieces(c, writable, offset, n, NULL, 0);
+}
+
 uint64_t harness_part_gpa(const struct model_chain *c, bool writable, uint64_t offset)
 {
 	struct piece one;

@@ -92,8 +92,7 @@ static void check_used_elem(struct harness *h, uint16_t id, uint32_t len)
 	const struct model *md = &h->model;
 	uint64_t gpa = md->used + 4 + 8ull * ((uint16_t)(md->next_used - 1) % md->size);
 	FUZZ_CHECK(model_read(md, gpa, e, 8), "used element outside memory");
-	uint32_t got_id = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 | (uint32_t)e[3] << 24;
-	uint32_t got_len = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16 | (uint32_t)e[7] << 24;
+	uint32_t got_id = harness_le32(e), got_len = harness_le32(e + 4);
 	FUZZ_CHECK(got_id == id && got_len == len, "used element {%u, %u}, want {%u, %u}", got_id,
 		   got_len, id, len);
 }

@@ -12,11 +12,6 @@
 
 #define HDR VIRTQ_VSOCK_HDR_SIZE
 
-static uint32_t le32_at(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Bytes [offset, offset + n) of the readable or writable part, from guest memory. */
 static void part(struct harness *h, const struct harness_slot *sl, bool writable, uint64_t offset,
 		 uint64_t n, unsigned char *out)
@@ -33,7 +28,7 @@ static int expect_tx(struct harness *h, const struct harness_slot *sl, uint32_t 
 	if (c->read_len < HDR)
 		return -VIRTQ_ESHORT;
 	part(h, sl, false, 0, HDR, raw);
-	uint32_t len = le32_at(raw + 24);
+	uint32_t len = harness_le32(raw + 24);
 	if (len > max)
 		return -VIRTQ_EMSGSIZE;
 	if (len > c->read_len - HDR)
@@ -52,29 +47,11 @@ static void check_credit(const struct virtq_vsock_hdr *hdr)
 	FUZZ_SAME(free_bytes, want ? 0 : hdr->buf_alloc - in_flight, "credit free bytes");
 }
 
-/* Pieces of [offset, offset + n) of a chain part, as the model has them. */
-static uint32_t count_pieces(const struct model_chain *c, bool writable, uint64_t offset,
-			     uint64_t n)
-{
-	uint32_t count = 0;
-	for (uint32_t i = writable ? c->nread : 0; i < (writable ? c->nseg : c->nread) && n; i++) {
-		if (offset >= c->segs[i].len) {
-			offset -= c->segs[i].len;
-			continue;
-		}
-		uint64_t take = c->segs[i].len - offset < n ? c->segs[i].len - offset : n;
-		count++;
-		n -= take;
-		offset = 0;
-	}
-	return count;
-}
-
 /* The data as segments, compared with the guest's bytes piece by piece. */
 static void tx_zero_copy(struct harness *h, struct harness_slot *sl, struct virtq_vsock_tx *pkt)
 {
 	struct virtq_seg segs[64];
-	const uint32_t len = pkt->hdr.len, pieces = count_pieces(&sl->want, false, HDR, len);
+	const uint32_t len = pkt->hdr.len, pieces = harness_count_pieces(&sl->want, false, HDR, len);
 	int n = virtq_vsock_tx_segments(pkt, segs, 64);
 	FUZZ_SAME(n, pieces > 64 ? -VIRTQ_ENOSPC : (int)pieces, "vsock_tx_segments");
 	uint64_t offset = HDR;
@@ -97,7 +74,7 @@ static uint64_t rx_zero_copy(struct harness *h, struct harness_slot *sl,
 		FUZZ_SAME(virtq_vsock_rx_segments(rx, op->len16, segs, 64), -VIRTQ_ESHORT,
 			  "vsock_rx_segments past the room");
 	const uint64_t n = op->len16 < room ? op->len16 : room;
-	const uint32_t pieces = count_pieces(&sl->want, true, HDR, n);
+	const uint32_t pieces = harness_count_pieces(&sl->want, true, HDR, n);
 	int got = virtq_vsock_rx_segments(rx, n, segs, 64);
 	FUZZ_SAME(got, pieces > 64 ? -VIRTQ_ENOSPC : (int)pieces, "vsock_rx_segments");
 	if (got < 0)

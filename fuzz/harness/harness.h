@@ -93,6 +93,12 @@ struct harness_stats {
 };
 extern struct harness_stats harness_stats;
 
+/* A little-endian u32 from guest bytes, however aligned. */
+static inline uint32_t harness_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* Pieces of the harness, one file each. */
 int harness_guest_setup(struct harness *h, const struct scn_header *hdr);
 uint64_t harness_loc(const struct harness *h, struct scn_loc loc);
@@ -103,6 +109,9 @@ void harness_cursor_op(struct harness *h, const struct scn_op *op);
 void harness_vsock_op(struct harness *h, const struct scn_op *op);
 void harness_save_restore(struct harness *h, const struct scn_op *op);
 void harness_start_back(struct harness *h, uint8_t back);
+/* Number of pieces (one per model segment touched) of those bytes. */
+uint32_t harness_count_pieces(const struct model_chain *c, bool writable, uint64_t offset,
+			      uint64_t n);
 /* Guest address of byte offset of a model chain's part (UINT64_MAX: none). */
 uint64_t harness_part_gpa(const struct model_chain *c, bool writable, uint64_t offset);
 /* Fresh reader and writer on a slot's chain, model positions at 0. */
