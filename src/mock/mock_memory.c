@@ -82,7 +82,7 @@ int mock_memory_init(struct virtq_mock *m)
 	const struct virtq_mock_config *cfg = &m->cfg;
 	if (cfg->nregions == 0 || cfg->nregions > VIRTQ_MOCK_MAX_REGIONS)
 		return -VIRTQ_EINVAL;
-	virtq_mem_init(&m->mem);
+	virtq_mem_init(&m->mem, m->mem_regions, VIRTQ_MOCK_MAX_REGIONS);
 	for (uint32_t i = 0; i < cfg->nregions; i++) {
 		int r = map_region(m, i);
 		if (!r)
@@ -140,10 +140,10 @@ int virtq_mock_write(struct virtq_mock *m, uint64_t gpa, const void *src, size_t
 
 int virtq_mock_fill(struct virtq_mock *m, uint64_t gpa, int byte, size_t len)
 {
-	struct virtq_seg segs[VIRTQ_MEM_MAX_REGIONS];
+	struct virtq_seg segs[VIRTQ_MOCK_MAX_REGIONS];
 	if (!m)
 		return -VIRTQ_EINVAL;
-	int n = virtq_mem_split(&m->mem, gpa, len, segs, VIRTQ_MEM_MAX_REGIONS);
+	int n = virtq_mem_split(&m->mem, gpa, len, segs, VIRTQ_MOCK_MAX_REGIONS);
 	for (int i = 0; i < n; i++)
 		memset(segs[i].addr, byte, segs[i].len);
 	if (n < 0)
