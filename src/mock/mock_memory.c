@@ -77,7 +77,7 @@ static int map_region(struct virtq_mock *m, uint32_t i)
 	return 0;
 }
 
-int mock_memory_init(struct virtq_mock *m)
+int virtq_mock_memory_init(struct virtq_mock *m)
 {
 	const struct virtq_mock_config *cfg = &m->cfg;
 	if (cfg->nregions == 0 || cfg->nregions > VIRTQ_MOCK_MAX_REGIONS)
@@ -94,7 +94,7 @@ int mock_memory_init(struct virtq_mock *m)
 	return 0;
 }
 
-void mock_memory_destroy(struct virtq_mock *m)
+void virtq_mock_memory_destroy(struct virtq_mock *m)
 {
 	for (uint32_t i = 0; i < VIRTQ_MOCK_MAX_REGIONS; i++) {
 		if (m->alloc[i]) {
@@ -109,7 +109,7 @@ void mock_memory_destroy(struct virtq_mock *m)
 	m->nallowed = m->allowed_cap = 0;
 }
 
-void mock_memory_wipe(struct virtq_mock *m)
+void virtq_mock_memory_wipe(struct virtq_mock *m)
 {
 	for (uint32_t i = 0; i < m->cfg.nregions; i++) {
 		memset(region_base(m, i), 0, (size_t)m->cfg.regions[i].size);
@@ -134,7 +134,7 @@ int virtq_mock_write(struct virtq_mock *m, uint64_t gpa, const void *src, size_t
 {
 	int r = m ? virtq_mem_write(&m->mem, gpa, src, len) : -VIRTQ_EINVAL;
 	if (!r)
-		mock_note_driver_write(m, gpa, len);
+		virtq_mock_note_driver_write(m, gpa, len);
 	return r;
 }
 
@@ -148,7 +148,7 @@ int virtq_mock_fill(struct virtq_mock *m, uint64_t gpa, int byte, size_t len)
 		memset(segs[i].addr, byte, segs[i].len);
 	if (n < 0)
 		return n;
-	mock_note_driver_write(m, gpa, len);
+	virtq_mock_note_driver_write(m, gpa, len);
 	return 0;
 }
 
@@ -161,7 +161,7 @@ static uint32_t cfg_region_of(const struct virtq_mock *m, uint64_t gpa)
 	return i;
 }
 
-void mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len)
+void virtq_mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len)
 {
 	uint32_t i;
 	while (len && (i = cfg_region_of(m, gpa)) < m->cfg.nregions) {
