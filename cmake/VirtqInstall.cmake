@@ -4,7 +4,7 @@ include(CMakePackageConfigHelpers)
 
 install(FILES ${VIRTQ_PUBLIC_HEADERS} include/virtq/mock.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/virtq)
-install(TARGETS virtq virtq_static virtq_mock_archive virtq_mock virtq_mock_static
+install(TARGETS virtq virtq_static virtq_mock virtq_mock_static
         EXPORT virtqTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
