@@ -37,3 +37,14 @@ ensure_packages() {
 VIRTQ_BUILD_PACKAGES=(cmake make gcc clang libclang-rt-dev libcmocka-dev pkg-config patch)
 
 nproc_or_2() { nproc 2>/dev/null || echo 2; }
+
+# build_libraries DIR [SOURCE_DIR]: virtq's libraries alone (shared, static,
+# both mocks), gcc, RelWithDebInfo (the ABI checks read the debug info), in DIR.
+VIRTQ_LIBRARY_TARGETS=(virtq virtq_static virtq_mock virtq_mock_static)
+build_libraries() {
+	local dir=$1 src=${2:-$VIRTQ_ROOT}
+	cmake -S "$src" -B "$dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DVIRTQ_BUILD_TESTS=OFF -DVIRTQ_BUILD_EXAMPLES=OFF -DBUILD_TESTING=OFF >/dev/null
+	cmake --build "$dir" -j "$(nproc_or_2)" --target "${VIRTQ_LIBRARY_TARGETS[@]}" \
+		-- --no-print-directory >/dev/null
+}
