@@ -44,7 +44,7 @@ for source in "$tree"/fuzz/fuzz_*.c; do
 	rm -f "$OUT/${target}_seed_corpus.zip"
 	[ ${#seeds[@]} -eq 0 ] || zip_dir "$OUT/${target}_seed_corpus.zip" "${seeds[@]}"
 	cp "$tree/fuzz/$target.dict" "$OUT/$target.dict"
-	# Seed talk P1: a parser must answer in milliseconds, not libFuzzer's 1200 s.
+	# docs/fuzzing.md lesson 1: a parser answers in milliseconds, not libFuzzer's 1200 s.
 	printf '[libfuzzer]\ntimeout = 5\nrss_limit_mb = 2560\ndict = %s.dict\n' "$target" \
 		>"$OUT/$target.options"
 done

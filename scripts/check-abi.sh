@@ -55,6 +55,10 @@ if ! compare "$lib"; then
 	die "the ABI differs from abi/libvirtq.abi (report above). If intended: scripts/check-abi.sh --update, and see docs/abi.md"
 fi
 
+# The update path's output must describe this very library.
+write_dump "$lib" "$dir/current.abi"
+abidiff "$dir/current.abi" "$lib" >/dev/null || die "a fresh dump differs from its own library"
+
 # Self-test: the same library with one field more in struct virtq_mem (a
 # caller-embedded struct) must not pass.
 say "self-test: a changed struct layout must fail"

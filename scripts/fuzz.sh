@@ -8,7 +8,7 @@
 #
 # Options: --target NAME (repeatable), --time SECONDS per target (default 60),
 # --jobs N (libFuzzer -fork=N), --merge, --timeout SECONDS per input (default
-# 5: seed talk P1, never libFuzzer's 1200 s), --rss-limit-mb MB (default 2048),
+# 5: docs/fuzzing.md lesson 1, never libFuzzer's 1200 s), --rss-limit-mb MB (default 2048),
 # --engine libfuzzer|afl, --corpus-out DIR (keep new units in DIR/<target>,
 # which is also read: CI caches it between runs).
 #

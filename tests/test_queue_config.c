@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue configuration and activation: every configuration rule of DESIGN.md. */
+/* Queue configuration and activation: every configuration rule of docs/rules.md. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -60,8 +60,8 @@ cmake_build() {
 }
 
 # As a subproject virtq must not look for cmocka, build its tests or tools,
-# or put its warning flags on the parent's code (my_vmm.c would not compile
-# with them: see its vmm_hook).
+# choose the build type, put its warning flags on the parent's code (my_vmm.c
+# would not compile with them: see its vmm_hook) or install anything.
 check_subproject_defaults() {
 	local cache=$work/build/CMakeCache.txt
 	! grep -q '^CMOCKA' "$cache" || fail "virtq looked for cmocka"
@@ -76,6 +76,9 @@ check_subproject_defaults() {
 	commands=$(grep -B1 '"file": ".*/my_vmm.c"' "$work/build/compile_commands.json" |
 		grep '"command"') || fail "no compile command for my_vmm.c"
 	! grep -q -- ' -W' <<<"$commands" || fail "warning flags on the parent's code"
+	cmake --install "$work/build" --prefix "$work/installed" >/dev/null
+	[ -z "$(find "$work/installed" -name '*virtq*' 2>/dev/null)" ] ||
+		fail "virtq's install rules are on"
 }
 
 # install_prefix: the build tree installed into $work/prefix.
