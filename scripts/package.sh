@@ -90,8 +90,11 @@ cp "$work/my_vmm.c" "$work/cmake/"
 	printf 'target_compile_definitions(my_vmm_tests PRIVATE USE_MOCK)\n'
 	readme_snippet "$VIRTQ_ROOT/README.md" find_package
 } >"$work/cmake/CMakeLists.txt"
-cmake -S "$work/cmake" -B "$work/cmake/build" >/dev/null && cmake --build "$work/cmake/build" >/dev/null ||
+cmake -S "$work/cmake" -B "$work/cmake/build" >/dev/null ||
 	die "find_package(virtq) against the packages failed"
-"$work/cmake/build/my_vmm" && "$work/cmake/build/my_vmm_tests" || die "the find_package consumer did not run"
+cmake --build "$work/cmake/build" >/dev/null || die "the find_package consumer did not build"
+for bin in my_vmm my_vmm_tests; do
+	"$work/cmake/build/$bin" || die "the find_package consumer $bin did not run"
+done
 virtq-vsock-vhost-user --help >/dev/null || die "virtq-vsock-vhost-user --help failed"
 say "packages ok: $(cd "$out" && echo ./*.deb)"

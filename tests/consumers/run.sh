@@ -121,7 +121,7 @@ pkg-config | pkg-config-static)
 	script=${snippet//\/opt\/virtq/$work/prefix}
 	(
 		cd "$work/vmm"
-		# shellcheck disable=SC2086 # flags: a word list
+		# shellcheck disable=SC2086,SC2317 # flags: a word list; cc: called by the snippet
 		cc() { command "$cc" $flags "$@"; }
 		eval "$script"
 	) || fail "the snippet failed"
