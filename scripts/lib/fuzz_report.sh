@@ -59,8 +59,9 @@ failure_reason() {
 		grep -a -m1 -o 'ALARM: working on the last Unit for [0-9]* seconds' "$1" 2>/dev/null ||
 		grep -a -m1 '^SUMMARY: ' "$1" 2>/dev/null ||
 		grep -a -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)' "$1" 2>/dev/null) || true
-	# paths inside the tree are noise in a one-line reason
-	printf '%s' "${line//$VIRTQ_ROOT\//}"
+	# paths inside the tree, or inside a patched copy of it, are noise here
+	line=${line//$VIRTQ_ROOT\//}
+	printf '%s' "$line" | sed -E 's#build/fuzz-patched/[^/]+/src/##g'
 }
 
 # reason_in_log LOG ARTIFACT: the reason given in the fuzzing log just
