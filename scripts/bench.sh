@@ -17,8 +17,10 @@
 # 2, ..., so a load on a shared machine hits every implementation alike.
 # Each binary's "<workload> <ns>" lines go to stderr as they come; stdout gets
 # virtq's "<workload> <median ns>" lines, then the table (median ns per
-# iteration, lower is better; ratios; spread) and the path of
-# build/bench/bench.json, which has every run, the median, min and max.
+# iteration, lower is better; ratios; spread), the threaded figure in chains/s,
+# a WARNING line when the load average or a spread above 10% makes the
+# timings unreliable, and the path of build/bench/bench.json, which has every
+# run, the median, min and max.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -47,6 +49,16 @@ done
 
 ensure_packages "${VIRTQ_BUILD_PACKAGES[@]}"
 out="$VIRTQ_ROOT/build/bench"
+# Wall-clock figures need an idle machine; instruction counts (--perf) do not.
+warnings=()
+load_warning() { # load_warning WHEN: a warning if the 1-minute load average is high
+	local load
+	load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null) || return 0
+	if awk -v l="$load" -v n="$(nproc_or_2)" 'BEGIN { exit !(l > n / 4) }'; then
+		warnings+=("load average $load $1 on $(nproc_or_2) cpus: other work shares the machine, the timings are unreliable (the instruction counts are not affected)")
+	fi
+}
+load_warning "before the runs"
 say "configure + build (Release, VIRTQ_BENCH=ON, $cc) in build/bench"
 cmake -S "$VIRTQ_ROOT" -B "$out" -DCMAKE_BUILD_TYPE=Release -DVIRTQ_BENCH=ON \
 	-DCMAKE_C_COMPILER="$cc" >/dev/null
@@ -206,6 +218,24 @@ END {
 	printf "\n}\n" > json
 }' "$results"
 if [ -f "$threaded_json" ]; then
-	awk -F'"median": ' '/"threaded"/ { split($2, a, ","); printf "\nthreaded (guest thread + device thread): %.0f chains/s (median)\n", a[1] }' "$threaded_json"
+	awk -F'"median": ' '/"threaded"/ { split($2, a, ","); printf "\nthreaded (guest thread + device thread): %.0f chains/s (median; higher is better)\n", a[1] }' "$threaded_json"
 fi
+load_warning "after the runs"
+# A spread (max - min) above 10% of the median: that figure is not reliable.
+while read -r line; do
+	warnings+=("$line")
+done < <(awk '{ k = $1 " " $2; v[k] = v[k] " " $3 }
+	END {
+		for (k in v) {
+			n = split(v[k], a, " "); lo = hi = a[1]
+			for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			med = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+			if (n > 1 && med > 0 && (hi - lo) / med > 0.10)
+				printf "spread of %s is %.0f%% of its median (%.1f..%.1f ns): not a reliable figure\n", k, 100 * (hi - lo) / med, lo, hi
+		}
+	}' "$results" | sort)
+for w in "${warnings[@]}"; do
+	printf 'WARNING: %s\n' "$w"
+done
 echo "results: $json"

@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +45,33 @@ struct app {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: virtq-vsock-vhost-user --socket PATH --uds-path PATH [--guest-cid N]"
-		   " [--verbose]\n"
-		   "       virtq-vsock-vhost-user --vm guest-cid=N,socket=PATH,uds-path=PATH\n");
+	fprintf(f,
+		"usage: virtq-vsock-vhost-user --socket PATH --uds-path PATH [--guest-cid N] [--verbose]\n"
+		"       virtq-vsock-vhost-user --vm guest-cid=N,socket=PATH,uds-path=PATH [--verbose]\n"
+		"\n"
+		"A vhost-user virtio-vsock device (virtq example). Options:\n"
+		"  --socket PATH     vhost-user socket the front-end (QEMU) connects to; created,\n"
+		"                    and removed on exit (required)\n"
+		"  --uds-path PATH   host side: the guest's connections to host port P arrive on\n"
+		"                    the Unix socket PATH_P; host programs reach the guest through\n"
+		"                    PATH with \"CONNECT <port>\" (required)\n"
+		"  --guest-cid N     the guest's context ID, 3 to 4294967294 (default 3)\n"
+		"  --vm guest-cid=N,socket=PATH,uds-path=PATH\n"
+		"                    the same settings in vhost-device-vsock's form\n"
+		"  --verbose, -v     log every vhost-user message and connection (default: off)\n"
+		"  --help, -h        this text\n");
+}
+
+/* Prints one line naming what is wrong, then how to get help; returns 2. */
+__attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "virtq-vsock-vhost-user: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (see --help)\n");
+	va_end(ap);
+	return 2;
 }
 
 static int parse_u64(const char *s, uint64_t *v)
@@ -59,22 +85,30 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
+/* CIDs 0, 1, 2 and u32 -1 are reserved (virtio 5.10.4). */
+static int parse_cid(const char *s, uint64_t *cid)
+{
+	if (parse_u64(s, cid) || *cid < 3 || *cid >= UINT32_MAX)
+		return bad_usage("bad guest CID '%s': a number from 3 to 4294967294", s);
+	return 0;
+}
+
 static int parse_vm(char *spec, const char **sock, const char **uds, uint64_t *cid)
 {
 	for (char *save = 0, *kv = strtok_r(spec, ",", &save); kv; kv = strtok_r(0, ",", &save)) {
 		char *eq = strchr(kv, '=');
 		if (!eq)
-			return -1;
+			return bad_usage("--vm: '%s' is not KEY=VALUE", kv);
 		*eq = 0;
 		if (!strcmp(kv, "socket"))
 			*sock = eq + 1;
 		else if (!strcmp(kv, "uds-path"))
 			*uds = eq + 1;
 		else if (!strcmp(kv, "guest-cid")) {
-			if (parse_u64(eq + 1, cid))
-				return -1;
+			if (parse_cid(eq + 1, cid))
+				return 2;
 		} else
-			return -1;
+			return bad_usage("--vm: unknown key '%s' (socket, uds-path, guest-cid)", kv);
 	}
 	return 0;
 }
@@ -128,35 +162,24 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if (!v) {
-			usage(stderr);
-			return 2;
-		}
+		bool takes_value = !strcmp(o, "--socket") || !strcmp(o, "--uds-path") ||
+				   !strcmp(o, "--guest-cid") || !strcmp(o, "--vm");
+		if (!takes_value)
+			return bad_usage("unknown option '%s'", o);
+		if (!v || !*v)
+			return bad_usage("%s needs a value", o);
 		i++;
 		if (!strcmp(o, "--socket"))
 			sock = v;
 		else if (!strcmp(o, "--uds-path"))
 			uds = v;
-		else if (!strcmp(o, "--guest-cid")) {
-			if (parse_u64(v, &cid)) {
-				usage(stderr);
-				return 2;
-			}
-		} else if (!strcmp(o, "--vm")) {
-			if (parse_vm(argv[i], &sock, &uds, &cid)) {
-				usage(stderr);
-				return 2;
-			}
-		} else {
-			usage(stderr);
+		else if (!strcmp(o, "--guest-cid") ? parse_cid(v, &cid) : parse_vm(argv[i], &sock, &uds, &cid))
 			return 2;
-		}
 	}
-	/* CIDs 0, 1, 2 and u32 -1 are reserved (virtio 5.10.4) */
-	if (!sock || !uds || cid < 3 || cid >= UINT32_MAX) {
-		usage(stderr);
-		return 2;
-	}
+	if (!sock)
+		return bad_usage("--socket PATH is required");
+	if (!uds)
+		return bad_usage("--uds-path PATH is required");
 
 	sigset_t mask;
 	sigemptyset(&mask);

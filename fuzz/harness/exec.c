@@ -5,7 +5,7 @@
 #include "harness.h"
 #include "scenario_text.h"
 
-bool harness_tracing;
+bool harness_tracing, harness_tracing_ops;
 struct harness_stats harness_stats;
 
 void harness_check_writes(struct harness *h)
@@ -26,6 +26,17 @@ static bool is_cursor_op(enum scn_opcode code)
 {
 	return code == SCN_READ || code == SCN_WRITE || code == SCN_LIMIT ||
 	       code == SCN_SEGMENTS || code == SCN_APPEND;
+}
+
+const char *harness_code_name(int64_t r)
+{
+	static char bufs[4][40]; /* one message may name several codes */
+	static unsigned next;
+	if (r >= 0)
+		return "";
+	char *buf = bufs[next++ % 4];
+	snprintf(buf, sizeof(bufs[0]), " (%s)", r < INT32_MIN ? "?" : virtq_errname((int)r));
+	return buf;
 }
 
 void harness_check_error_text(int64_t r)
@@ -51,7 +62,9 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	for (unsigned i = 0; i < SCN_SLOTS; i++)
 		h.slots[i].valid = false;
 	h.ops_mask = ops_mask;
-	harness_tracing = getenv("VIRTQ_FUZZ_TRACE") != NULL;
+	const char *trace = getenv("VIRTQ_FUZZ_TRACE");
+	harness_tracing_ops = trace != NULL;
+	harness_tracing = trace && strcmp(trace, "ops") != 0;
 	if (harness_guest_setup(&h, &s->hdr))
 		return; /* cannot happen for the sizes the header can express */
 	FUZZ_SAME(virtq_mock_attach(h.guest, &h.q), model_activate(&h.model), "activate");
@@ -65,8 +78,8 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 		enum scn_opcode code = scn_opcode(op);
 		if (!(ops_mask & HARNESS_OP(code)))
 			continue;
-		if (harness_tracing)
-			fprintf(stderr, "%u: %s\n", i, scn_opcode_name(code));
+		if (harness_tracing_ops)
+			fprintf(stderr, "op %u: %s\n", i, scn_opcode_name(code));
 		if (is_guest_op(code))
 			harness_guest_op(&h, op);
 		else if (is_cursor_op(code))
@@ -77,5 +90,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 			harness_device_op(&h, op);
 		check_accessors(&h);
 	}
+	if (harness_tracing_ops)
+		fprintf(stderr, "final checks\n");
 	harness_check_writes(&h);
 }

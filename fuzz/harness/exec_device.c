@@ -38,8 +38,8 @@ static void check_chain(struct harness *h, const struct harness_slot *sl)
 /* Both chains, before an oracle aborts on them: what a crash report needs. */
 static void dump_chains(struct harness *h, const struct harness_slot *sl, int got, int want)
 {
-	fprintf(stderr, "pop: library %d (%s), model %d (%s)\n", got, virtq_errname(got), want,
-		virtq_errname(want));
+	fprintf(stderr, "pop: library %d%s, model %d%s\n", got, harness_code_name(got), want,
+		harness_code_name(want));
 	for (uint32_t i = 0; i < sl->chain.nseg; i++) {
 		uint64_t gpa = UINT64_MAX;
 		virtq_mock_gpa_of(h->guest, sl->chain.segs[i].addr, &gpa);

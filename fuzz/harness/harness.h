@@ -32,20 +32,26 @@
 /* Every negative value the library returns has a documented description. */
 void harness_check_error_text(int64_t r);
 
-/* Set from VIRTQ_FUZZ_TRACE=1: print every comparison (debugging a crash). */
-extern bool harness_tracing;
+/* From VIRTQ_FUZZ_TRACE: "ops" prints each operation as it starts ("op 3:
+ * pop"), which tells which one failed; any other value also prints every
+ * comparison (debugging a crash). */
+extern bool harness_tracing, harness_tracing_ops;
+
+/* " (VIRTQ_EBADIDX)" for a negative return value, "" for a success value:
+ * a count or a flag is not an error. */
+const char *harness_code_name(int64_t r);
 
 /* Both sides must return the same value (each argument evaluated once). */
 #define FUZZ_SAME(lib, want, what)                                                     \
 	do {                                                                           \
 		int64_t lib_ = (int64_t)(lib), want_ = (int64_t)(want);                \
 		if (harness_tracing)                                                   \
-			fprintf(stderr, "  %-28s %lld %s\n", what, (long long)lib_,   \
-				lib_ < 0 ? virtq_errname((int)lib_) : "");             \
+			fprintf(stderr, "  %-28s %lld%s\n", what, (long long)lib_,    \
+				harness_code_name(lib_));                              \
 		harness_check_error_text(lib_);                                        \
-		FUZZ_CHECK(lib_ == want_, "%s: library %lld (%s), model %lld (%s)",    \
-			   what, (long long)lib_, virtq_errname((int)lib_),            \
-			   (long long)want_, virtq_errname((int)want_));               \
+		FUZZ_CHECK(lib_ == want_, "%s: library %lld%s, model %lld%s", what,    \
+			   (long long)lib_, harness_code_name(lib_), (long long)want_, \
+			   harness_code_name(want_));                                  \
 	} while (0)
 
 #define HARNESS_OP(code) (1u << (code))

@@ -123,6 +123,11 @@ static void print_header_comment(FILE *out, const struct scn_header *h)
 
 void scenario_print(FILE *out, const struct scenario *s)
 {
+	scenario_print_marked(out, s, -1);
+}
+
+void scenario_print_marked(FILE *out, const struct scenario *s, long failed)
+{
 	struct scenario *w = (struct scenario *)(uintptr_t)s; /* the visitor only reads here */
 	struct printer p = { .base = { .num = print_num, .loc = print_loc, .buf = print_buf,
 				       .text = true },
@@ -135,6 +140,8 @@ void scenario_print(FILE *out, const struct scenario *s)
 	for (uint32_t i = 0; i < s->nops; i++) {
 		struct scn_op *op = &w->ops[i];
 		enum scn_opcode code = scn_opcode(op);
+		if (failed == (long)i)
+			fprintf(out, "# ---- op %u failed: ----\n", i);
 		fprintf(out, "%s", scn_opcode_name(code));
 		for (unsigned bit = 1; bit <= 4; bit <<= 1)
 			if (scn_mods(op) & bit)
@@ -142,6 +149,8 @@ void scenario_print(FILE *out, const struct scenario *s)
 		scenario_visit_op(&p.base, op);
 		fprintf(out, "\n");
 	}
+	if (failed >= (long)s->nops)
+		fprintf(out, "# ---- the checks after the last op failed ----\n");
 }
 
 /* ---- parsing ------------------------------------------------------------- */

@@ -2,12 +2,16 @@
 /*
  * virtq-scenario: fuzz inputs as readable scenarios, and back.
  *
- *   virtq-scenario print FILE...      show binary inputs (crashes, corpus) as text
+ *   virtq-scenario print [--mark N|final] FILE...  show binary inputs (crashes,
+ *                                     corpus) as text; --mark flags operation N (or
+ *                                     the final checks), the one a failure report names
+ *   virtq-scenario print-state FILE...  show fuzz_state inputs: the decoded state
  *   virtq-scenario build IN.scn OUT   write the binary input for a text scenario
  *                                     (IN may be "-" for standard input)
  *   virtq-scenario state-seeds DIR    write fuzz_state's seeds: encoded queue states
  */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +44,7 @@ static unsigned char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static int print_files(int argc, char **argv)
+static int print_files(int argc, char **argv, long mark)
 {
 	static struct scenario s;
 	for (int i = 0; i < argc; i++) {
@@ -49,10 +53,58 @@ static int print_files(int argc, char **argv)
 		scenario_decode(&s, data, len);
 		if (argc > 1)
 			printf("### %s\n", argv[i]);
-		scenario_print(stdout, &s);
+		scenario_print_marked(stdout, &s, mark);
 		free(data);
 	}
 	return 0;
+}
+
+/* fuzz_state's inputs are encoded states, not scenarios: decode and show. */
+static int print_states(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		size_t len;
+		unsigned char *data = slurp(argv[i], &len);
+		struct virtq_state s;
+		int r = virtq_state_decode(&s, data, len);
+		printf("### %s: %zu bytes, decode %d%s%s\n", argv[i], len, r, r ? " " : "",
+		       r ? virtq_errname(r) : "");
+		if (r == 0)
+			printf("max_size=%u size=%u features=0x%llx desc=0x%llx avail=0x%llx "
+			       "used=0x%llx active=%d broken=%d next_avail=%u next_used=%u "
+			       "published_used=%u in_flight=%u signalled_used=%u signalled_valid=%d "
+			       "notify_enabled=%d\n",
+			       s.max_size, s.size, (unsigned long long)s.features,
+			       (unsigned long long)s.desc_gpa, (unsigned long long)s.avail_gpa,
+			       (unsigned long long)s.used_gpa, s.active, s.broken, s.next_avail,
+			       s.next_used, s.published_used, s.in_flight, s.signalled_used,
+			       s.signalled_valid, s.notify_enabled);
+		free(data);
+	}
+	return 0;
+}
+
+static int usage(FILE *f, int status)
+{
+	fprintf(f, "usage: virtq-scenario print [--mark N|final] FILE... | print-state FILE... |\n"
+		   "                      build IN.scn OUT | state-seeds DIR\n");
+	return status;
+}
+
+/* "print [--mark N|final] FILE...": -1 for no mark, -2 for a bad --mark,
+ * LONG_MAX for the checks after the last operation. */
+static long parse_mark(int *argc, char ***argv)
+{
+	if (*argc < 2 || strcmp((*argv)[0], "--mark"))
+		return -1;
+	const char *arg = (*argv)[1];
+	*argc -= 2;
+	*argv += 2;
+	if (!strcmp(arg, "final"))
+		return LONG_MAX;
+	char *end;
+	long n = strtol(arg, &end, 10);
+	return (*end || end == arg || n < 0) ? -2 : n;
 }
 
 static int build(const char *in, const char *out)
@@ -133,10 +185,19 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "state-seeds"))
 		return state_seeds(argv[2]);
-	if (argc >= 3 && !strcmp(argv[1], "print"))
-		return print_files(argc - 2, argv + 2);
+	if (argc >= 3 && !strcmp(argv[1], "print")) {
+		int n = argc - 2;
+		char **files = argv + 2;
+		long mark = parse_mark(&n, &files);
+		if (mark == -2 || n == 0)
+			return usage(stderr, 2);
+		return print_files(n, files, mark);
+	}
+	if (argc >= 3 && !strcmp(argv[1], "print-state"))
+		return print_states(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "build"))
 		return build(argv[2], argv[3]);
-	fprintf(stderr, "usage: %s print FILE... | build IN.scn OUT | state-seeds DIR\n", argv[0]);
-	return 2;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return usage(stdout, 0);
+	return usage(stderr, 2);
 }

@@ -7,7 +7,8 @@
 #
 # Builds an initramfs (busybox-static, the static vsock_tool, the kernel's
 # virtio/vsock modules, guest_init.sh as /init), starts the backend, boots
-# Debian's kernel under qemu-system-x86 (KVM if usable, else TCG) and checks:
+# Debian's kernel under qemu-system-x86 (KVM only if a probe boots a kernel
+# with it, else TCG; VIRTQ_E2E_ACCEL=kvm|tcg forces one) and checks:
 # 64 MiB each way with checksums, 32 concurrent connections each way, reset
 # paths (refused both ways, peer closing mid-stream both ways), an in-guest
 # reboot, and a second VM against the same backend process, which must then
@@ -18,6 +19,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/common.sh
 source "$here/../../scripts/lib/common.sh"
+# shellcheck source=tests/e2e/qemu.sh
+source "$here/qemu.sh"
 
 [ $# -eq 3 ] || die "usage: $0 BACKEND VSOCK_TOOL WORKDIR"
 backend=$1 tool=$2 work=$3
@@ -116,16 +119,9 @@ host_run() {
 	done
 	printf '%s\n' "$out" | sed "s/^/$tag /" >>"$hostlog"
 }
-wait_for() { # wait_for FILE PATTERN SECONDS [COUNT]
-	local n
-	for _ in $(seq 1 "$3"); do
-		n=$(grep -a -c -- "$2" "$1" 2>/dev/null) || n=0
-		[ "$n" -ge "${4:-1}" ] && return 0
-		sleep 1
-	done
-	echo "timed out waiting for '$2' in $1" >&2
-	return 1
-}
+# wait_for CONSOLE PATTERN SECONDS [COUNT]: the guest's console, failing at
+# once if the VM's QEMU exits (tests/e2e/qemu.sh)
+wait_for() { e2e_wait_console "$1" "$2" "$3" "$qemu_pid" "${4:-1}"; }
 
 echo main >"$work/plan"
 host_serve plan "unix:${uds}_4999" 0 "file:$work/plan"
@@ -135,13 +131,13 @@ host_serve reset "unix:${uds}_5002" 1 close
 host_serve again "unix:${uds}_5010" 2 recv 4194304 21
 sleep 0.3
 
-accel=tcg cpu=qemu64
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm cpu=host; fi
-say "guest kernel $kver, accel $accel"
+e2e_pick_accel "/boot/vmlinuz-$kver" "$work" >"$work/accel" || exit 1
+accel=$E2E_ACCEL cpu=$E2E_CPU
+say "guest kernel $kver, $(cat "$work/accel")"
 boot() { # boot CONSOLE_LOG EXTRA_QEMU_ARGS...
 	local log=$1
 	shift
-	timeout 600 qemu-system-x86_64 -machine q35,accel="$accel" -cpu "$cpu" -smp 1 -m 512 \
+	timeout 600 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 1 -m 512 \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 		-chardev socket,id=vsock0,path="$vhost" -device vhost-user-vsock-pci,chardev=vsock0 \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
