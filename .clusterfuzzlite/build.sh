@@ -8,6 +8,8 @@
 # Inputs: SRC (checkout parent; the tree is $SRC/virtq, or VIRTQ_SRC), OUT,
 # WORK, CC, CXX, CFLAGS, CXXFLAGS, LIB_FUZZING_ENGINE.
 
+set -eu # also when run as "bash build.sh", which ignores the #! options
+
 tree=${VIRTQ_SRC:-$SRC/virtq}
 build="$WORK/virtq-build"
 mkdir -p "$OUT" "$build"
@@ -17,7 +19,7 @@ mkdir -p "$OUT" "$build"
 cmake -S "$tree" -B "$build" -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" \
 	-DCMAKE_BUILD_TYPE=None -DVIRTQ_WERROR=OFF -DVIRTQ_BUILD_TESTS=OFF -DBUILD_TESTING=OFF
 cmake --build "$build" --target virtq_fuzz_harness -j "$(nproc)"
-libs=("$build/fuzz/libvirtq_fuzz_harness.a" "$build/libvirtq_mock.a" "$build/libvirtq.a")
+libs=("$build/fuzz/libvirtq_fuzz_harness.a" "$build/libvirtq_mock_static.a" "$build/libvirtq.a")
 
 zip_dir() { # zip_dir OUT.zip FILE...: flat archive of the seed files
 	if command -v zip >/dev/null; then
@@ -44,7 +46,7 @@ for source in "$tree"/fuzz/fuzz_*.c; do
 	rm -f "$OUT/${target}_seed_corpus.zip"
 	[ ${#seeds[@]} -eq 0 ] || zip_dir "$OUT/${target}_seed_corpus.zip" "${seeds[@]}"
 	cp "$tree/fuzz/$target.dict" "$OUT/$target.dict"
-	# Seed talk P1: a parser must answer in milliseconds, not libFuzzer's 1200 s.
+	# docs/fuzzing.md lesson 1: a parser answers in milliseconds, not libFuzzer's 1200 s.
 	printf '[libfuzzer]\ntimeout = 5\nrss_limit_mb = 2560\ndict = %s.dict\n' "$target" \
 		>"$OUT/$target.options"
 done

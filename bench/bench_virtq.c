@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtq's datapath on the workloads of DESIGN.md "Benchmark workloads".
+ * virtq's datapath on the workloads of bench/README.md "Workloads".
  * One iteration = the guest driver's half (bench/guest.h) + the device's half
  * through virtq's public API, both inside the timed loop.
  */
@@ -24,7 +24,7 @@ struct ctx {
 	uint64_t k; /* iterations so far (W5, W6 cycle through descriptor pairs) */
 };
 
-/* Guest memory and an active queue with the DESIGN.md layout. */
+/* Guest memory and an active queue with the workloads' layout (guest.h). */
 static struct ctx *setup(uint64_t features)
 {
 	struct ctx *x = calloc(1, sizeof(*x));

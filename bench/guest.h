@@ -8,7 +8,7 @@
  * driver's share of each figure is identical. It depends on nothing but C11:
  * the peers' harnesses include it too.
  *
- * Layout of DESIGN.md "Benchmark workloads": 16 MiB of guest memory at GPA 0,
+ * Layout of bench/README.md "Workloads": 16 MiB of guest memory at GPA 0,
  * queue size 256, descriptor table at 0x0, avail ring at 0x1000, used ring at
  * 0x2000, buffers from 0x10000. Ring fields are written with C11 atomics
  * (release on avail.idx, acquire on used.idx), so the threaded benchmark can
@@ -135,7 +135,7 @@ static inline uint32_t bg_reap(struct bg *g, uint64_t *sum)
 	return n;
 }
 
-/* Guest memory for the 44-byte vsock header (little-endian, DESIGN.md). */
+/* Guest memory for the 44-byte vsock header (little-endian, include/virtq/vsock.h). */
 static inline void bg_vsock_hdr(struct bg *g, uint64_t gpa, uint32_t len)
 {
 	unsigned char h[44];
@@ -152,7 +152,7 @@ static inline void bg_vsock_hdr(struct bg *g, uint64_t gpa, uint32_t len)
 	memcpy(g->mem + gpa, h, sizeof(h));
 }
 
-/* ---- the workloads' driver halves (DESIGN.md "Benchmark workloads") ---- */
+/* ---- the workloads' driver halves (bench/README.md "Workloads") ---- */
 
 #define BG_BATCH 128u /* chains of W1, descriptors of W2/W3, entries of W4 */
 

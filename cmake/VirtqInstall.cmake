@@ -1,15 +1,11 @@
 # Headers, libraries, CMake package (find_package(virtq) -> virtq::virtq,
-# virtq::virtq_static, virtq::mock) and pkg-config files.
+# virtq::virtq_static, virtq::mock, virtq::mock_static) and pkg-config files.
 include(CMakePackageConfigHelpers)
-
-file(STRINGS include/virtq/virtq.h _virtq_ver REGEX "define VIRTQ_VERSION_STRING")
-if(NOT _virtq_ver MATCHES "\"${PROJECT_VERSION}\"")
-  message(FATAL_ERROR "virtq.h version (${_virtq_ver}) differs from project(${PROJECT_VERSION})")
-endif()
 
 install(FILES ${VIRTQ_PUBLIC_HEADERS} include/virtq/mock.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/virtq)
-install(TARGETS virtq virtq_static virtq_mock EXPORT virtqTargets
+install(TARGETS virtq virtq_static virtq_mock virtq_mock_static
+        EXPORT virtqTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks virtq's datapath (DESIGN.md "Benchmark workloads" W1-W6) against
+# Benchmarks virtq's datapath (bench/README.md "Workloads" W1-W6) against
 # a trusted-ring baseline and, with --peers, against Linux vringh and QEMU
 # libvhost-user built from Debian packages, on the same machine in one run.
 # Release build with -DVIRTQ_BENCH=ON in build/bench.

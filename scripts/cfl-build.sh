@@ -26,8 +26,8 @@ export OUT="$base/out" WORK="$base/work" SRC="$base" VIRTQ_SRC="$VIRTQ_ROOT"
 mkdir -p "$OUT" "$WORK"
 bash "$VIRTQ_ROOT/.clusterfuzzlite/build.sh" >"$base/build.log" 2>&1 ||
 	{ tail -30 "$base/build.log"; die "build.sh failed ($engine), log: $base/build.log"; }
-for bin in "$OUT"/fuzz_*; do
-	case "$bin" in *.zip|*.dict|*.options) continue ;; esac
+for source in "$VIRTQ_ROOT"/fuzz/fuzz_*.c; do
+	bin="$OUT/$(basename "$source" .c)"
 	[ -x "$bin" ] || die "build.sh produced no executable $bin"
 done
 say "built $(find "$OUT" -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x | wc -l) targets for $engine in $OUT"

@@ -3,7 +3,7 @@
 # build/coverage, runs the corpus replays (default) or the unit tests, prints a
 # per-file table (regions, missed, cover, functions, lines), writes an HTML
 # report and lists the functions never run -- the input for deciding which
-# fuzz targets or seeds to add (seed talk P6).
+# fuzz targets or seeds to add (docs/fuzzing.md lesson 6).
 #
 #   scripts/coverage.sh            replay corpus/<target>/ through every target
 #   scripts/coverage.sh --tests    run the unit tests (ctest) instead

@@ -5,10 +5,16 @@
 #include "mem_lookup.h"
 #include "virtq/mem.h"
 
-void virtq_mem_init(struct virtq_mem *m)
+int virtq_mem_init(struct virtq_mem *m, struct virtq_mem_region *regions, uint32_t capacity)
 {
-	if (m)
-		memset(m, 0, sizeof(*m));
+	if (!m)
+		return -VIRTQ_EINVAL;
+	*m = (struct virtq_mem){ 0 };
+	if (!regions && capacity)
+		return -VIRTQ_EINVAL;
+	m->regions = regions;
+	m->capacity = capacity;
+	return 0;
 }
 
 static int region_overlaps(const struct virtq_mem_region *r, uint64_t first, uint64_t last)
@@ -23,12 +29,10 @@ int virtq_mem_add_region(struct virtq_mem *m, uint64_t gpa, uint64_t size, void 
 		return -VIRTQ_EINVAL;
 	if (!checked_range_last(gpa, size, &last) || size - 1 > UINTPTR_MAX - (uintptr_t)host)
 		return -VIRTQ_EOVERFLOW;
-	if (m->nregions == VIRTQ_MEM_MAX_REGIONS)
+	if (m->nregions >= m->capacity)
 		return -VIRTQ_ENOSPC;
 
-	uint32_t pos = 0;
-	while (pos < m->nregions && m->regions[pos].gpa < gpa)
-		pos++;
+	uint32_t pos = mem_first_above(m, gpa);
 	if (pos > 0 && region_overlaps(&m->regions[pos - 1], gpa, last))
 		return -VIRTQ_EINVAL;
 	if (pos < m->nregions && region_overlaps(&m->regions[pos], gpa, last))
@@ -80,38 +84,62 @@ int virtq_mem_split(const struct virtq_mem *m, uint64_t gpa, uint64_t len,
 	return (int)n;
 }
 
-/* A range crosses at most every region once. */
-static int split_whole(const struct virtq_mem *m, uint64_t gpa, size_t len,
-		       struct virtq_seg segs[VIRTQ_MEM_MAX_REGIONS])
+/*
+ * Whether every byte of [gpa, gpa + len) is guest memory. Checked before a
+ * copy starts, so that a copy is all-or-nothing without a segment array
+ * whose size would depend on the table's capacity.
+ */
+static int check_mapped(const struct virtq_mem *m, uint64_t gpa, uint64_t len)
 {
-	int n = virtq_mem_split(m, gpa, len, segs, VIRTQ_MEM_MAX_REGIONS);
-	return n == -VIRTQ_ENOSPC ? -VIRTQ_EBADADDR : n;
+	uint64_t last;
+	uint32_t hint = 0;
+	if (len == 0)
+		return 0;
+	if (!checked_range_last(gpa, len, &last))
+		return -VIRTQ_EOVERFLOW;
+	for (;;) {
+		const struct virtq_mem_region *r = mem_region_of(m, gpa, &hint);
+		if (!r)
+			return -VIRTQ_EBADADDR;
+		uint64_t tail = region_tail(r, gpa);
+		if (tail >= len)
+			return 0;
+		gpa += tail; /* cannot wrap: the range was checked above */
+		len -= tail;
+	}
+}
+
+enum copy_dir { FROM_GUEST, TO_GUEST };
+
+static int copy_range(const struct virtq_mem *m, uint64_t gpa, unsigned char *buf, size_t len,
+		      enum copy_dir dir)
+{
+	uint32_t hint = 0;
+	if (!m || (!buf && len))
+		return -VIRTQ_EINVAL;
+	int r = check_mapped(m, gpa, len);
+	while (r == 0 && len) {
+		const struct virtq_mem_region *reg = mem_region_of(m, gpa, &hint);
+		uint64_t tail = region_tail(reg, gpa);
+		size_t chunk = tail < len ? (size_t)tail : len;
+		if (dir == FROM_GUEST)
+			memcpy(buf, region_host(reg, gpa), chunk);
+		else
+			memcpy(region_host(reg, gpa), buf, chunk);
+		buf += chunk;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return r;
 }
 
 int virtq_mem_read(const struct virtq_mem *m, uint64_t gpa, void *dst, size_t len)
 {
-	struct virtq_seg segs[VIRTQ_MEM_MAX_REGIONS];
-	if (!dst && len)
-		return -VIRTQ_EINVAL;
-	int n = split_whole(m, gpa, len, segs);
-	unsigned char *out = dst;
-	for (int i = 0; i < n; i++) {
-		memcpy(out, segs[i].addr, segs[i].len);
-		out += segs[i].len;
-	}
-	return n < 0 ? n : 0;
+	return copy_range(m, gpa, dst, len, FROM_GUEST);
 }
 
 int virtq_mem_write(const struct virtq_mem *m, uint64_t gpa, const void *src, size_t len)
 {
-	struct virtq_seg segs[VIRTQ_MEM_MAX_REGIONS];
-	if (!src && len)
-		return -VIRTQ_EINVAL;
-	int n = split_whole(m, gpa, len, segs);
-	const unsigned char *in = src;
-	for (int i = 0; i < n; i++) {
-		memcpy(segs[i].addr, in, segs[i].len);
-		in += segs[i].len;
-	}
-	return n < 0 ? n : 0;
+	/* the buffer is only read in this direction */
+	return copy_range(m, gpa, (unsigned char *)(uintptr_t)src, len, TO_GUEST);
 }

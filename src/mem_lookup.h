@@ -8,6 +8,20 @@
 
 #include "virtq/mem.h"
 
+/* Index of the first region starting above gpa (nregions if none): O(log n). */
+static inline uint32_t mem_first_above(const struct virtq_mem *m, uint64_t gpa)
+{
+	uint32_t lo = 0, hi = m->nregions;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->regions[mid].gpa <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
  * The region containing gpa, or NULL. *hint is the index of the region that
  * answered last time: checked first, so a run of lookups in one region costs
@@ -21,14 +35,7 @@ static inline const struct virtq_mem_region *mem_region_of(const struct virtq_me
 		if (gpa - r->gpa < r->size)
 			return r;
 	}
-	uint32_t lo = 0, hi = m->nregions;
-	while (lo < hi) { /* first region starting above gpa */
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (m->regions[mid].gpa <= gpa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	uint32_t lo = mem_first_above(m, gpa);
 	if (lo == 0)
 		return NULL;
 	const struct virtq_mem_region *r = &m->regions[lo - 1];

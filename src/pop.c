@@ -6,7 +6,7 @@
  * only the copy is validated and used, so a guest rewriting descriptors
  * concurrently cannot make us use a value we did not check. Work is bounded:
  * at most size descriptors in the direct walk plus at most size entries of
- * one indirect table, each split over at most VIRTQ_MEM_MAX_REGIONS regions.
+ * one indirect table, each split over at most the memory map's regions.
  *
  * Speed: the chain under construction lives in locals (registers) during the
  * walk and is written to the caller's struct once at the end; the memory

@@ -85,8 +85,8 @@ static int map_ring(const struct virtq_mem *mem, uint64_t gpa, uint64_t bytes, u
 	return 0;
 }
 
-int queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
-		    uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings)
+int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
+			  uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings)
 {
 	struct queue_rings r;
 	int err;
@@ -105,7 +105,7 @@ int virtq_activate(struct virtq *q)
 	if (r)
 		return r;
 	uint32_t size = queue_size(q);
-	r = queue_map_rings(q->mem, size, q->desc_gpa, q->avail_gpa, q->used_gpa, &rings);
+	r = virtq_queue_map_rings(q->mem, size, q->desc_gpa, q->avail_gpa, q->used_gpa, &rings);
 	if (r)
 		return r;
 	q->desc = rings.desc;

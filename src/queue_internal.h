@@ -60,7 +60,7 @@ struct queue_rings {
  * computing the extents (-VIRTQ_EOVERFLOW). Shared by activation and restore,
  * so a restored queue is held to exactly the rules of an activated one.
  */
-int queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
-		    uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings);
+int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
+			  uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings);
 
 #endif /* VIRTQ_QUEUE_INTERNAL_H */

@@ -104,7 +104,7 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return -VIRTQ_EINVAL;
 	if (!s->active)
 		return 0;
-	r = queue_map_rings(mem, s->size, s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
+	r = virtq_queue_map_rings(mem, s->size, s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
 	if (r)
 		return r;
 	return used_idx_matches(rings->used, s->published_used) ? 0 : -VIRTQ_EBADSTATE;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One test per pop rejection rule of DESIGN.md ("Rules we enforce"): the mock
+ * One test per pop rejection rule of docs/rules.md ("Pop"): the mock
  * builds the malicious ring, virtq_pop() must return the exact error, latch
  * the queue broken, write nothing outside the guest's writable buffers, and
  * work again after a reset.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue configuration and activation: every configuration rule of DESIGN.md. */
+/* Queue configuration and activation: every configuration rule of docs/rules.md. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,14 +113,15 @@ static void test_host_misaligned(void **state)
 {
 	(void)state;
 	static _Alignas(16) unsigned char backing[8192 + 1];
+	struct virtq_mem_region slot;
 	struct virtq_mem mem;
 	struct virtq q;
-	virtq_mem_init(&mem);
+	virtq_mem_init(&mem, &slot, 1);
 	assert_err(virtq_mem_add_region(&mem, 0, 8192, backing + 1), 0);
 	assert_err(virtq_init(&q, &mem, 8), 0);
 	assert_err(virtq_set_addrs(&q, 0, 4096, 6144), 0);
 	assert_err(virtq_activate(&q), -VIRTQ_EINVAL);
-	virtq_mem_init(&mem);
+	virtq_mem_init(&mem, &slot, 1);
 	assert_err(virtq_mem_add_region(&mem, 0, 8192, backing), 0);
 	assert_err(virtq_activate(&q), 0);
 }

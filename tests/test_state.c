@@ -795,7 +795,6 @@ static void test_restore_misuse(void **state)
 	struct fixture *f = busy_fixture(false);
 	struct virtq_state good;
 	struct virtq_mem other;
-	virtq_mem_init(&other);
 	assert_err(virtq_save(&f->q, &good), 0);
 	memory_before(f);
 	assert_err(virtq_restore(NULL, &f->m.mem, &good), -VIRTQ_EINVAL);
@@ -851,6 +850,7 @@ static void test_restore_host_misaligned(void **state)
 	(void)state;
 	static _Alignas(16) unsigned char backing[8192 + 1];
 	static unsigned char zeros[sizeof(backing)];
+	struct virtq_mem_region slot;
 	struct virtq_mem mem;
 	struct virtq q;
 	struct virtq_state s;
@@ -860,12 +860,12 @@ static void test_restore_host_misaligned(void **state)
 	s.desc_gpa = 0;
 	s.avail_gpa = 4096;
 	s.used_gpa = 6144;
-	virtq_mem_init(&mem);
+	virtq_mem_init(&mem, &slot, 1);
 	assert_err(virtq_mem_add_region(&mem, 0, 8192, backing + 1), 0);
 	assert_err(virtq_init(&q, &mem, 8), 0);
 	assert_err(virtq_restore(&q, &mem, &s), -VIRTQ_EINVAL);
 	assert_false(virtq_is_active(&q));
-	virtq_mem_init(&mem);
+	virtq_mem_init(&mem, &slot, 1);
 	assert_err(virtq_mem_add_region(&mem, 0, 8192, backing), 0);
 	assert_err(virtq_restore(&q, &mem, &s), 0);
 	assert_true(virtq_is_active(&q));

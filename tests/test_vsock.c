@@ -237,7 +237,7 @@ static const struct tx_bad tx_bad_cases[] = {
 	{ "tx_len_beyond_chain", { 2, 0, { 44, 100 } }, 101, ANY_MAX, -VIRTQ_ESHORT, true },
 	{ "tx_len_beyond_chain_split", { 4, 0, { 30, 30, 40, 44 } }, 101, ANY_MAX, -VIRTQ_ESHORT, true },
 	{ "tx_len_1_no_data", { 1, 0, { 44 } }, 1, ANY_MAX, -VIRTQ_ESHORT, true },
-	/* 44 + len wraps to 43 in 32 bits: the seed talk's overflow */
+	/* 44 + len wraps to 43 in 32 bits: docs/fuzzing.md lesson 5's overflow */
 	{ "tx_len_u32_max", { 2, 0, { 44, 100 } }, UINT32_MAX, UINT32_MAX, -VIRTQ_ESHORT, true },
 	/* 44 + len wraps to exactly 0 */
 	{ "tx_len_wraps_sum_to_0", { 2, 0, { 44, 100 } }, UINT32_MAX - 43, UINT32_MAX,

@@ -14,7 +14,7 @@ void memtable_init(struct memtable *t)
 {
 	t->n = 0;
 	memset(t->r, 0, sizeof(t->r));
-	virtq_mem_init(&t->mem);
+	virtq_mem_init(&t->mem, t->slots, MEMTABLE_MAX_REGIONS);
 }
 
 void memtable_clear(struct memtable *t)
@@ -47,6 +47,14 @@ static int check_desc(const struct memtable_desc *d, int fd, size_t *map_len)
 	return 0;
 }
 
+/* Region i of t, already mapped, into t->mem. */
+static int add_to_mem(struct memtable *t, uint32_t i)
+{
+	const struct memtable_region *r = &t->r[i];
+	return virtq_mem_add_region(&t->mem, r->d.gpa, r->d.size,
+				    (unsigned char *)r->map + r->d.mmap_offset);
+}
+
 int memtable_map(struct memtable *out, const struct memtable_desc *desc, const int *fds,
 		 uint32_t n)
 {
@@ -69,8 +77,7 @@ int memtable_map(struct memtable *out, const struct memtable_desc *desc, const i
 		out->r[i].map = p;
 		out->r[i].map_len = len;
 		out->n = i + 1;
-		r = virtq_mem_add_region(&out->mem, desc[i].gpa, desc[i].size,
-					 (unsigned char *)p + desc[i].mmap_offset);
+		r = add_to_mem(out, i);
 		if (r < 0) {
 			memtable_clear(out);
 			return r == -VIRTQ_EOVERFLOW ? -EOVERFLOW : -EINVAL;
@@ -84,7 +91,8 @@ void memtable_replace(struct memtable *dst, struct memtable *src)
 	memtable_clear(dst);
 	dst->n = src->n;
 	memcpy(dst->r, src->r, sizeof(dst->r));
-	dst->mem = src->mem;
+	for (uint32_t i = 0; i < dst->n; i++)
+		(void)add_to_mem(dst, i); /* cannot fail: src->mem held the same regions */
 	memtable_init(src); /* forget, do not unmap: dst owns the mappings now */
 }
 

@@ -39,6 +39,7 @@ struct memtable {
 	uint32_t n;
 	struct memtable_region r[MEMTABLE_MAX_REGIONS];
 	struct virtq_mem mem; /* what the queues use; its address never changes */
+	struct virtq_mem_region slots[MEMTABLE_MAX_REGIONS]; /* mem's storage */
 };
 
 void memtable_init(struct memtable *t);

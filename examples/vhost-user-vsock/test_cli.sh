@@ -38,5 +38,10 @@ rejected --frobnicate -- "unknown option '--frobnicate'"
 rejected --socket -- "--socket needs a value"
 rejected --uds-path /tmp/u -- "--socket PATH is required"
 rejected --socket /tmp/s -- "--uds-path PATH is required"
+# The manual page (installed by the Debian package) names every option too.
+man_page="$(dirname "$0")/virtq-vsock-vhost-user.1"
+for opt in socket uds-path guest-cid vm verbose help; do
+	expect "the manual page describes --$opt" grep -q -F -- "\\-\\-${opt//-/\\-}" "$man_page"
+done
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
 echo "command line checked"

@@ -4,7 +4,7 @@
  *
  * It is written for obviousness, not speed: every guest access goes through
  * model_read() by guest-physical address over a plain list of regions, a
- * chain is a list of (gpa, len) pieces, and each rule of DESIGN.md is one
+ * chain is a list of (gpa, len) pieces, and each rule of docs/rules.md is one
  * `if`. The executor runs every operation on the library and on the model and
  * requires identical results: return codes, chains, cursor bytes, ring writes.
  */

@@ -8,6 +8,13 @@
  * adjacent regions is split into one segment per region, because adjacent
  * guest-physical regions are usually not adjacent in the host.
  *
+ * The caller owns the region storage and chooses its capacity
+ * (virtq_mem_init), so struct virtq_mem has the same size in every build and a
+ * VMM sizes the table for its transport: vhost-user's CONFIGURE_MEM_SLOTS
+ * allows VIRTQ_MEM_VHOST_USER_SLOTS regions. Lookups are a binary search
+ * (O(log n)) behind a one-region cache, so a large table costs nothing while
+ * buffers stay in one region.
+ *
  * The table is read-only after setup and may be shared by queues running on
  * different threads: lookup hints live in the caller (struct virtq), not here.
  */
@@ -23,9 +30,9 @@
 extern "C" {
 #endif
 
-#ifndef VIRTQ_MEM_MAX_REGIONS
-#define VIRTQ_MEM_MAX_REGIONS 32
-#endif
+/* The most memory slots a vhost-user front-end may use
+ * (VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS, GET_MAX_MEM_SLOTS). */
+#define VIRTQ_MEM_VHOST_USER_SLOTS 509u
 
 /*
  * A host view of part of a guest buffer. Layout-compatible with POSIX
@@ -44,17 +51,28 @@ struct virtq_mem_region {
 };
 
 struct virtq_mem {
-	uint32_t nregions;
-	struct virtq_mem_region regions[VIRTQ_MEM_MAX_REGIONS]; /* sorted by gpa */
+	uint32_t nregions;                /* regions in use */
+	uint32_t capacity;                /* entries of regions[] */
+	struct virtq_mem_region *regions; /* the caller's storage, sorted by gpa */
 };
 
-/* Empties the table. */
-VIRTQ_API void virtq_mem_init(struct virtq_mem *m);
+/*
+ * Starts an empty table over the caller's storage of capacity regions, which
+ * must stay valid (and untouched by the caller) as long as the table is used:
+ *
+ *	struct virtq_mem_region slots[VIRTQ_MEM_VHOST_USER_SLOTS];
+ *	virtq_mem_init(&mem, slots, VIRTQ_MEM_VHOST_USER_SLOTS);
+ *
+ * Returns 0, or -VIRTQ_EINVAL for a NULL table or NULL storage with a
+ * non-zero capacity (the table is then left empty with capacity 0).
+ */
+VIRTQ_API int virtq_mem_init(struct virtq_mem *m, struct virtq_mem_region *regions,
+			     uint32_t capacity);
 
 /*
  * Adds a region. Rejects NULL host, size 0, a guest or host range that wraps
  * (-VIRTQ_EOVERFLOW), overlap with an existing region (-VIRTQ_EINVAL) and a
- * full table (-VIRTQ_ENOSPC). Returns 0 on success.
+ * table at its capacity (-VIRTQ_ENOSPC). Returns 0 on success.
  */
 VIRTQ_API int virtq_mem_add_region(struct virtq_mem *m, uint64_t gpa, uint64_t size, void *host);
 

@@ -78,6 +78,7 @@ struct virtq_mock_range {
 
 struct virtq_mock {
 	struct virtq_mem mem;
+	struct virtq_mem_region mem_regions[VIRTQ_MOCK_MAX_REGIONS]; /* mem's storage */
 	struct virtq_mock_config cfg;
 	unsigned char *alloc[VIRTQ_MOCK_MAX_REGIONS];    /* guard page, region, guard page */
 	unsigned char *snapshot[VIRTQ_MOCK_MAX_REGIONS]; /* copy for write checks */

@@ -6,11 +6,7 @@
 #ifndef VIRTQ_H
 #define VIRTQ_H
 
-#define VIRTQ_VERSION_MAJOR 0
-#define VIRTQ_VERSION_MINOR 1
-#define VIRTQ_VERSION_PATCH 0
-#define VIRTQ_VERSION_STRING "0.1.0"
-
+#include "virtq/version.h"
 #include "virtq/common.h"
 #include "virtq/mem.h"
 #include "virtq/chain.h"

@@ -18,13 +18,13 @@ static inline uint64_t align_up(uint64_t v, uint64_t align)
 	return (v + align - 1) & ~(align - 1);
 }
 
-int mock_memory_init(struct virtq_mock *m);
+int virtq_mock_memory_init(struct virtq_mock *m);
 /* The driver (the mock itself) wrote these bytes: not the device's doing,
  * so they are copied into the snapshot the write checker compares against. */
-void mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len);
-void mock_memory_destroy(struct virtq_mock *m);
-void mock_memory_wipe(struct virtq_mock *m);
-int mock_ring_init(struct virtq_mock *m);
-void mock_ring_destroy(struct virtq_mock *m);
+void virtq_mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len);
+void virtq_mock_memory_destroy(struct virtq_mock *m);
+void virtq_mock_memory_wipe(struct virtq_mock *m);
+int virtq_mock_ring_init(struct virtq_mock *m);
+void virtq_mock_ring_destroy(struct virtq_mock *m);
 
 #endif /* VIRTQ_MOCK_INTERNAL_H */

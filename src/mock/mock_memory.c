@@ -77,12 +77,12 @@ static int map_region(struct virtq_mock *m, uint32_t i)
 	return 0;
 }
 
-int mock_memory_init(struct virtq_mock *m)
+int virtq_mock_memory_init(struct virtq_mock *m)
 {
 	const struct virtq_mock_config *cfg = &m->cfg;
 	if (cfg->nregions == 0 || cfg->nregions > VIRTQ_MOCK_MAX_REGIONS)
 		return -VIRTQ_EINVAL;
-	virtq_mem_init(&m->mem);
+	virtq_mem_init(&m->mem, m->mem_regions, VIRTQ_MOCK_MAX_REGIONS);
 	for (uint32_t i = 0; i < cfg->nregions; i++) {
 		int r = map_region(m, i);
 		if (!r)
@@ -94,7 +94,7 @@ int mock_memory_init(struct virtq_mock *m)
 	return 0;
 }
 
-void mock_memory_destroy(struct virtq_mock *m)
+void virtq_mock_memory_destroy(struct virtq_mock *m)
 {
 	for (uint32_t i = 0; i < VIRTQ_MOCK_MAX_REGIONS; i++) {
 		if (m->alloc[i]) {
@@ -109,7 +109,7 @@ void mock_memory_destroy(struct virtq_mock *m)
 	m->nallowed = m->allowed_cap = 0;
 }
 
-void mock_memory_wipe(struct virtq_mock *m)
+void virtq_mock_memory_wipe(struct virtq_mock *m)
 {
 	for (uint32_t i = 0; i < m->cfg.nregions; i++) {
 		memset(region_base(m, i), 0, (size_t)m->cfg.regions[i].size);
@@ -134,21 +134,21 @@ int virtq_mock_write(struct virtq_mock *m, uint64_t gpa, const void *src, size_t
 {
 	int r = m ? virtq_mem_write(&m->mem, gpa, src, len) : -VIRTQ_EINVAL;
 	if (!r)
-		mock_note_driver_write(m, gpa, len);
+		virtq_mock_note_driver_write(m, gpa, len);
 	return r;
 }
 
 int virtq_mock_fill(struct virtq_mock *m, uint64_t gpa, int byte, size_t len)
 {
-	struct virtq_seg segs[VIRTQ_MEM_MAX_REGIONS];
+	struct virtq_seg segs[VIRTQ_MOCK_MAX_REGIONS];
 	if (!m)
 		return -VIRTQ_EINVAL;
-	int n = virtq_mem_split(&m->mem, gpa, len, segs, VIRTQ_MEM_MAX_REGIONS);
+	int n = virtq_mem_split(&m->mem, gpa, len, segs, VIRTQ_MOCK_MAX_REGIONS);
 	for (int i = 0; i < n; i++)
 		memset(segs[i].addr, byte, segs[i].len);
 	if (n < 0)
 		return n;
-	mock_note_driver_write(m, gpa, len);
+	virtq_mock_note_driver_write(m, gpa, len);
 	return 0;
 }
 
@@ -161,7 +161,7 @@ static uint32_t cfg_region_of(const struct virtq_mock *m, uint64_t gpa)
 	return i;
 }
 
-void mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len)
+void virtq_mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len)
 {
 	uint32_t i;
 	while (len && (i = cfg_region_of(m, gpa)) < m->cfg.nregions) {

@@ -46,10 +46,10 @@ int virtq_mock_init(struct virtq_mock *m, const struct virtq_mock_config *cfg)
 		return -VIRTQ_EINVAL;
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
-	int r = mock_memory_init(m);
+	int r = virtq_mock_memory_init(m);
 	if (!r) {
 		layout(m);
-		r = mock_ring_init(m);
+		r = virtq_mock_ring_init(m);
 	}
 	if (r)
 		virtq_mock_destroy(m);
@@ -60,11 +60,11 @@ void virtq_mock_destroy(struct virtq_mock *m)
 {
 	if (!m)
 		return;
-	mock_ring_destroy(m);
-	mock_memory_destroy(m);
+	virtq_mock_ring_destroy(m);
+	virtq_mock_memory_destroy(m);
 }
 
-int mock_ring_init(struct virtq_mock *m)
+int virtq_mock_ring_init(struct virtq_mock *m)
 {
 	/* Sized for the largest queue, so reconfiguring never reallocates. */
 	m->free_next = calloc(VIRTQ_MAX_SIZE, sizeof(*m->free_next));
@@ -75,7 +75,7 @@ int mock_ring_init(struct virtq_mock *m)
 	return 0;
 }
 
-void mock_ring_destroy(struct virtq_mock *m)
+void virtq_mock_ring_destroy(struct virtq_mock *m)
 {
 	free(m->free_next);
 	free(m->chain_ndesc);
@@ -104,7 +104,7 @@ void virtq_mock_wipe(struct virtq_mock *m)
 {
 	if (!m)
 		return;
-	mock_memory_wipe(m);
+	virtq_mock_memory_wipe(m);
 	virtq_mock_reset_driver(m);
 }
 
@@ -163,7 +163,7 @@ static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 	} else {
 		ring_store16(p, v);
 	}
-	mock_note_driver_write(m, gpa, 2);
+	virtq_mock_note_driver_write(m, gpa, 2);
 	return 0;
 }
 
@@ -185,7 +185,7 @@ int virtq_mock_write_desc_at(struct virtq_mock *m, uint64_t gpa, uint64_t addr, 
 		return m ? -VIRTQ_EBADADDR : -VIRTQ_EINVAL;
 	ring_write_desc(p, (struct ring_desc){ .addr = addr, .len = len, .flags = flags,
 					       .next = next });
-	mock_note_driver_write(m, gpa, RING_DESC_BYTES);
+	virtq_mock_note_driver_write(m, gpa, RING_DESC_BYTES);
 	return 0;
 }
 
