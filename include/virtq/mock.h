@@ -28,6 +28,7 @@
 
 #include "virtq/chain.h"
 #include "virtq/common.h"
+#include "virtq/inflight.h"
 #include "virtq/mem.h"
 #include "virtq/queue.h"
 
@@ -95,6 +96,12 @@ struct virtq_mock {
 	/* ranges the device may write since the last snapshot */
 	struct virtq_mock_range *allowed;
 	uint32_t nallowed, allowed_cap;
+	/* The device's in-flight area (inflight.h), sized for the largest queue;
+	 * virtq_mock_configure() attaches it. It is device memory, not guest
+	 * memory: wipes and driver resets leave it alone, as a back-end's
+	 * survives the guest. */
+	void *inflight;
+	size_t inflight_bytes;
 };
 
 /* Defaults: one 1 MiB region at GPA 0, queue size 256, rings AUTO. */
@@ -109,9 +116,17 @@ VIRTQ_API void virtq_mock_config_default(struct virtq_mock_config *cfg);
 VIRTQ_API int virtq_mock_init(struct virtq_mock *m, const struct virtq_mock_config *cfg);
 VIRTQ_API void virtq_mock_destroy(struct virtq_mock *m);
 
-/* virtq_init + set_size + set_addrs + set_features + activate from the
- * config. Returns the first error. */
+/* virtq_init + set_inflight (the mock's area) + set_size + set_addrs +
+ * set_features from the config: a queue ready to activate or resume.
+ * Returns the first error. */
+VIRTQ_API int virtq_mock_configure(struct virtq_mock *m, struct virtq *q);
+
+/* virtq_mock_configure + virtq_activate. Returns the first error. */
 VIRTQ_API int virtq_mock_attach(struct virtq_mock *m, struct virtq *q);
+
+/* virtq_mock_configure + virtq_resume(q, next_avail): a restarted back-end
+ * on the same guest and in-flight area. Returns the first error. */
+VIRTQ_API int virtq_mock_resume(struct virtq_mock *m, struct virtq *q, uint16_t next_avail);
 
 /* Zeroes all guest memory and resets the driver side: like a fresh
  * virtq_mock_init() with the same config, without remapping (fast reuse). */
