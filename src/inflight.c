@@ -9,6 +9,7 @@
  */
 #include "inflight.h"
 #include "ring_access.h"
+#include "virtq/state.h"
 #include "split_layout.h"
 
 /* A counter this large was not written by a back-end that popped one chain at
@@ -81,12 +82,13 @@ static void sort_by_pop_order(const struct virtq *q, uint16_t *h, uint32_t n)
 	}
 }
 
-/* The heads in flight (at most cap of them), sorted by pop order. */
-static uint32_t collect_in_flight(const struct virtq *q, uint16_t *heads, uint32_t cap)
+/* The heads recorded (at most cap of them), sorted by pop order: those in
+ * flight only, or also those completed and waiting for publish. */
+static uint32_t collect(const struct virtq *q, uint16_t *heads, uint32_t cap, bool completed)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < queue_size(q) && n < cap; i++)
-		if (inflight_in_flight(q, i))
+		if (completed ? inflight_recorded(q, i) : inflight_in_flight(q, i))
 			heads[n++] = (uint16_t)i;
 	sort_by_pop_order(q, heads, n);
 	return n;
@@ -102,19 +104,16 @@ int virtq_in_flight_list(const struct virtq *q, uint16_t *heads, uint32_t cap)
 	const uint32_t n = queue_in_flight(q);
 	if (n > cap)
 		return -VIRTQ_ENOSPC;
-	return (int)collect_in_flight(q, heads, n);
+	return (int)collect(q, heads, n, false);
 }
 
 uint32_t inflight_collect(const struct virtq *q, uint16_t *heads)
 {
-	const uint32_t n = collect_in_flight(q, heads, queue_in_flight(q));
-	const uint16_t unpublished = (uint16_t)(q->next_used - q->published_used);
-	uint16_t head = inflight_get16(inflight_header(q, INFLIGHT_LAST_BATCH_HEAD));
-	for (uint32_t k = unpublished; k-- > 0;) { /* the batch list: newest first */
-		heads[n + k] = (uint16_t)(head & q->size_minus_1);
-		head = entry_next(q, head);
-	}
+	const uint32_t n = collect(q, heads, queue_size(q), true);
 	uint32_t depth = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (!inflight_in_flight(q, heads[i]))
+			heads[i] |= VIRTQ_STATE_HEAD_USED;
 	for (uint16_t top = q->last_popped; depth < n && q->pop_counter > depth; depth++) {
 		if (!inflight_in_flight(q, top) || entry_counter(q, top) != q->pop_counter - 1 - depth)
 			break;
@@ -126,25 +125,28 @@ uint32_t inflight_collect(const struct virtq *q, uint16_t *heads)
 /*
  * Stamps: 0 .. n - depth - 1 for the chains that can no longer be unpopped,
  * then a gap, then the undoable ones, linked newest to oldest: unpop takes
- * back exactly the last `depth` chains, as on the queue that was saved.
+ * back exactly the last `depth` chains, as on the queue that was saved. The
+ * completed ones form the batch list publish settles.
  */
-void inflight_rebuild(struct virtq *q, const uint16_t *heads, uint32_t in_flight,
-		      uint32_t unpublished, uint32_t unpop_depth, uint16_t used_idx)
+void inflight_rebuild(struct virtq *q, const uint16_t *heads, uint32_t n, uint32_t unpop_depth,
+		      uint16_t used_idx)
 {
 	inflight_start(q, used_idx);
-	for (uint32_t i = 0; i < in_flight; i++) {
-		unsigned char *e = inflight_entry(q, heads[i]);
-		inflight_put64(e + ENTRY_COUNTER, i + (i >= in_flight - unpop_depth));
-		inflight_put16(e + ENTRY_NEXT, heads[i ? i - 1 : 0]);
+	uint16_t previous = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint16_t head = heads[i] & (uint16_t)~VIRTQ_STATE_HEAD_USED;
+		unsigned char *e = inflight_entry(q, head);
+		inflight_put64(e + ENTRY_COUNTER, i + (i >= n - unpop_depth));
 		e[ENTRY_INFLIGHT] = 1;
+		if (heads[i] & VIRTQ_STATE_HEAD_USED) {
+			inflight_completed(q, head);
+			continue;
+		}
+		inflight_put16(e + ENTRY_NEXT, i ? previous : head);
+		previous = head;
 	}
-	q->pop_counter = in_flight + 1u;
-	q->last_popped = in_flight ? heads[in_flight - 1] : 0;
-	for (uint32_t j = 0; j < unpublished; j++) {
-		unsigned char *e = inflight_entry(q, heads[in_flight + j]);
-		e[ENTRY_INFLIGHT] = 1;
-		inflight_completed(q, heads[in_flight + j]);
-	}
+	q->pop_counter = n + 1u;
+	q->last_popped = previous;
 }
 
 /* ---- resume ---------------------------------------------------------------- */

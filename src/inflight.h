@@ -164,15 +164,16 @@ static inline bool inflight_fits(const struct virtq *q, uint32_t size)
 }
 
 /*
- * For save and restore (state.c): the chains in flight in pop order, then
- * the completed unpublished ones in used-ring order, into heads[] (room for
- * in_flight + unpublished, both <= size on any queue virtq ran); returns how
- * many of the newest in-flight chains virtq_unpop() may take back.
+ * For save and restore (state.c): every chain held, oldest pop first, the
+ * completed unpublished ones marked VIRTQ_STATE_HEAD_USED, into heads[]
+ * (room for the size); returns how many of the newest in-flight chains
+ * virtq_unpop() may take back.
  */
 uint32_t inflight_collect(const struct virtq *q, uint16_t *heads);
 
-/* Rebuilds the area from such lists (nothing checked: state.c did). */
-void inflight_rebuild(struct virtq *q, const uint16_t *heads, uint32_t in_flight,
-		      uint32_t unpublished, uint32_t unpop_depth, uint16_t used_idx);
+/* Rebuilds the area from such a list of n heads (nothing checked: state.c
+ * did), used.idx at used_idx. */
+void inflight_rebuild(struct virtq *q, const uint16_t *heads, uint32_t n, uint32_t unpop_depth,
+		      uint16_t used_idx);
 
 #endif /* VIRTQ_INFLIGHT_INTERNAL_H */

@@ -82,19 +82,27 @@ static bool indices_consistent(const struct virtq_state *s)
 	return s->in_flight + unpublished_of(s) <= s->size;
 }
 
-/* The heads held: each < size, none twice (a bitmap of the largest queue). */
+/*
+ * The heads held: as many in flight and completed as the indices say, each
+ * < size, none twice (a bitmap of the largest queue), the undoable ones the
+ * newest entries and in flight.
+ */
 static bool heads_consistent(const struct virtq_state *s)
 {
 	unsigned char seen[VIRTQ_MAX_SIZE / 8];
 	const uint32_t n = s->in_flight + unpublished_of(s);
+	uint32_t completed = 0, newest_in_flight = 0;
 	memset(seen, 0, sizeof(seen));
 	for (uint32_t i = 0; i < n; i++) {
-		const uint16_t h = s->heads[i];
+		const uint16_t h = s->heads[i] & (uint16_t)~VIRTQ_STATE_HEAD_USED;
+		const bool used = s->heads[i] & VIRTQ_STATE_HEAD_USED;
 		if (h >= s->size || (seen[h / 8] >> (h % 8)) & 1u)
 			return false;
 		seen[h / 8] |= (unsigned char)(1u << (h % 8));
+		completed += used;
+		newest_in_flight = used ? 0 : newest_in_flight + 1;
 	}
-	return true;
+	return completed == unpublished_of(s) && s->unpop_depth <= newest_in_flight;
 }
 
 int virtq_state_check(const struct virtq_state *s)
@@ -168,7 +176,7 @@ static void restore_apply(struct virtq *q, const struct virtq_state *s,
 	q->signalled_valid = s->signalled_valid;
 	q->notify_enabled = s->notify_enabled;
 	if (s->active)
-		inflight_rebuild(q, s->heads, s->in_flight, unpublished_of(s), s->unpop_depth,
+		inflight_rebuild(q, s->heads, s->in_flight + unpublished_of(s), s->unpop_depth,
 				 s->published_used);
 }
 

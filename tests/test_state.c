@@ -727,10 +727,23 @@ static void unpublished_above_size(struct virtq_state *s)
 	s->next_used = (uint16_t)(s->published_used + 9); /* used.idx in memory still matches */
 	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
 }
-/* virtq_state_check: the heads held (busy_fixture: h[2] in flight, h[1] unpublished) */
-static void head_out_of_range(struct virtq_state *s) { s->heads[0] = 8; }
-static void head_twice(struct virtq_state *s) { s->heads[1] = s->heads[0]; }
+/* virtq_state_check: the heads held, busy_fixture's [h[1] unpublished, h[2]] */
+static void head_out_of_range(struct virtq_state *s) { s->heads[1] = 8; }
+static void head_twice(struct virtq_state *s)
+{
+	s->heads[1] = s->heads[0] & (uint16_t)~VIRTQ_STATE_HEAD_USED;
+}
+static void completion_unmarked(struct virtq_state *s)
+{
+	s->heads[0] &= (uint16_t)~VIRTQ_STATE_HEAD_USED;
+}
 static void unpop_depth_above_in_flight(struct virtq_state *s) { s->unpop_depth = 2; }
+static void undoable_behind_a_completion(struct virtq_state *s)
+{
+	uint16_t first = s->heads[0];
+	s->heads[0] = s->heads[1];
+	s->heads[1] = first; /* [h[2], h[1] unpublished], depth 1 */
+}
 static void held_above_size(struct virtq_state *s)
 {
 	s->next_used = (uint16_t)(s->published_used + 8); /* 8 unpublished + 1 in flight */
@@ -794,6 +807,8 @@ static const struct bad_state bad_states[] = {
 	{ "held_above_size", held_above_size, -VIRTQ_EBADSTATE, false },
 	{ "head_out_of_range", head_out_of_range, -VIRTQ_EBADSTATE, false },
 	{ "head_twice", head_twice, -VIRTQ_EBADSTATE, false },
+	{ "completion_unmarked", completion_unmarked, -VIRTQ_EBADSTATE, false },
+	{ "undoable_behind_a_completion", undoable_behind_a_completion, -VIRTQ_EBADSTATE, false },
 	{ "unpop_depth_above_in_flight", unpop_depth_above_in_flight, -VIRTQ_EBADSTATE, false },
 	{ "inactive_unpop_depth", inactive_with_unpop_depth, -VIRTQ_EBADSTATE, false },
 	{ "inactive_broken", inactive_with_broken, -VIRTQ_EBADSTATE, false },
@@ -922,7 +937,8 @@ static void test_restore_in_flight_resubmit(void **state)
 	assert_err(virtq_save(&f->q, &s), 0);
 	assert_int_equal(s.in_flight, 1);
 	assert_int_equal(s.unpop_depth, 1);
-	const uint16_t in_flight = s.heads[0], unpublished = s.heads[1];
+	assert_int_equal(s.heads[0] & VIRTQ_STATE_HEAD_USED, VIRTQ_STATE_HEAD_USED);
+	const uint16_t unpublished = s.heads[0] & 0x7fff, in_flight = s.heads[1];
 	struct virtq fresh; /* another queue struct, as on a destination */
 	assert_err(virtq_init(&fresh, &f->m.mem, BUSY_MAX), 0);
 	assert_err(virtq_set_inflight(&fresh, f->m.inflight, f->m.inflight_bytes), 0);
@@ -1018,7 +1034,7 @@ static const struct virtq_state golden_state = {
 	.signalled_valid = true,
 	.notify_enabled = false,
 	.unpop_depth = 2,
-	.heads = { 0x61, 0xe2, 0x03, 0x84 },
+	.heads = { 0x61, 0xe2 | VIRTQ_STATE_HEAD_USED, 0x03, 0x84 },
 };
 
 #define GOLDEN_LEN (V2 + 2 * 4)
@@ -1039,8 +1055,9 @@ static const unsigned char golden_bytes[GOLDEN_LEN] = {
 	0x40, 0x41,					/* published_used */
 	0x52, 0x51,					/* signalled_used */
 	0x02, 0x00, 0x00, 0x00,				/* unpop_depth */
-	0x61, 0x00, 0xe2, 0x00, 0x03, 0x00,		/* in flight, oldest first */
-	0x84, 0x00,					/* unpublished */
+	0x61, 0x00,					/* heads, oldest pop first: */
+	0xe2, 0x80,					/* completed, unpublished */
+	0x03, 0x00, 0x84, 0x00,				/* in flight, undoable */
 };
 
 /* A drained queue: version 1, exactly as before version 2 existed. */
@@ -1125,14 +1142,21 @@ static const struct virtq_state round_trip_states[] = {
 };
 #define ROUND_TRIP_STATES (sizeof(round_trip_states) / sizeof(round_trip_states[0]))
 
-/* Table row i with distinct heads below its size filled in. */
+/* Distinct heads below the size; the unpublished ones popped first. */
+static void fill_heads(struct virtq_state *s, uint32_t start, uint32_t stride)
+{
+	const uint32_t unpublished = (uint16_t)(s->next_used - s->published_used);
+	for (uint32_t k = 0; k < s->in_flight + unpublished; k++)
+		s->heads[k] = (uint16_t)(((start + k * stride) & (s->size - 1)) |
+					 (k < unpublished ? VIRTQ_STATE_HEAD_USED : 0u));
+}
+
+/* Table row i with its heads filled in. */
 static const struct virtq_state *round_trip_state(size_t i)
 {
 	static struct virtq_state s;
 	s = round_trip_states[i];
-	const uint32_t held = s.in_flight + (uint16_t)(s.next_used - s.published_used);
-	for (uint32_t k = 0; k < held; k++)
-		s.heads[k] = (uint16_t)((k * 7u + 3u) % s.size); /* 7 is odd: a permutation */
+	fill_heads(&s, 3, 7); /* an odd stride: a permutation */
 	return &s;
 }
 
@@ -1181,9 +1205,18 @@ static void test_state_check_boundaries(void **state)
 	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
 	s.heads[7] = 0;
 	s.in_flight = 4; /* 4 in flight + 4 unpublished: every head held */
+	s.unpop_depth = 4;
 	s.next_used = (uint16_t)(s.next_avail - 4);
 	s.published_used = (uint16_t)(s.next_used - 4);
+	for (uint16_t i = 0; i < 4; i++)
+		s.heads[i] |= VIRTQ_STATE_HEAD_USED; /* the first four popped completed */
 	assert_err(virtq_state_check(&s), 0);
+	s.unpop_depth = 5; /* the fifth newest was completed: not undoable */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.unpop_depth = 4;
+	s.heads[0] &= (uint16_t)~VIRTQ_STATE_HEAD_USED; /* 5 in flight by the marks */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.heads[0] |= VIRTQ_STATE_HEAD_USED;
 	s.published_used--; /* 4 + 5 */
 	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
 	s.published_used++;
@@ -1235,9 +1268,8 @@ static void random_valid_state(uint64_t *x, struct virtq_state *s)
 	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
 	s->published_used = (uint16_t)(s->next_used - unpublished);
 	s->signalled_used = (uint16_t)next_random(x);
-	const uint32_t held = s->in_flight + unpublished, start = (uint32_t)next_random(x);
-	for (uint32_t k = 0; k < held; k++) /* an odd stride: distinct heads */
-		s->heads[k] = (uint16_t)((start + k * (2 * start + 1)) & (s->size - 1));
+	const uint32_t start = (uint32_t)next_random(x);
+	fill_heads(s, start, 2 * start + 1);
 }
 
 static void test_round_trip_random(void **state)
@@ -1335,8 +1367,11 @@ static const struct bad_encoding bad_encodings[] = {
 	{ "v2 in_flight disagrees", false, 56, 0x45, 0, -VIRTQ_EBADSTATE },
 	{ "v2 head == size", false, 69, 0x01, 0, -VIRTQ_EBADSTATE },
 	{ "v2 a head twice", false, 72, 0x61, 0, -VIRTQ_EBADSTATE },
-	{ "v2 unpublished head twice", false, 74, 0x61, 0, -VIRTQ_EBADSTATE },
+	{ "v2 a head twice, once completed", false, 70, 0x61, 0, -VIRTQ_EBADSTATE },
+	{ "v2 completion unmarked", false, 71, 0x00, 0, -VIRTQ_EBADSTATE },
+	{ "v2 in flight marked completed", false, 75, 0x80, 0, -VIRTQ_EBADSTATE },
 	{ "v2 unpop_depth above in_flight", false, 64, 4, 0, -VIRTQ_EBADSTATE },
+	{ "v2 undoable behind a completion", false, 64, 3, 0, -VIRTQ_EBADSTATE },
 	{ "inactive with indices", false, 8, 0x0c, 0, -VIRTQ_EBADSTATE },
 };
 

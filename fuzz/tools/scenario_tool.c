@@ -117,14 +117,17 @@ static int state_seeds(const char *dir)
 	active.signalled_used = 3;
 	active.signalled_valid = true;
 	active.features = (UINT64_C(1) << 28) | (UINT64_C(1) << 29) | (UINT64_C(1) << 32);
-	/* in flight 5, 9, 2 (pop order); 7 completed, not published */
-	active.heads[0] = 5, active.heads[1] = 9, active.heads[2] = 2, active.heads[3] = 7;
+	/* popped 5, 7, 9, 2; 7 completed, not published; 9 and 2 undoable */
+	active.heads[0] = 5, active.heads[1] = 7 | VIRTQ_STATE_HEAD_USED;
+	active.heads[2] = 9, active.heads[3] = 2;
 	r |= write_state(dir, "in_flight_event_idx", &active);
 	active.next_avail = 65535;
 	active.next_used = 65534;
 	active.published_used = 65530;
 	active.in_flight = 1;
-	active.unpop_depth = 1;
+	active.unpop_depth = 1; /* popped 11, completed 7, 5, 9, 2 (4 unpublished) */
+	active.heads[0] = 7 | VIRTQ_STATE_HEAD_USED, active.heads[1] = 5 | VIRTQ_STATE_HEAD_USED;
+	active.heads[2] = 9 | VIRTQ_STATE_HEAD_USED, active.heads[3] = 2 | VIRTQ_STATE_HEAD_USED;
 	active.heads[4] = 11;
 	r |= write_state(dir, "near_wrap", &active);
 	active.broken = true;

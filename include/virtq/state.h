@@ -35,8 +35,9 @@
  *
  *       64    4 unpop_depth
  *       68  2*n heads[0 .. n), n = in_flight + (next_used - published_used
- *               mod 2^16): the chains in flight, oldest pop first, then the
- *               unpublished completions in used-ring order
+ *               mod 2^16): every chain the queue holds, oldest pop first;
+ *               bit 15 set (VIRTQ_STATE_HEAD_USED): completed, its used
+ *               entry not yet published; bits 0..14 the head
  *
  * The encoder writes version 1 whenever it can (nothing in flight, nothing
  * unpublished), so the encoding of a state is unique and a version-1 reader
@@ -85,6 +86,9 @@ extern "C" {
 #define VIRTQ_STATE_V2_FIXED_SIZE 68u
 /* The longest encoding: version 2 with every head of the largest queue. */
 #define VIRTQ_STATE_MAX_BYTES (VIRTQ_STATE_V2_FIXED_SIZE + 2u * VIRTQ_MAX_SIZE)
+/* In virtq_state.heads[]: the chain was completed, its used entry is not yet
+ * published (heads are < 32768, so bit 15 is free). */
+#define VIRTQ_STATE_HEAD_USED 0x8000u
 
 /* Everything needed to resume a queue exactly (about 64 KiB: heads[] has room
  * for the largest queue; only the first in_flight + unpublished count). */
@@ -104,9 +108,9 @@ struct virtq_state {
 	bool notify_enabled;     /* the device wants driver notifications */
 	uint32_t unpop_depth;    /* the newest this many in-flight chains may be
 				  * taken back with virtq_unpop() */
-	/* heads[0 .. in_flight): the chains in flight, oldest pop first; then
-	 * next_used - published_used (mod 2^16) completed chains whose used
-	 * entries are not yet published, in used-ring order. */
+	/* Every chain held, oldest pop first: in_flight heads, and next_used -
+	 * published_used (mod 2^16) marked VIRTQ_STATE_HEAD_USED, completed
+	 * chains whose used entries are not yet published. */
 	uint16_t heads[VIRTQ_MAX_SIZE];
 };
 
@@ -169,8 +173,9 @@ VIRTQ_API int virtq_restore(struct virtq *q, const struct virtq_mem *mem,
  * next_avail - next_used == in_flight (mod 2^16: every popped chain is
  * either in flight or has one used entry), in_flight plus the unpublished
  * used entries (next_used - published_used, mod 2^16) <= size (each is a
- * distinct head), the heads of both lists < size and all distinct, and
- * unpop_depth <= in_flight; an inactive queue has all its indices,
+ * distinct head), heads[] holding as many of each (VIRTQ_STATE_HEAD_USED
+ * marking the unpublished), every head < size and none twice, and the
+ * unpop_depth newest entries all in flight; an inactive queue has all its indices,
  * in_flight, unpop_depth and notification fields at their reset values
  * (0/false) and is not broken. These are the invariants pop, unpop and
  * add_used maintain, so virtq_save() of any queue passes; a state outside them
