@@ -142,24 +142,26 @@ static uint16_t bump(const struct harness *h, const struct scn_op *op, bool raw)
 	return (uint16_t)(pending >= qsize(h) ? 0 : op->value % (qsize(h) - pending + 1));
 }
 
-/* A head a correct driver may post: not one the device holds, nor one
- * `taken` (if not NULL) already marks; the first such from want on. */
-static uint16_t postable_head(const struct harness *h, uint32_t want, const uint8_t *taken)
+/* A head a correct driver may post: the first from want on that the device
+ * does not hold. */
+static uint16_t postable_head(const struct harness *h, uint32_t want)
 {
 	for (uint32_t i = 0; i < qsize(h); i++) {
 		uint32_t head = (want + i) % qsize(h);
-		if (h->model.head[head] == MODEL_FREE && !(taken && taken[head]))
+		if (h->model.head[head] == MODEL_FREE)
 			return (uint16_t)head;
 	}
 	return (uint16_t)(want % qsize(h)); /* all held: EBUSY comes first anyway */
 }
 
 /* A sane bump exposes only entries a correct driver could have made: heads
- * the device does not hold, each once; other entries are rewritten. */
+ * the device does not hold, each once; other entries are rewritten. The
+ * replacement candidates only move forward: O(size) for the whole bump. */
 static void expose_sanely(struct harness *h, uint16_t from, uint16_t n)
 {
 	static uint8_t taken[MODEL_MAX_HEADS];
 	struct virtq_mock *g = h->guest;
+	uint32_t candidate = 0;
 	memset(taken, 0, qsize(h));
 	for (uint16_t i = h->model.next_avail; i != from; i++) { /* posted, not yet popped */
 		uint16_t head = model_read16(&h->model, g->cfg.avail_gpa + 4 + 2ull * (i % qsize(h)));
@@ -170,7 +172,12 @@ static void expose_sanely(struct harness *h, uint16_t from, uint16_t n)
 		const uint32_t slot = (uint16_t)(from + k) % qsize(h);
 		uint16_t head = model_read16(&h->model, g->cfg.avail_gpa + 4 + 2ull * slot);
 		if (head >= qsize(h) || h->model.head[head] != MODEL_FREE || taken[head]) {
-			head = postable_head(h, head, taken);
+			while (candidate < qsize(h) &&
+			       (h->model.head[candidate] != MODEL_FREE || taken[candidate]))
+				candidate++;
+			if (candidate == qsize(h))
+				return; /* no free head left: EBUSY or a repeat is what comes */
+			head = (uint16_t)candidate;
 			virtq_mock_set_avail_entry(g, slot, head);
 		}
 		taken[head] = 1;
@@ -213,7 +220,7 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		break;
 	case SCN_WRITE_AVAIL:
 		virtq_mock_set_avail_entry(g, raw_idx ? op->idx : op->idx % qsize(h),
-					   raw_idx ? op->value : postable_head(h, op->value, NULL));
+					   raw_idx ? op->value : postable_head(h, op->value));
 		break;
 	case SCN_BUMP_AVAIL: {
 		const uint16_t delta = bump(h, op, raw_idx);
