@@ -161,27 +161,31 @@ static void expose_sanely(struct harness *h, uint16_t from, uint16_t n)
 {
 	static uint8_t taken[MODEL_MAX_HEADS];
 	struct virtq_mock *g = h->guest;
+	const uint32_t size = qsize(h);
+	const unsigned char *ring = virtq_mock_host(g, g->cfg.avail_gpa + 4, 2ull * size);
 	uint32_t candidate = 0;
-	memset(taken, 0, qsize(h));
-	for (uint16_t i = h->model.next_avail; i != from; i++) { /* posted, not yet popped */
-		uint16_t head = model_read16(&h->model, g->cfg.avail_gpa + 4 + 2ull * (i % qsize(h)));
-		if (head < qsize(h))
-			taken[head] = 1;
-	}
+	if (!ring)
+		return; /* a ring outside memory: nothing a driver could post */
+#define ENTRY(i) ((uint16_t)(ring[2u * ((i) % size)] | ring[2u * ((i) % size) + 1u] << 8))
+	memset(taken, 0, size);
+	for (uint16_t i = h->model.next_avail; i != from; i++) /* posted, not yet popped */
+		if (ENTRY(i) < size)
+			taken[ENTRY(i)] = 1;
 	for (uint16_t k = 0; k < n; k++) {
-		const uint32_t slot = (uint16_t)(from + k) % qsize(h);
-		uint16_t head = model_read16(&h->model, g->cfg.avail_gpa + 4 + 2ull * slot);
-		if (head >= qsize(h) || h->model.head[head] != MODEL_FREE || taken[head]) {
-			while (candidate < qsize(h) &&
+		const uint16_t i = (uint16_t)(from + k);
+		uint16_t head = ENTRY(i);
+		if (head >= size || h->model.head[head] != MODEL_FREE || taken[head]) {
+			while (candidate < size &&
 			       (h->model.head[candidate] != MODEL_FREE || taken[candidate]))
 				candidate++;
-			if (candidate == qsize(h))
+			if (candidate == size)
 				return; /* no free head left: EBUSY or a repeat is what comes */
 			head = (uint16_t)candidate;
-			virtq_mock_set_avail_entry(g, slot, head);
+			virtq_mock_set_avail_entry(g, i % size, head);
 		}
 		taken[head] = 1;
 	}
+#undef ENTRY
 }
 
 static void post(struct harness *h, const struct scn_op *op)
