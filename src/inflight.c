@@ -30,9 +30,12 @@ int virtq_set_inflight(struct virtq *q, void *area, size_t bytes)
 void inflight_start(struct virtq *q, uint16_t used_idx)
 {
 	memset(q->inflight, 0, VIRTQ_INFLIGHT_BYTES(queue_size(q)));
-	inflight_put16(inflight_header(q, INFLIGHT_VERSION), INFLIGHT_LAYOUT_VERSION);
 	inflight_put16(inflight_header(q, INFLIGHT_DESC_NUM), (uint16_t)queue_size(q));
 	inflight_put16(inflight_header(q, INFLIGHT_USED_IDX), used_idx);
+	/* vhost-user inflight tracking: the version makes the area count, so it
+	 * comes last (a process killed before leaves an area never used). */
+	atomic_signal_fence(memory_order_release);
+	inflight_put16(inflight_header(q, INFLIGHT_VERSION), INFLIGHT_LAYOUT_VERSION);
 }
 
 static uint64_t entry_counter(const struct virtq *q, uint16_t head)
@@ -156,6 +159,7 @@ struct resume_plan {
 	bool fresh;           /* version 0: never used */
 	uint16_t batch;       /* heads published by used.idx but not yet cleared */
 	uint32_t in_flight;   /* chains in flight after recovery */
+	uint32_t half_settled; /* flag cleared, mark not: killed between the two */
 	uint64_t max_counter; /* newest stamp among them */
 };
 
@@ -190,16 +194,19 @@ static bool list_prefix_distinct(const struct virtq *q, uint16_t head, uint32_t 
 	return len <= mu + lambda;
 }
 
-/* Every entry on its own: flags 0/1, a mark only while recorded, next and
- * stamp in range. Counts the recorded heads and their newest stamp. */
+/* Every entry on its own: flag and mark 0 or 1, next and stamp in range.
+ * Counts the recorded heads, their newest stamp, and the half-settled ones
+ * (a mark without its flag, which only a publish killed between the two
+ * stores leaves: check_batch() must find each in the batch). */
 static int check_entries(const struct virtq *q, struct resume_plan *plan)
 {
 	const uint32_t size = queue_size(q);
 	for (uint32_t i = 0; i < size; i++) {
 		const unsigned char *e = inflight_entry(q, i);
 		const uint8_t flag = e[ENTRY_INFLIGHT], mark = e[ENTRY_USED_MARK];
-		if (flag > 1 || mark > flag || inflight_get16(e + ENTRY_NEXT) >= size)
+		if (flag > 1 || mark > 1 || inflight_get16(e + ENTRY_NEXT) >= size)
 			return -VIRTQ_EBADSTATE;
+		plan->half_settled += mark && !flag;
 		if (!flag)
 			continue;
 		uint64_t counter = inflight_get64(e + ENTRY_COUNTER);
@@ -219,20 +226,20 @@ static int check_batch(const struct virtq *q, uint16_t used_idx, struct resume_p
 	plan->batch = (uint16_t)(used_idx - inflight_get16(inflight_header(q, INFLIGHT_USED_IDX)));
 	if (batch_head >= queue_size(q) || plan->batch > queue_size(q))
 		return -VIRTQ_EBADSTATE;
-	if (plan->batch == 0)
-		return 0;
-	if (!list_prefix_distinct(q, batch_head, plan->batch))
+	if (plan->batch && !list_prefix_distinct(q, batch_head, plan->batch))
 		return -VIRTQ_EBADSTATE;
 	uint16_t head = batch_head;
+	uint32_t half_settled = 0;
 	for (uint32_t i = 0; i < plan->batch; i++) {
 		const unsigned char *e = inflight_entry(q, head);
-		/* marked (completed, not cleared) or cleared: never plainly in flight */
-		if (e[ENTRY_INFLIGHT] != e[ENTRY_USED_MARK])
+		/* completed, settled, or half settled: never plainly in flight */
+		if (e[ENTRY_INFLIGHT] && !e[ENTRY_USED_MARK])
 			return -VIRTQ_EBADSTATE;
 		plan->in_flight -= e[ENTRY_INFLIGHT];
+		half_settled += !e[ENTRY_INFLIGHT] && e[ENTRY_USED_MARK];
 		head = entry_next(q, head);
 	}
-	return 0;
+	return half_settled == plan->half_settled ? 0 : -VIRTQ_EBADSTATE;
 }
 
 static int resume_check(const struct virtq *q, uint16_t used_idx, struct resume_plan *plan)
@@ -249,17 +256,20 @@ static int resume_check(const struct virtq *q, uint16_t used_idx, struct resume_
 	return r ? r : check_batch(q, used_idx, plan);
 }
 
-/* Finishes the crashed publish, then every other recorded head is in flight. */
+/*
+ * Finishes the killed publish, then every other recorded head is in flight
+ * again, then used_idx: in publish's order, so a resume killed half way is
+ * resumed again from what it left.
+ */
 static void resume_apply(struct virtq *q, uint16_t used_idx, const struct resume_plan *plan)
 {
 	uint16_t head = inflight_get16(inflight_header(q, INFLIGHT_LAST_BATCH_HEAD));
-	for (uint32_t i = 0; i < plan->batch; i++) {
-		unsigned char *e = inflight_entry(q, head);
-		e[ENTRY_INFLIGHT] = e[ENTRY_USED_MARK] = 0;
-		head = entry_next(q, head);
-	}
+	for (uint32_t i = 0; i < plan->batch; i++)
+		head = inflight_settle(q, head);
 	for (uint32_t i = 0; i < queue_size(q); i++)
 		inflight_entry(q, i)[ENTRY_USED_MARK] = 0;
+	/* vhost-user inflight tracking: flags settled before used_idx says so. */
+	atomic_signal_fence(memory_order_release);
 	inflight_put16(inflight_header(q, INFLIGHT_USED_IDX), used_idx);
 }
 

@@ -102,7 +102,7 @@ static inline void inflight_popped(struct virtq *q, uint16_t head)
 	unsigned char *e = inflight_entry(q, head);
 	inflight_put64(e + ENTRY_COUNTER, q->pop_counter++);
 	inflight_put16(e + ENTRY_NEXT, q->last_popped); /* undo list for unpop */
-	e[ENTRY_USED_MARK] = 0;
+	/* the mark of a free head is 0: publish and resume clear it */
 	/* vhost-user inflight tracking: counter before inflight (kill-safe order). */
 	atomic_signal_fence(memory_order_release);
 	e[ENTRY_INFLIGHT] = 1;
@@ -133,6 +133,21 @@ static inline void inflight_completed(struct virtq *q, uint16_t head)
 }
 
 /*
+ * A published head is the device's no more: its flag, then its mark, so a
+ * process killed in between leaves (0, 1), which resume knows to be half
+ * settled. Returns the next head of the batch list.
+ */
+static inline uint16_t inflight_settle(struct virtq *q, uint16_t head)
+{
+	unsigned char *e = inflight_entry(q, head);
+	e[ENTRY_INFLIGHT] = 0;
+	/* vhost-user inflight tracking: inflight cleared first (kill-safe order) */
+	atomic_signal_fence(memory_order_release);
+	e[ENTRY_USED_MARK] = 0;
+	return inflight_get16(e + ENTRY_NEXT);
+}
+
+/*
  * used.idx was just published for the last n completions: clear them and
  * record used.idx as settled, in that order (a successor that finds
  * used_idx != used.idx finishes the job from the batch list).
@@ -143,12 +158,8 @@ static inline void inflight_published(struct virtq *q, uint16_t n, uint16_t used
 	/* vhost-user inflight tracking: used.idx before the flags are cleared
 	 * (kill-safe order; nobody reads the area concurrently). */
 	atomic_signal_fence(memory_order_seq_cst);
-	for (uint16_t i = 0; i < n; i++) {
-		unsigned char *e = inflight_entry(q, head);
-		e[ENTRY_INFLIGHT] = 0;
-		e[ENTRY_USED_MARK] = 0;
-		head = inflight_get16(e + ENTRY_NEXT);
-	}
+	for (uint16_t i = 0; i < n; i++)
+		head = inflight_settle(q, head);
 	/* vhost-user inflight tracking: flags cleared before used_idx says so. */
 	atomic_signal_fence(memory_order_release);
 	inflight_put16(inflight_header(q, INFLIGHT_USED_IDX), used_idx);

@@ -437,11 +437,12 @@ static void test_resume_wrong_base(void **state)
 /*
  * Killed inside publish, after used.idx and before the area said so: the
  * batch list names the heads that used.idx completed; they are not
- * resubmitted. Also when part of the batch's flags were already cleared.
+ * resubmitted. Also when part of the batch was already settled, and when
+ * the kill came between one head's flag and its mark (bit 7 of the case).
  */
 static void test_resume_after_kill_in_publish(void **state)
 {
-	const uint32_t cleared = (uint32_t)(uintptr_t)*(void **)state;
+	const uint32_t kill = (uint32_t)(uintptr_t)*(void **)state, cleared = kill & 127u;
 	struct fixture *f = calloc(1, sizeof(*f));
 	int h[5];
 	fixture_config(&f->cfg);
@@ -455,6 +456,8 @@ static void test_resume_after_kill_in_publish(void **state)
 	const int newest_first[] = { h[0], h[3] };
 	for (uint32_t i = 0; i < cleared; i++)
 		entry(f, (uint16_t)newest_first[i])[0] = entry(f, (uint16_t)newest_first[i])[1] = 0;
+	if (kill & 128u)
+		entry(f, (uint16_t)newest_first[cleared])[0] = 0; /* flag cleared, mark not */
 	assert_err(restart(f, virtq_mock_used_idx(&f->m)), 0);
 	assert_int_equal(virtq_next_used(&f->q), 3);
 	expect_used(f, h[3], 33); /* what the dead one published */
@@ -530,6 +533,7 @@ static void features_set(struct fixture *f, const int *h) { (void)h, put64(area(
 static void desc_num_wrong(struct fixture *f, const int *h) { (void)h, put16(area(f) + 10, 16); }
 static void flag_two(struct fixture *f, const int *h) { entry(f, (uint16_t)h[0])[0] = 2; }
 static void mark_two(struct fixture *f, const int *h) { entry(f, (uint16_t)h[3])[1] = 2; }
+/* a mark without its flag outside the batch being settled (there is none) */
 static void mark_without_flag(struct fixture *f, const int *h) { entry(f, (uint16_t)h[1])[1] = 1; }
 static void next_out_of_range(struct fixture *f, const int *h)
 {
@@ -704,17 +708,24 @@ int main(void)
 		T(test_notify_wrap_in_batches),
 	};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-	struct CMUnitTest tests[COUNT(fixed) + 3 + COUNT(bad_areas) + COUNT(notify_cases)];
-	static const char *const kill_names[3] = { "resume_after_kill_in_publish",
-						   "resume_after_kill_in_publish_1_cleared",
-						   "resume_after_kill_in_publish_2_cleared" };
+	static const struct {
+		const char *name;
+		uintptr_t kill; /* heads settled, bit 7: and the next one half */
+	} kills[] = {
+		{ "resume_after_kill_in_publish", 0 },
+		{ "resume_after_kill_in_publish_1_settled", 1 },
+		{ "resume_after_kill_in_publish_2_settled", 2 },
+		{ "resume_after_kill_in_publish_half_settled", 128 },
+		{ "resume_after_kill_in_publish_1_and_a_half_settled", 129 },
+	};
+	struct CMUnitTest tests[COUNT(fixed) + COUNT(kills) + COUNT(bad_areas) + COUNT(notify_cases)];
 	size_t n = 0;
 	for (size_t i = 0; i < COUNT(fixed); i++)
 		tests[n++] = fixed[i];
-	for (uintptr_t cleared = 0; cleared < 3; cleared++)
-		tests[n++] = (struct CMUnitTest){ .name = kill_names[cleared],
+	for (size_t i = 0; i < COUNT(kills); i++)
+		tests[n++] = (struct CMUnitTest){ .name = kills[i].name,
 						  .test_func = test_resume_after_kill_in_publish,
-						  .initial_state = (void *)cleared };
+						  .initial_state = (void *)kills[i].kill };
 	for (size_t i = 0; i < COUNT(bad_areas); i++)
 		tests[n++] = (struct CMUnitTest){ .name = bad_areas[i].name,
 						  .test_func = test_resume_rejects_corrupt_area,

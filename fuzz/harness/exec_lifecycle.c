@@ -61,19 +61,23 @@ static void discard(struct harness *h)
 	harness_check_avail_event(h);
 }
 
-/* The back-end died inside publish: used.idx is written, and the first
- * `cleared` heads of its batch list (the newest completions) are settled. */
+/* The back-end died inside publish: used.idx is written, the first
+ * `cleared & 127` heads of its batch list (the newest completions) are
+ * settled, and with bit 7 the next one half (flag cleared, mark not). */
 static void die_publishing(struct harness *h, uint8_t cleared)
 {
 	const struct model *md = &h->model;
 	const uint16_t n = (uint16_t)(md->next_used - md->published);
 	const uint8_t le[2] = { (uint8_t)md->next_used, (uint8_t)(md->next_used >> 8) };
 	unsigned char *area = h->guest->inflight;
+	const uint32_t settled = (cleared & 127u) % (n + 1u);
 	FUZZ_SAME(virtq_mock_write(h->guest, md->used + 2, le, 2), 0, "used.idx of the dead");
-	for (uint32_t k = 0; k < cleared % (n + 1u); k++) {
+	for (uint32_t k = 0; k < settled; k++) {
 		unsigned char *e = area + 16 + 16 * md->unpublished[n - 1 - k];
 		e[0] = e[1] = 0;
 	}
+	if ((cleared & 128u) && settled < n)
+		area[16 + 16 * md->unpublished[n - 1 - settled]] = 0;
 }
 
 /* Before the restart: the chains the next instance must see in flight. */

@@ -473,7 +473,7 @@ static int area_recover(const struct model *md, const unsigned char *area, uint1
 		return -VIRTQ_EBADSTATE;
 	for (uint32_t i = 0; i < md->size; i++) {
 		const unsigned char *e = area + 16 + 16 * i;
-		if (e[0] > 1 || e[1] > 1 || (e[1] && !e[0]) || area16(e + 6) >= md->size)
+		if (e[0] > 1 || e[1] > 1 || area16(e + 6) >= md->size)
 			return -VIRTQ_EBADSTATE;
 		if (e[0] && area64(e + 8) >= (UINT64_C(1) << 62))
 			return -VIRTQ_EBADSTATE;
@@ -486,11 +486,16 @@ static int area_recover(const struct model *md, const unsigned char *area, uint1
 		return -VIRTQ_EBADSTATE;
 	for (uint32_t k = 0; k < batch; k++) {
 		const unsigned char *e = area + 16 + 16 * head;
-		if (in_batch[head] || e[0] != e[1])
+		if (in_batch[head] || (e[0] && !e[1]))
 			return -VIRTQ_EBADSTATE; /* a head twice, or one plainly in flight */
 		in_batch[head] = true;
 		held[head] = 0; /* published by used.idx */
 		head = area16(e + 6);
+	}
+	for (uint32_t i = 0; i < md->size; i++) { /* mark without flag: half settled */
+		const unsigned char *e = area + 16 + 16 * i;
+		if (e[1] && !e[0] && !in_batch[i])
+			return -VIRTQ_EBADSTATE;
 	}
 	return 0;
 }

@@ -40,7 +40,8 @@
  * stores leaves an area that virtq_resume() recovers without completing
  * anything twice: pop sets counter, then inflight; add_used writes the used
  * element, links the head into the batch list and sets its mark; publish
- * writes used.idx, then clears the batch's inflight flags, then used_idx.
+ * writes used.idx, then clears each head's inflight flag and then its mark,
+ * then writes used_idx; the version is written last when an area starts.
  * A crash after used.idx but before used_idx is seen at resume as used.idx !=
  * used_idx: the batch list says which heads that used.idx completed.
  *
@@ -93,13 +94,14 @@ VIRTQ_API int virtq_set_inflight(struct virtq *q, void *area, size_t bytes);
  *   area never used (version 0): nothing is in flight; next_avail must be
  *     used.idx. The area is started afresh.
  *   otherwise the area must be consistent (-VIRTQ_EBADSTATE if not, nothing
- *     changed): version 1, features 0, desc_num == size; every entry's flags
- *     0 or 1, a mark only on an in-flight head, next < size; if used.idx !=
- *     used_idx (killed while publishing), used.idx - used_idx <= size and the
- *     batch list holds that many distinct heads, each marked or already
- *     cleared. Those heads were published: they are cleared; every other
- *     in-flight head (marked ones too: their used entries never became
- *     visible) is in flight again.
+ *     changed): version 1, features 0, desc_num == size; every entry's flag
+ *     and mark 0 or 1, next < size, stamp < 2^62; if used.idx != used_idx
+ *     (killed while publishing), used.idx - used_idx <= size and the batch
+ *     list holds that many distinct heads, each marked, cleared, or half
+ *     cleared (mark without flag: killed between the two stores), and no
+ *     half-cleared head outside it. Those heads were published: they are
+ *     cleared; every other recorded head (marked ones too: their used
+ *     entries never became visible) is in flight again.
  *
  * With n chains in flight afterwards the queue resumes at avail index
  * used.idx + n, the index the earlier instance had reached (each chain it

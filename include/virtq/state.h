@@ -52,8 +52,8 @@
  * length 0 -- exactly what a vhost-user back-end does after a reconnect. A
  * drain rule would make every save point a place where the device must stop
  * and wait for its slowest request, and a queue broken by the guest could
- * never be saved at all (nothing can be completed on it). A heads count
- * below the queue size keeps version 2 short: 2 bytes per chain held.
+ * never be saved at all (nothing can be completed on it). The cost is small:
+ * 2 bytes per chain held, at most the queue size.
  *
  * Version 1 from before the chains were tracked per head said only how many
  * were in flight, not which: such an encoding with chains in flight or
@@ -187,7 +187,7 @@ VIRTQ_API int virtq_restore(struct virtq *q, const struct virtq_mem *mem,
 VIRTQ_API int virtq_state_check(const struct virtq_state *s);
 
 /* Bytes virtq_state_encode() writes for s: 64 (version 1) or 68 + 2 * heads
- * (version 2); 0 for NULL. s need not be valid. */
+ * (version 2), for an s that passes virtq_state_check(); 0 for NULL. */
 VIRTQ_API size_t virtq_state_encoded_size(const struct virtq_state *s);
 
 /* Writes the encoding of s (which must pass virtq_state_check) to buf:
