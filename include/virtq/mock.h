@@ -60,6 +60,10 @@ struct virtq_mock_config {
 	/* Buffer allocator area [buf_gpa, buf_end); AUTO: from the first 64 KiB
 	 * boundary after the rings to the end of that region. */
 	uint64_t buf_gpa, buf_end;
+	/* Guest memory and the in-flight area as shared mappings, so that a
+	 * device process fork()ed from the test writes what the test (and the
+	 * device's successor) reads: kill-and-restart tests. */
+	bool shared_memory;
 };
 
 /* One buffer of a chain the driver posts. */
@@ -132,9 +136,9 @@ VIRTQ_API int virtq_mock_resume(struct virtq_mock *m, struct virtq *q, uint16_t 
  * virtq_mock_init() with the same config, without remapping (fast reuse). */
 VIRTQ_API void virtq_mock_wipe(struct virtq_mock *m);
 
-/* Like destroy + init with cfg when cfg has the same regions as the mock's
- * (queue size, features, ring and buffer addresses may differ): memory is
- * wiped, not remapped. -VIRTQ_EINVAL if the regions differ. */
+/* Like destroy + init with cfg when cfg has the same regions (and sharing)
+ * as the mock's (queue size, features, ring and buffer addresses may
+ * differ): memory is wiped, not remapped. -VIRTQ_EINVAL if they differ. */
 VIRTQ_API int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config *cfg);
 
 /* Back to a fresh driver side (free list, indices, rings zeroed); memory kept. */

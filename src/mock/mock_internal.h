@@ -25,6 +25,9 @@ void mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t len);
 void mock_memory_destroy(struct virtq_mock *m);
 void mock_memory_wipe(struct virtq_mock *m);
 int mock_ring_init(struct virtq_mock *m);
+/* The in-flight area (zeroed; a shared mapping with cfg.shared_memory). */
+void *mock_inflight_alloc(struct virtq_mock *m);
+void mock_inflight_free(struct virtq_mock *m);
 void mock_ring_destroy(struct virtq_mock *m);
 
 #endif /* VIRTQ_MOCK_INTERNAL_H */

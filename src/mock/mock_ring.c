@@ -70,7 +70,7 @@ int mock_ring_init(struct virtq_mock *m)
 	m->free_next = calloc(VIRTQ_MAX_SIZE, sizeof(*m->free_next));
 	m->chain_ndesc = calloc(VIRTQ_MAX_SIZE, sizeof(*m->chain_ndesc));
 	m->inflight_bytes = VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE);
-	m->inflight = calloc(1, m->inflight_bytes); /* malloc: 16-aligned */
+	m->inflight = mock_inflight_alloc(m);
 	if (!m->free_next || !m->chain_ndesc || !m->inflight)
 		return -VIRTQ_ENOSPC;
 	virtq_mock_reset_driver(m);
@@ -81,7 +81,7 @@ void mock_ring_destroy(struct virtq_mock *m)
 {
 	free(m->free_next);
 	free(m->chain_ndesc);
-	free(m->inflight);
+	mock_inflight_free(m);
 	m->free_next = m->chain_ndesc = NULL;
 	m->inflight = NULL;
 }
@@ -115,6 +115,7 @@ void virtq_mock_wipe(struct virtq_mock *m)
 int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config *cfg)
 {
 	if (!m || !cfg || cfg->nregions != m->cfg.nregions ||
+	    cfg->shared_memory != m->cfg.shared_memory ||
 	    memcmp(cfg->regions, m->cfg.regions, cfg->nregions * sizeof(cfg->regions[0])))
 		return -VIRTQ_EINVAL;
 	m->cfg = *cfg;
