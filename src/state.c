@@ -96,7 +96,7 @@ static bool heads_consistent(const struct virtq_state *s)
 	for (uint32_t i = 0; i < n; i++) {
 		const uint16_t h = s->heads[i] & (uint16_t)~VIRTQ_STATE_HEAD_USED;
 		const bool used = s->heads[i] & VIRTQ_STATE_HEAD_USED;
-		if (h >= s->size || (seen[h / 8] >> (h % 8)) & 1u)
+		if (h >= s->size || ((unsigned)seen[h / 8] >> (h % 8)) & 1u)
 			return false;
 		seen[h / 8] |= (unsigned char)(1u << (h % 8));
 		completed += used;

@@ -294,14 +294,19 @@ static void take(struct model *md, uint16_t head)
 	md->next_avail++;
 }
 
+/* What pop and discard do first: 1 with the next head, or their result. */
+static int pop_start(struct model *md, struct model_chain *c, uint16_t *head)
+{
+	int r = usable(md);
+	chain_empty(c);
+	return r ? r : next_head(md, head);
+}
+
 int model_pop(struct model *md, struct model_chain *c, uint32_t cap)
 {
 	uint16_t head;
-	int r = usable(md);
-	chain_empty(c);
-	if (r)
-		return r;
-	if ((r = next_head(md, &head)) <= 0)
+	int r = pop_start(md, c, &head);
+	if (r <= 0)
 		return r;
 	if ((r = walk_head(md, c, cap, head)) != 1)
 		return r;
@@ -312,11 +317,8 @@ int model_pop(struct model *md, struct model_chain *c, uint32_t cap)
 int model_discard(struct model *md, struct model_chain *c)
 {
 	uint16_t head;
-	int r = usable(md);
-	chain_empty(c);
-	if (r)
-		return r;
-	if ((r = next_head(md, &head)) <= 0)
+	int r = pop_start(md, c, &head);
+	if (r <= 0)
 		return r;
 	r = walk_head(md, c, 0, head);
 	if (r != 1 && r != -VIRTQ_ENOSPC)
