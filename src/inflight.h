@@ -93,12 +93,15 @@ static inline bool inflight_recorded(const struct virtq *q, uint32_t head)
 }
 
 /*
- * A chain was popped. Pop order first, then the flag that makes the entry
- * count (vhost-user: counter, then inflight): a back-end killed in between
- * has not handed the chain out, and its successor pops it afresh.
+ * A chain of ndesc descriptors was popped. Pop order first, then the flag
+ * that makes the entry count (vhost-user: counter, then inflight): a
+ * back-end killed in between has not handed the chain out, and its
+ * successor pops it afresh. The split layout has no use for ndesc; a packed
+ * one records it (DescStatePacked.num), to skip the chain's descriptors.
  */
-static inline void inflight_popped(struct virtq *q, uint16_t head)
+static inline void inflight_popped(struct virtq *q, uint16_t head, uint32_t ndesc)
 {
+	(void)ndesc;
 	unsigned char *e = inflight_entry(q, head);
 	inflight_put64(e + ENTRY_COUNTER, q->pop_counter++);
 	inflight_put16(e + ENTRY_NEXT, q->last_popped); /* undo list for unpop */

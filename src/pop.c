@@ -198,16 +198,12 @@ static int refresh_avail(struct virtq *q)
  * ndesc always (bounded work is observable), id and needed for ENOSPC. */
 static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
 {
-	uint32_t read = c->ndesc, needed = c->needed;
-	uint16_t id = c->id;
-	c->nseg = c->nread = c->read_len = c->write_len = c->ndesc = c->needed = 0;
+	c->nseg = c->nread = c->read_len = c->write_len = 0;
+	if (err == -VIRTQ_ENOSPC)
+		return err;
+	c->needed = 0;
 	c->id = 0;
-	c->ndesc = read;
-	if (err != -VIRTQ_ENOSPC)
-		return queue_fail(q, err);
-	c->needed = needed;
-	c->id = id;
-	return err;
+	return queue_fail(q, err);
 }
 
 /*
@@ -233,9 +229,9 @@ static int next_head(struct virtq *q, struct virtq_chain *c, uint16_t *head)
 }
 
 /* The chain is the device's now: recorded in flight, the avail slot consumed. */
-static void consume(struct virtq *q, uint16_t head)
+static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
 {
-	inflight_popped(q, head);
+	inflight_popped(q, head, ndesc);
 	q->next_avail++;
 	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
@@ -254,7 +250,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	r = walk_chain(q, c, head);
 	if (VIRTQ_UNLIKELY(r))
 		return chain_failed(q, c, r);
-	consume(q, head);
+	consume(q, head, c->ndesc);
 	return 1;
 }
 
@@ -282,7 +278,7 @@ int virtq_discard(struct virtq *q, struct virtq_chain *c)
 	}
 	if (r != 1)
 		return r;
-	consume(q, head);
+	consume(q, head, count_only.ndesc);
 	r = virtq_add_used(q, head, 0); /* just popped: in flight */
 	return r ? r : 1;
 }
