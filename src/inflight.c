@@ -265,7 +265,7 @@ static void resume_apply(struct virtq *q, uint16_t used_idx, const struct resume
 {
 	uint16_t head = inflight_get16(inflight_header(q, INFLIGHT_LAST_BATCH_HEAD));
 	for (uint32_t i = 0; i < plan->batch; i++)
-		head = inflight_settle(q, head);
+		head = inflight_settle(q->inflight, q->size_minus_1, head);
 	for (uint32_t i = 0; i < queue_size(q); i++)
 		inflight_entry(q, i)[ENTRY_USED_MARK] = 0;
 	/* vhost-user inflight tracking: flags settled before used_idx says so. */

@@ -42,10 +42,17 @@
 
 #define INFLIGHT_LAYOUT_VERSION 1u
 
+/* Entry of head in the area at base, for a queue of size mask + 1. Loops
+ * keep base and mask in locals: the kill-order fences make the compiler
+ * reload anything it reads from the struct. */
+static inline unsigned char *inflight_entry_at(unsigned char *base, uint16_t mask, uint32_t head)
+{
+	return base + INFLIGHT_HEADER_BYTES + (size_t)(head & mask) * INFLIGHT_ENTRY_BYTES;
+}
+
 static inline unsigned char *inflight_entry(const struct virtq *q, uint32_t head)
 {
-	return (unsigned char *)q->inflight + INFLIGHT_HEADER_BYTES +
-	       (size_t)(head & q->size_minus_1) * INFLIGHT_ENTRY_BYTES;
+	return inflight_entry_at(q->inflight, q->size_minus_1, head);
 }
 
 static inline uint16_t inflight_get16(const unsigned char *p)
@@ -79,10 +86,14 @@ static inline unsigned char *inflight_header(const struct virtq *q, unsigned fie
 
 /* In flight: popped and not completed, the only state add_used and unpop
  * accept. */
+static inline bool inflight_entry_in_flight(const unsigned char *e)
+{
+	return e[ENTRY_INFLIGHT] == 1 && e[ENTRY_USED_MARK] == 0;
+}
+
 static inline bool inflight_in_flight(const struct virtq *q, uint32_t head)
 {
-	const unsigned char *e = inflight_entry(q, head);
-	return e[ENTRY_INFLIGHT] == 1 && e[ENTRY_USED_MARK] == 0;
+	return inflight_entry_in_flight(inflight_entry(q, head));
 }
 
 /* Recorded at all: popped and not yet published (in flight, or completed
@@ -126,13 +137,17 @@ static inline void inflight_unpopped(struct virtq *q, uint16_t head)
  * tells a successor which heads a half-finished publish completed) and mark
  * it, so a second completion is refused. inflight stays 1 until published.
  */
-static inline void inflight_completed(struct virtq *q, uint16_t head)
+static inline void inflight_entry_completed(struct virtq *q, unsigned char *e, uint16_t head)
 {
-	unsigned char *e = inflight_entry(q, head);
 	unsigned char *batch_head = inflight_header(q, INFLIGHT_LAST_BATCH_HEAD);
 	inflight_put16(e + ENTRY_NEXT, inflight_get16(batch_head));
 	inflight_put16(batch_head, head);
 	e[ENTRY_USED_MARK] = 1;
+}
+
+static inline void inflight_completed(struct virtq *q, uint16_t head)
+{
+	inflight_entry_completed(q, inflight_entry(q, head), head);
 }
 
 /*
@@ -140,9 +155,9 @@ static inline void inflight_completed(struct virtq *q, uint16_t head)
  * process killed in between leaves (0, 1), which resume knows to be half
  * settled. Returns the next head of the batch list.
  */
-static inline uint16_t inflight_settle(struct virtq *q, uint16_t head)
+static inline uint16_t inflight_settle(unsigned char *base, uint16_t mask, uint16_t head)
 {
-	unsigned char *e = inflight_entry(q, head);
+	unsigned char *e = inflight_entry_at(base, mask, head);
 	e[ENTRY_INFLIGHT] = 0;
 	/* vhost-user inflight tracking: inflight cleared first (kill-safe order) */
 	atomic_signal_fence(memory_order_release);
@@ -157,15 +172,17 @@ static inline uint16_t inflight_settle(struct virtq *q, uint16_t head)
  */
 static inline void inflight_published(struct virtq *q, uint16_t n, uint16_t used_idx)
 {
-	uint16_t head = inflight_get16(inflight_header(q, INFLIGHT_LAST_BATCH_HEAD));
+	unsigned char *const base = q->inflight;
+	const uint16_t mask = q->size_minus_1;
+	uint16_t head = inflight_get16(base + INFLIGHT_LAST_BATCH_HEAD);
 	/* vhost-user inflight tracking: used.idx before the flags are cleared
 	 * (kill-safe order; nobody reads the area concurrently). */
 	atomic_signal_fence(memory_order_seq_cst);
 	for (uint16_t i = 0; i < n; i++)
-		head = inflight_settle(q, head);
+		head = inflight_settle(base, mask, head);
 	/* vhost-user inflight tracking: flags cleared before used_idx says so. */
 	atomic_signal_fence(memory_order_release);
-	inflight_put16(inflight_header(q, INFLIGHT_USED_IDX), used_idx);
+	inflight_put16(base + INFLIGHT_USED_IDX, used_idx);
 }
 
 /* Starts the area afresh for q's size with used.idx at used_idx; O(size). */

@@ -81,7 +81,7 @@ static inline struct cached_region cache_region(const struct virtq *q)
  * (nread == NO_WRITABLE_YET before), and the descriptor count is derived
  * from the walk counters.
  */
-static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
+static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 {
 /* An error after reading the current descriptor: report how many were read. */
 #define FAIL(err)                                               \
@@ -181,6 +181,13 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 #undef FAIL
 }
 
+/* The same walk for discard and resubmit, which need not be as fast as pop:
+ * one more copy of it, not two. */
+static VIRTQ_NOINLINE int walk_chain_slow(struct virtq *q, struct virtq_chain *c, uint16_t head)
+{
+	return walk_chain(q, c, head);
+}
+
 /* Re-reads avail.idx. Returns 1 if entries are pending, 0 if none, or an error. */
 static int refresh_avail(struct virtq *q)
 {
@@ -212,7 +219,7 @@ static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
  * one head in flight twice). Returns 1 with *head, 0 if the ring is empty,
  * or an error (fatal ones latched).
  */
-static int next_head(struct virtq *q, struct virtq_chain *c, uint16_t *head)
+static VIRTQ_ALWAYS_INLINE int next_head(struct virtq *q, struct virtq_chain *c, uint16_t *head)
 {
 	int r;
 	if (q->next_avail == q->shadow_avail && (r = refresh_avail(q)) <= 0)
@@ -265,7 +272,7 @@ int virtq_discard(struct virtq *q, struct virtq_chain *c)
 		return r;
 	virtq_chain_init(&count_only, NULL, 0);
 	if ((r = next_head(q, &count_only, &head)) > 0) {
-		r = walk_chain(q, &count_only, head);
+		r = walk_chain_slow(q, &count_only, head);
 		if (r == -VIRTQ_ENOSPC || (r == 0 && count_only.needed == 0))
 			r = 1; /* well-formed: every segment counted, none stored */
 		else
@@ -290,6 +297,6 @@ int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c)
 		return r;
 	if (!c || head > q->size_minus_1 || !inflight_in_flight(q, head))
 		return -VIRTQ_EINVAL;
-	r = walk_chain(q, c, head);
+	r = walk_chain_slow(q, c, head);
 	return r ? chain_failed(q, c, r) : 1;
 }

@@ -39,14 +39,17 @@ int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
 	int r = queue_usable(q);
 	if (r)
 		return r;
-	if (id > q->size_minus_1 || !inflight_in_flight(q, id))
+	if (id > q->size_minus_1)
+		return -VIRTQ_EINVAL;
+	unsigned char *entry = inflight_entry(q, id);
+	if (!inflight_entry_in_flight(entry))
 		return -VIRTQ_EINVAL;
 	/* At most size - 1 entries are unpublished: each is another head than
 	 * this one, in flight. So this element overwrites no unpublished one. */
 	void *elem = ring_at(q->used, used_ring_off(q->next_used & q->size_minus_1));
 	ring_store32(elem, id);
 	ring_store32(ring_at(elem, 4), len);
-	inflight_completed(q, id);
+	inflight_entry_completed(q, entry, id);
 	q->next_used++;
 	return 0;
 }
