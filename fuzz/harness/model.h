@@ -58,13 +58,14 @@ struct model {
 	bool at_max_size; /* reset by a rejected restore: virtq_size() is the maximum */
 	uint16_t next_avail, shadow_avail, next_used, published, signalled;
 	uint64_t published_since_signal; /* entries published since the last decision */
-	/* per head: what the device holds, and when it was popped */
+	uint64_t next_stamp;             /* pop order of the next pop */
+	uint32_t nhistory;               /* entries in history[] */
+	/* Per head, [0, size) meaningful: what the device holds, and when it
+	 * was popped. */
 	uint8_t head[MODEL_MAX_HEADS];
 	uint64_t stamp[MODEL_MAX_HEADS];
-	uint64_t next_stamp;
 	/* pops unpop may undo, oldest first (cleared by reset and resume) */
 	uint16_t history[MODEL_MAX_HISTORY];
-	uint32_t nhistory;
 	/* completions not yet published, in used-ring order */
 	uint16_t unpublished[MODEL_MAX_HEADS];
 };
