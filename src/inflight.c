@@ -85,12 +85,13 @@ static void sort_by_pop_order(const struct virtq *q, uint16_t *h, uint32_t n)
 	}
 }
 
-/* The heads recorded (at most cap of them), sorted by pop order: those in
- * flight only, or also those completed and waiting for publish. */
-static uint32_t collect(const struct virtq *q, uint16_t *heads, uint32_t cap, bool completed)
+/* The heads recorded, sorted by pop order: those in flight only, or also
+ * those completed and waiting for publish. The scan stops at the `expected`
+ * heads the indices count (at most that many are written). */
+static uint32_t collect(const struct virtq *q, uint16_t *heads, uint32_t expected, bool completed)
 {
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < queue_size(q) && n < cap; i++)
+	for (uint32_t i = 0; i < queue_size(q) && n < expected; i++)
 		if (completed ? inflight_recorded(q, i) : inflight_in_flight(q, i))
 			heads[n++] = (uint16_t)i;
 	sort_by_pop_order(q, heads, n);
@@ -112,7 +113,7 @@ int virtq_in_flight_list(const struct virtq *q, uint16_t *heads, uint32_t cap)
 
 uint32_t inflight_collect(const struct virtq *q, uint16_t *heads)
 {
-	const uint32_t n = collect(q, heads, queue_size(q), true);
+	const uint32_t n = collect(q, heads, (uint16_t)(q->next_avail - q->published_used), true);
 	uint32_t depth = 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (!inflight_in_flight(q, heads[i]))

@@ -159,36 +159,46 @@ static uint16_t postable_head(const struct harness *h, uint32_t want)
 	return (uint16_t)(want % qsize(h)); /* all held: EBUSY comes first anyway */
 }
 
-/* A sane bump exposes only entries a correct driver could have made: heads
- * the device does not hold, each once; other entries are rewritten. The
- * replacement candidates only move forward: O(size) for the whole bump. */
+/*
+ * A sane bump exposes only entries a correct driver could have made: heads
+ * the device does not hold, each once; other entries are rewritten. Only
+ * the first SCN_MAX_OPS entries after next_avail can ever be popped in a
+ * scenario, so no more are looked at; the replacement candidates only move
+ * forward: O(SCN_MAX_OPS + size) for the whole bump at worst.
+ */
 static void expose_sanely(struct harness *h, uint16_t from, uint16_t n)
 {
-	static uint8_t taken[MODEL_MAX_HEADS];
+	static uint32_t taken[MODEL_MAX_HEADS], generation; /* taken: == generation */
 	struct virtq_mock *g = h->guest;
 	const uint32_t size = qsize(h);
+	const uint16_t pending = (uint16_t)(from - h->model.next_avail);
 	const unsigned char *ring = virtq_mock_host(g, g->cfg.avail_gpa + 4, 2ull * size);
 	uint32_t candidate = 0;
-	if (!ring)
-		return; /* a ring outside memory: nothing a driver could post */
+	if (!ring || pending >= SCN_MAX_OPS)
+		return; /* a ring outside memory, or nothing exposed is ever popped */
+	if (n > SCN_MAX_OPS - pending)
+		n = (uint16_t)(SCN_MAX_OPS - pending);
+	if (++generation == 0) {
+		memset(taken, 0, sizeof(taken));
+		generation = 1;
+	}
 #define ENTRY(i) ((uint16_t)(ring[2u * ((i) % size)] | ring[2u * ((i) % size) + 1u] << 8))
-	memset(taken, 0, size);
 	for (uint16_t i = h->model.next_avail; i != from; i++) /* posted, not yet popped */
 		if (ENTRY(i) < size)
-			taken[ENTRY(i)] = 1;
+			taken[ENTRY(i)] = generation;
 	for (uint16_t k = 0; k < n; k++) {
 		const uint16_t i = (uint16_t)(from + k);
 		uint16_t head = ENTRY(i);
-		if (head >= size || h->model.head[head] != MODEL_FREE || taken[head]) {
-			while (candidate < size &&
-			       (h->model.head[candidate] != MODEL_FREE || taken[candidate]))
+		if (head >= size || h->model.head[head] != MODEL_FREE || taken[head] == generation) {
+			while (candidate < size && (h->model.head[candidate] != MODEL_FREE ||
+						    taken[candidate] == generation))
 				candidate++;
 			if (candidate == size)
 				return; /* no free head left: EBUSY or a repeat is what comes */
 			head = (uint16_t)candidate;
 			virtq_mock_set_avail_entry(g, i % size, head);
 		}
-		taken[head] = 1;
+		taken[head] = generation;
 	}
 #undef ENTRY
 }
