@@ -45,8 +45,9 @@
  * A crash after used.idx but before used_idx is seen at resume as used.idx !=
  * used_idx: the batch list says which heads that used.idx completed.
  *
- * Cost: pop, add_used and each published entry touch one 16-byte entry (a
- * few stores); only activation, resume, save and listing walk the area.
+ * Cost: pop stores a head's stamp, undo link and flag; add_used its batch
+ * link, mark and the batch head; publish clears two bytes per entry. Only
+ * activation, resume, save and listing walk the area.
  *
  * The area is not trusted after a crash (it is writable by the front-end, and
  * a dying back-end may have scribbled): virtq_resume() validates all of it
