@@ -19,7 +19,7 @@ void virtq_chain_clear(struct virtq_chain *c)
 {
 	if (!c)
 		return;
-	c->nseg = c->nread = c->read_len = c->write_len = c->ndesc = 0;
+	c->nseg = c->nread = c->read_len = c->write_len = c->ndesc = c->needed = 0;
 	c->id = 0;
 }
 

@@ -10,10 +10,13 @@
 #define VIRTQ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* Keeps a slow path out of its caller, so the fast path stays small. */
 #define VIRTQ_NOINLINE __attribute__((noinline))
+/* Puts a function shared with slow paths into the fast path regardless. */
+#define VIRTQ_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define VIRTQ_LIKELY(x) (x)
 #define VIRTQ_UNLIKELY(x) (x)
 #define VIRTQ_NOINLINE
+#define VIRTQ_ALWAYS_INLINE inline
 #endif
 
 #endif /* VIRTQ_COMPILER_H */

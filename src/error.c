@@ -13,7 +13,7 @@ static const struct error_text error_texts[VIRTQ_ERROR_COUNT] = {
 	[VIRTQ_EINVAL] = { "VIRTQ_EINVAL", "invalid argument or call in the wrong state" },
 	[VIRTQ_ENOTREADY] = { "VIRTQ_ENOTREADY", "queue not activated" },
 	[VIRTQ_EBADADDR] = { "VIRTQ_EBADADDR", "guest address range outside guest memory" },
-	[VIRTQ_EBADIDX] = { "VIRTQ_EBADIDX", "ring index out of range" },
+	[VIRTQ_EBADIDX] = { "VIRTQ_EBADIDX", "ring index out of range, or head already in flight" },
 	[VIRTQ_EBADDESC] = { "VIRTQ_EBADDESC", "malformed descriptor" },
 	[VIRTQ_ELOOP] = { "VIRTQ_ELOOP", "descriptor chain too long or looping" },
 	[VIRTQ_EOVERFLOW] = { "VIRTQ_EOVERFLOW", "arithmetic overflow on guest values" },
@@ -24,7 +24,7 @@ static const struct error_text error_texts[VIRTQ_ERROR_COUNT] = {
 	[VIRTQ_ESHORT] = { "VIRTQ_ESHORT", "chain shorter than the header or announced length" },
 	[VIRTQ_EFORMAT] = { "VIRTQ_EFORMAT", "malformed encoded data" },
 	[VIRTQ_EVERSION] = { "VIRTQ_EVERSION", "unsupported format version" },
-	[VIRTQ_EBADSTATE] = { "VIRTQ_EBADSTATE", "saved state inconsistent with the rings" },
+	[VIRTQ_EBADSTATE] = { "VIRTQ_EBADSTATE", "saved state or in-flight area inconsistent" },
 };
 
 static const struct error_text *error_lookup(int err)

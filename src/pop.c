@@ -16,6 +16,7 @@
  */
 #include "checked.h"
 #include "compiler.h"
+#include "inflight.h"
 #include "mem_lookup.h"
 #include "queue_internal.h"
 #include "ring_access.h"
@@ -23,8 +24,9 @@
 
 /*
  * Slow path of a buffer that is not wholly inside the cached region: splits
- * [gpa, gpa + len) at region boundaries into segs[nseg..cap). Returns the new
- * segment count, or -VIRTQ_EBADADDR / -VIRTQ_ENOSPC.
+ * [gpa, gpa + len) at region boundaries into segs[nseg..), storing only what
+ * fits below cap and counting the rest. Returns the new segment count, or
+ * -VIRTQ_EBADADDR.
  */
 static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, uint32_t nseg,
 			uint64_t gpa, uint32_t len)
@@ -35,9 +37,9 @@ static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, u
 			return -VIRTQ_EBADADDR;
 		uint64_t tail = region_tail(r, gpa);
 		uint32_t chunk = tail < len ? (uint32_t)tail : len;
-		if (nseg == cap)
-			return -VIRTQ_ENOSPC;
-		segs[nseg++] = (struct virtq_seg){ .addr = region_host(r, gpa), .len = chunk };
+		if (nseg < cap)
+			segs[nseg] = (struct virtq_seg){ .addr = region_host(r, gpa), .len = chunk };
+		nseg++;
 		gpa += chunk;
 		len -= chunk;
 	}
@@ -70,14 +72,16 @@ static inline struct cached_region cache_region(const struct virtq *q)
  * inside guest memory; then at most n table entries, next < n, no nesting.
  * Every buffer: readable ones first (EBADDESC), chain total <= 2^32 - 1
  * (EOVERFLOW), no wrap (EOVERFLOW), inside guest memory (EBADADDR), one
- * segment per region crossed (ENOSPC if c is too small).
+ * segment per region crossed. Segments beyond c->cap are counted, not
+ * stored, and the walk goes on: ENOSPC only for a well-formed chain, with
+ * c->needed saying how many segments it takes.
  *
  * State is kept small so it stays in registers: the readable part's segment
  * count and length are snapshots taken at the first writable descriptor
  * (nread == NO_WRITABLE_YET before), and the descriptor count is derived
  * from the walk counters.
  */
-static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
+static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 {
 /* An error after reading the current descriptor: report how many were read. */
 #define FAIL(err)                                               \
@@ -140,10 +144,10 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 			if (VIRTQ_UNLIKELY(!checked_add_u64(d.addr, d.len - 1u, &last)))
 				FAIL(-VIRTQ_EOVERFLOW);
 			if (VIRTQ_LIKELY(d.addr >= cr.gpa && last <= cr.last)) {
-				if (VIRTQ_UNLIKELY(nseg == cap))
-					FAIL(-VIRTQ_ENOSPC);
-				segs[nseg].addr = cr.host + (size_t)(d.addr - cr.gpa);
-				segs[nseg].len = d.len;
+				if (VIRTQ_LIKELY(nseg < cap)) {
+					segs[nseg].addr = cr.host + (size_t)(d.addr - cr.gpa);
+					segs[nseg].len = d.len;
+				}
 				nseg++;
 			} else {
 				int r = split_buffer(q, segs, cap, nseg, d.addr, d.len);
@@ -160,6 +164,11 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 		i = d.next;
 		walked++;
 	}
+	c->ndesc = direct_ndesc + walked + 1;
+	c->needed = nseg;
+	c->id = head;
+	if (VIRTQ_UNLIKELY(nseg > cap))
+		return -VIRTQ_ENOSPC;
 	if (nread == NO_WRITABLE_YET) {
 		nread = nseg;
 		read_len = total;
@@ -168,10 +177,15 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
 	c->nread = nread;
 	c->read_len = (uint32_t)read_len;
 	c->write_len = (uint32_t)(total - read_len);
-	c->ndesc = direct_ndesc + walked + 1;
-	c->id = head;
 	return 0;
 #undef FAIL
+}
+
+/* The same walk for discard and resubmit, which need not be as fast as pop:
+ * one more copy of it, not two. */
+static VIRTQ_NOINLINE int walk_chain_slow(struct virtq *q, struct virtq_chain *c, uint16_t head)
+{
+	return walk_chain(q, c, head);
 }
 
 /* Re-reads avail.idx. Returns 1 if entries are pending, 0 if none, or an error. */
@@ -187,42 +201,102 @@ static int refresh_avail(struct virtq *q)
 	return pending != 0;
 }
 
-static void chain_reset(struct virtq_chain *c)
+/* An error leaves the chain without segments; what the walk learnt stays:
+ * ndesc always (bounded work is observable), id and needed for ENOSPC. */
+static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
 {
-	c->nseg = c->nread = c->read_len = c->write_len = c->ndesc = 0;
+	c->nseg = c->nread = c->read_len = c->write_len = 0;
+	if (err == -VIRTQ_ENOSPC)
+		return err;
+	c->needed = 0;
 	c->id = 0;
+	return queue_fail(q, err);
+}
+
+/*
+ * The next available chain's head, checked: < size, and not recorded in the
+ * in-flight area (a driver reposting a chain it has not got back would have
+ * one head in flight twice). Returns 1 with *head, 0 if the ring is empty,
+ * or an error (fatal ones latched).
+ */
+static VIRTQ_ALWAYS_INLINE int next_head(struct virtq *q, struct virtq_chain *c, uint16_t *head)
+{
+	int r;
+	if (q->next_avail == q->shadow_avail && (r = refresh_avail(q)) <= 0)
+		return r;
+	if (VIRTQ_UNLIKELY(queue_in_flight(q) >= queue_size(q)))
+		return -VIRTQ_EBUSY;
+	uint32_t slot = q->next_avail & q->size_minus_1;
+	*head = ring_load16(ring_at(q->avail, avail_ring_off(slot)));
+	if (VIRTQ_UNLIKELY(*head > q->size_minus_1 || inflight_recorded(q, *head))) {
+		c->ndesc = 0;
+		return chain_failed(q, c, -VIRTQ_EBADIDX);
+	}
+	return 1;
+}
+
+/* The chain is the device's now: recorded in flight, the avail slot consumed. */
+static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
+{
+	inflight_popped(q, head, ndesc);
+	q->next_avail++;
+	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
+		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
 }
 
 int virtq_pop(struct virtq *q, struct virtq_chain *c)
 {
+	uint16_t head;
 	int r = queue_usable(q);
 	if (VIRTQ_UNLIKELY(r))
 		return r;
 	if (VIRTQ_UNLIKELY(!c))
 		return -VIRTQ_EINVAL;
-	if (q->next_avail == q->shadow_avail && (r = refresh_avail(q)) <= 0)
+	if ((r = next_head(q, c, &head)) <= 0)
 		return r;
-	if (VIRTQ_UNLIKELY(q->in_flight >= queue_size(q)))
-		return -VIRTQ_EBUSY;
-
-	uint32_t slot = q->next_avail & q->size_minus_1;
-	uint16_t head = ring_load16(ring_at(q->avail, avail_ring_off(slot)));
-	if (VIRTQ_UNLIKELY(head > q->size_minus_1)) {
-		chain_reset(c);
-		return queue_fail(q, -VIRTQ_EBADIDX);
-	}
 	r = walk_chain(q, c, head);
-	if (VIRTQ_UNLIKELY(r)) {
-		/* walk_chain() left in c->ndesc how far it got: bounded work is
-		 * observable; the chain has no segments. */
-		uint32_t read = c->ndesc;
-		chain_reset(c);
-		c->ndesc = read;
-		return r == -VIRTQ_ENOSPC ? r : queue_fail(q, r);
-	}
-	q->next_avail++;
-	q->in_flight++;
-	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
-		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
+	if (VIRTQ_UNLIKELY(r))
+		return chain_failed(q, c, r);
+	consume(q, head, c->ndesc);
 	return 1;
+}
+
+int virtq_discard(struct virtq *q, struct virtq_chain *c)
+{
+	struct virtq_chain count_only;
+	uint16_t head;
+	if (c)
+		virtq_chain_clear(c);
+	int r = queue_usable(q);
+	if (r)
+		return r;
+	virtq_chain_init(&count_only, NULL, 0);
+	if ((r = next_head(q, &count_only, &head)) > 0) {
+		r = walk_chain_slow(q, &count_only, head);
+		if (r == -VIRTQ_ENOSPC || (r == 0 && count_only.needed == 0))
+			r = 1; /* well-formed: every segment counted, none stored */
+		else
+			r = chain_failed(q, &count_only, r);
+	}
+	if (c) {
+		c->ndesc = count_only.ndesc;
+		c->needed = r == 1 ? count_only.needed : 0;
+		c->id = r == 1 ? head : 0;
+	}
+	if (r != 1)
+		return r;
+	consume(q, head, count_only.ndesc);
+	r = virtq_add_used(q, head, 0); /* just popped: in flight */
+	return r ? r : 1;
+}
+
+int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c)
+{
+	int r = queue_usable(q);
+	if (r)
+		return r;
+	if (!c || head > q->size_minus_1 || !inflight_in_flight(q, head))
+		return -VIRTQ_EINVAL;
+	r = walk_chain_slow(q, c, head);
+	return r ? chain_failed(q, c, r) : 1;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "checked.h"
+#include "inflight.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "split_layout.h"
@@ -24,10 +25,14 @@ void virtq_reset(struct virtq *q)
 		return;
 	const struct virtq_mem *mem = q->mem;
 	uint16_t max_minus_1 = q->max_size_minus_1;
+	void *inflight = q->inflight;
+	uint32_t inflight_max_size = q->inflight_max_size;
 	memset(q, 0, sizeof(*q));
 	q->mem = mem;
 	q->max_size_minus_1 = max_minus_1;
 	q->size_minus_1 = max_minus_1;
+	q->inflight = inflight;
+	q->inflight_max_size = inflight_max_size;
 }
 
 static int configurable(const struct virtq *q)
@@ -48,14 +53,16 @@ int virtq_set_size(struct virtq *q, uint32_t size)
 	return 0;
 }
 
-int virtq_set_addrs(struct virtq *q, uint64_t desc, uint64_t avail, uint64_t used)
+int virtq_set_addrs(struct virtq *q, const struct virtq_ring_addrs *addrs)
 {
 	int r = configurable(q);
 	if (r)
 		return r;
-	q->desc_gpa = desc;
-	q->avail_gpa = avail;
-	q->used_gpa = used;
+	if (!addrs)
+		return -VIRTQ_EINVAL;
+	q->desc_gpa = addrs->desc_area;
+	q->avail_gpa = addrs->driver_area;
+	q->used_gpa = addrs->device_area;
 	return 0;
 }
 
@@ -98,42 +105,65 @@ int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t d
 	return 0;
 }
 
-int virtq_activate(struct virtq *q)
+int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings)
 {
-	struct queue_rings rings;
 	int r = configurable(q);
 	if (r)
 		return r;
-	uint32_t size = queue_size(q);
-	r = virtq_queue_map_rings(q->mem, size, q->desc_gpa, q->avail_gpa, q->used_gpa, &rings);
-	if (r)
-		return r;
-	q->desc = rings.desc;
-	q->avail = rings.avail;
-	q->used = rings.used;
-	q->next_avail = q->shadow_avail = 0;
-	q->next_used = q->published_used = q->signalled_used = 0;
+	if (!inflight_fits(q, queue_size(q)))
+		return -VIRTQ_EINVAL;
+	return virtq_queue_map_rings(q->mem, queue_size(q), q->desc_gpa, q->avail_gpa, q->used_gpa,
+			       rings);
+}
+
+void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_t next_avail,
+		 uint16_t next_used)
+{
+	q->desc = rings->desc;
+	q->avail = rings->avail;
+	q->used = rings->used;
+	q->next_avail = q->shadow_avail = next_avail;
+	q->next_used = q->published_used = q->signalled_used = next_used;
 	q->signalled_valid = false;
-	q->in_flight = 0;
 	q->broken = false;
 	q->notify_enabled = true;
 	q->active = true;
 	/* The device owns the used ring: start with notifications wanted. */
-	ring_store16(ring_at(rings.used, USED_FLAGS), 0);
+	ring_store16(ring_at(rings->used, USED_FLAGS), 0);
 	if (queue_has(q, VIRTQ_F_EVENT_IDX))
-		ring_store16(ring_at(rings.used, avail_event_off(size)), 0);
+		ring_store16(ring_at(rings->used, avail_event_off(queue_size(q))), next_avail);
+}
+
+int virtq_activate(struct virtq *q)
+{
+	struct queue_rings rings;
+	int r = virtq_queue_start_checks(q, &rings);
+	if (r)
+		return r;
+	virtq_queue_start(q, &rings, 0, 0);
+	virtq_inflight_start(q, 0);
+	q->pop_counter = 0;
+	q->last_popped = 0;
 	return 0;
 }
 
+/*
+ * The most recently popped chain still undoable is last_popped, if it is in
+ * flight and carries the newest pop stamp; each popped entry links to the
+ * one popped before it, so repeated unpops walk back while that holds. A
+ * completed chain in between stops the walk: its avail slot is consumed.
+ */
 int virtq_unpop(struct virtq *q)
 {
 	int r = queue_usable(q);
 	if (r)
 		return r;
-	if (q->in_flight == 0)
+	const uint16_t head = q->last_popped;
+	if (q->pop_counter == 0 || !inflight_in_flight(q, head) ||
+	    inflight_get64(inflight_entry(q, head) + ENTRY_COUNTER) != q->pop_counter - 1)
 		return -VIRTQ_EINVAL;
+	inflight_unpopped(q, head);
 	q->next_avail--;
-	q->in_flight--;
 	return 0;
 }
 
@@ -149,7 +179,17 @@ bool virtq_is_active(const struct virtq *q)
 
 uint32_t virtq_in_flight(const struct virtq *q)
 {
-	return q ? q->in_flight : 0;
+	return q ? queue_in_flight(q) : 0;
+}
+
+uint16_t virtq_next_avail(const struct virtq *q)
+{
+	return q ? q->next_avail : 0;
+}
+
+uint16_t virtq_next_used(const struct virtq *q)
+{
+	return q ? q->next_used : 0;
 }
 
 uint32_t virtq_size(const struct virtq *q)

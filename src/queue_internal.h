@@ -63,4 +63,26 @@ struct queue_rings {
 int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
 			  uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings);
 
+/*
+ * What activation and resume check before starting: q inactive, an in-flight
+ * area for its size (-VIRTQ_EINVAL), the rings (virtq_queue_map_rings). q is not
+ * modified.
+ */
+int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings);
+
+/*
+ * Starts q on rings at the given indices, notifications wanted: the device
+ * owns the used ring's flags and avail_event and writes them here. The
+ * in-flight area and the pop order are the caller's business.
+ */
+void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_t next_avail,
+		 uint16_t next_used);
+
+/* Chains popped and not yet completed: every popped chain is either in flight
+ * or has exactly one used entry. */
+static inline uint16_t queue_in_flight(const struct virtq *q)
+{
+	return (uint16_t)(q->next_avail - q->next_used);
+}
+
 #endif /* VIRTQ_QUEUE_INTERNAL_H */

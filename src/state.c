@@ -7,18 +7,31 @@
  * queue's own limits and against the rings in guest memory, all before the
  * queue is touched, so a rejected state leaves nothing of itself behind.
  */
+#include <stddef.h>
 #include <string.h>
 
+#include "inflight.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "split_layout.h"
 #include "virtq/state.h"
 
+/* Everything but heads[], which is large and meaningful only up to the counts. */
+static void clear_fields(struct virtq_state *s)
+{
+	memset(s, 0, offsetof(struct virtq_state, heads));
+}
+
+static uint16_t unpublished_of(const struct virtq_state *s)
+{
+	return (uint16_t)(s->next_used - s->published_used);
+}
+
 int virtq_save(const struct virtq *q, struct virtq_state *s)
 {
 	if (!q || !q->mem || !s)
 		return -VIRTQ_EINVAL;
-	memset(s, 0, sizeof(*s));
+	clear_fields(s);
 	s->max_size = (uint32_t)q->max_size_minus_1 + 1u;
 	s->size = queue_size(q);
 	s->features = q->features;
@@ -30,10 +43,12 @@ int virtq_save(const struct virtq *q, struct virtq_state *s)
 	s->next_avail = q->next_avail;
 	s->next_used = q->next_used;
 	s->published_used = q->published_used;
-	s->in_flight = q->in_flight;
+	s->in_flight = queue_in_flight(q);
 	s->signalled_used = q->signalled_used;
 	s->signalled_valid = q->signalled_valid;
 	s->notify_enabled = q->notify_enabled;
+	if (q->active)
+		s->unpop_depth = virtq_inflight_collect(q, s->heads);
 	return 0;
 }
 
@@ -47,7 +62,7 @@ static bool at_reset_values(const struct virtq_state *s)
 {
 	return !s->broken && s->next_avail == 0 && s->next_used == 0 && s->published_used == 0 &&
 	       s->in_flight == 0 && s->signalled_used == 0 && !s->signalled_valid &&
-	       !s->notify_enabled;
+	       !s->notify_enabled && s->unpop_depth == 0;
 }
 
 /*
@@ -55,15 +70,39 @@ static bool at_reset_values(const struct virtq_state *s)
  * moves next_avail and in_flight together, unpop moves both back, add_used
  * moves next_used on and in_flight back. So next_avail - next_used (mod 2^16)
  * is in_flight, which pop keeps <= size; and add_used publishes before more
- * than size entries are pending.
+ * than size entries are pending. Each chain held, in flight or unpublished,
+ * is a distinct head: pop refuses a head already held.
  */
 static bool indices_consistent(const struct virtq_state *s)
 {
-	if (s->in_flight > s->size)
+	if (s->in_flight > s->size || s->unpop_depth > s->in_flight)
 		return false;
 	if ((uint16_t)(s->next_avail - s->next_used) != s->in_flight)
 		return false;
-	return (uint16_t)(s->next_used - s->published_used) <= s->size;
+	return s->in_flight + unpublished_of(s) <= s->size;
+}
+
+/*
+ * The heads held: as many in flight and completed as the indices say, each
+ * < size, none twice (a bitmap of the largest queue), the undoable ones the
+ * newest entries and in flight.
+ */
+static bool heads_consistent(const struct virtq_state *s)
+{
+	unsigned char seen[VIRTQ_MAX_SIZE / 8];
+	const uint32_t n = s->in_flight + unpublished_of(s);
+	uint32_t completed = 0, newest_in_flight = 0;
+	memset(seen, 0, sizeof(seen));
+	for (uint32_t i = 0; i < n; i++) {
+		const uint16_t h = s->heads[i] & (uint16_t)~VIRTQ_STATE_HEAD_USED;
+		const bool used = s->heads[i] & VIRTQ_STATE_HEAD_USED;
+		if (h >= s->size || ((unsigned)seen[h / 8] >> (h % 8)) & 1u)
+			return false;
+		seen[h / 8] |= (unsigned char)(1u << (h % 8));
+		completed += used;
+		newest_in_flight = used ? 0 : newest_in_flight + 1;
+	}
+	return completed == unpublished_of(s) && s->unpop_depth <= newest_in_flight;
 }
 
 int virtq_state_check(const struct virtq_state *s)
@@ -75,7 +114,7 @@ int virtq_state_check(const struct virtq_state *s)
 		return -VIRTQ_EBADSTATE;
 	if (!s->active)
 		return at_reset_values(s) ? 0 : -VIRTQ_EBADSTATE;
-	return indices_consistent(s) ? 0 : -VIRTQ_EBADSTATE;
+	return indices_consistent(s) && heads_consistent(s) ? 0 : -VIRTQ_EBADSTATE;
 }
 
 /*
@@ -104,13 +143,16 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return -VIRTQ_EINVAL;
 	if (!s->active)
 		return 0;
+	if (!inflight_fits(q, s->size))
+		return -VIRTQ_EINVAL;
 	r = virtq_queue_map_rings(mem, s->size, s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
 	if (r)
 		return r;
 	return used_idx_matches(rings->used, s->published_used) ? 0 : -VIRTQ_EBADSTATE;
 }
 
-/* Fields not in the state keep virtq_reset()'s values (the region hint 0). */
+/* Fields not in the state keep virtq_reset()'s values (the region hint 0);
+ * the in-flight area is rebuilt from the state's heads. */
 static void restore_apply(struct virtq *q, const struct virtq_state *s,
 			  const struct queue_rings *rings)
 {
@@ -130,10 +172,12 @@ static void restore_apply(struct virtq *q, const struct virtq_state *s,
 	q->shadow_avail = s->next_avail;
 	q->next_used = s->next_used;
 	q->published_used = s->published_used;
-	q->in_flight = s->in_flight;
 	q->signalled_used = s->signalled_used;
 	q->signalled_valid = s->signalled_valid;
 	q->notify_enabled = s->notify_enabled;
+	if (s->active)
+		virtq_inflight_rebuild(q, s->heads, s->in_flight + unpublished_of(s), s->unpop_depth,
+				 s->published_used);
 }
 
 int virtq_restore(struct virtq *q, const struct virtq_mem *mem, const struct virtq_state *s)

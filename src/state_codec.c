@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The versioned byte encoding of struct virtq_state (table in state.h).
+ * The versioned byte encoding of struct virtq_state (table in state.h):
+ * version 1 for a drained queue, version 2 with the heads it holds.
  *
  * Every field is assembled from single bytes, little-endian, so the input
  * buffer needs no alignment and no integer is ever loaded through a cast
  * pointer. The decoder reads only after it has checked that the bytes it
  * reads are there, and accepts exactly the encodings the encoder produces.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "virtq/state.h"
@@ -27,6 +29,9 @@
 #define OFF_NEXT_USED 58u
 #define OFF_PUBLISHED_USED 60u
 #define OFF_SIGNALLED_USED 62u
+/* Version 2: after the version-1 fields. */
+#define OFF_UNPOP_DEPTH 64u
+#define OFF_HEADS 68u
 /* magic, version and length: what every version starts with */
 #define HEADER_BYTES 8u
 #define MAGIC_BYTES 4u
@@ -73,11 +78,27 @@ static uint32_t flags_of(const struct virtq_state *s)
 	       (s->notify_enabled ? FLAG_NOTIFY_ENABLED : 0u);
 }
 
-static void encode_v1(const struct virtq_state *s, unsigned char *b)
+/* Heads held: in flight, then unpublished (version 2 carries them). */
+static uint32_t heads_of(const struct virtq_state *s)
+{
+	return s->in_flight + (uint16_t)(s->next_used - s->published_used);
+}
+
+size_t virtq_state_encoded_size(const struct virtq_state *s)
+{
+	if (!s)
+		return 0;
+	const uint64_t n = heads_of(s);
+	return n ? (size_t)(VIRTQ_STATE_V2_FIXED_SIZE + 2u * n) : VIRTQ_STATE_V1_SIZE;
+}
+
+/* The version-1 fields; version 2 starts with them. */
+static void encode_fixed(const struct virtq_state *s, unsigned char *b, uint16_t version,
+			 uint16_t fixed_len)
 {
 	memcpy(b + OFF_MAGIC, VIRTQ_STATE_MAGIC, MAGIC_BYTES);
-	put_le(b + OFF_VERSION, VIRTQ_STATE_VERSION, 2);
-	put_le(b + OFF_LENGTH, VIRTQ_STATE_V1_SIZE, 2);
+	put_le(b + OFF_VERSION, version, 2);
+	put_le(b + OFF_LENGTH, fixed_len, 2);
 	put_le(b + OFF_FLAGS, flags_of(s), 4);
 	put_le(b + OFF_MAX_SIZE, s->max_size, 4);
 	put_le(b + OFF_SIZE, s->size, 4);
@@ -99,16 +120,44 @@ int virtq_state_encode(const struct virtq_state *s, void *buf, size_t cap)
 	int r = virtq_state_check(s);
 	if (r)
 		return r;
-	if (cap < VIRTQ_STATE_V1_SIZE)
+	const size_t len = virtq_state_encoded_size(s);
+	if (cap < len)
 		return -VIRTQ_ENOSPC;
-	encode_v1(s, buf);
-	return (int)VIRTQ_STATE_V1_SIZE;
+	unsigned char *b = buf;
+	const uint32_t n = heads_of(s);
+	if (n == 0) {
+		encode_fixed(s, b, 1, VIRTQ_STATE_V1_SIZE);
+		return (int)len;
+	}
+	encode_fixed(s, b, 2, VIRTQ_STATE_V2_FIXED_SIZE);
+	put_le(b + OFF_UNPOP_DEPTH, s->unpop_depth, 4);
+	for (uint32_t i = 0; i < n; i++)
+		put_le(b + OFF_HEADS + 2u * i, s->heads[i], 2);
+	return (int)len;
+}
+
+/* Heads a framed version-2 encoding announces (its fixed part is there). */
+static uint64_t announced_heads(const unsigned char *b)
+{
+	return (uint64_t)get32(b + OFF_IN_FLIGHT) +
+	       (uint16_t)(get16(b + OFF_NEXT_USED) - get16(b + OFF_PUBLISHED_USED));
+}
+
+/* Version 2's length: the fixed part, then exactly the heads announced. */
+static int check_v2_length(const unsigned char *b, size_t len)
+{
+	if (get16(b + OFF_LENGTH) != VIRTQ_STATE_V2_FIXED_SIZE || len < VIRTQ_STATE_V2_FIXED_SIZE)
+		return -VIRTQ_EFORMAT;
+	const uint64_t n = announced_heads(b);
+	if (n == 0 || len - VIRTQ_STATE_V2_FIXED_SIZE != 2u * n)
+		return -VIRTQ_EFORMAT; /* no heads: version 1 says that */
+	return 0;
 }
 
 /*
  * The framing, in the order state.h documents. The version is judged before
  * the length: a newer version may be longer, and must be reported as newer
- * (-VIRTQ_EVERSION), not as a bad length.
+ * (-VIRTQ_EVERSION), not as a bad length. Returns the version or an error.
  */
 static int check_framing(const unsigned char *b, size_t len)
 {
@@ -121,15 +170,19 @@ static int check_framing(const unsigned char *b, size_t len)
 		return -VIRTQ_EFORMAT;
 	if (version > VIRTQ_STATE_VERSION)
 		return -VIRTQ_EVERSION;
-	if (get16(b + OFF_LENGTH) != VIRTQ_STATE_V1_SIZE || len != VIRTQ_STATE_V1_SIZE)
+	if (version == 1 &&
+	    (get16(b + OFF_LENGTH) != VIRTQ_STATE_V1_SIZE || len != VIRTQ_STATE_V1_SIZE))
 		return -VIRTQ_EFORMAT;
+	int r = version == 2 ? check_v2_length(b, len) : 0;
+	if (r)
+		return r;
 	if (get32(b + OFF_FLAGS) & ~FLAGS_KNOWN)
 		return -VIRTQ_EFORMAT;
-	return 0;
+	return version;
 }
 
-/* The fields of a framed version-1 encoding (all 64 bytes present). */
-static void decode_v1(const unsigned char *b, struct virtq_state *s)
+/* The version-1 fields of a framed encoding (all present). */
+static void decode_fixed(const unsigned char *b, struct virtq_state *s)
 {
 	const uint32_t flags = get32(b + OFF_FLAGS);
 	s->active = (flags & FLAG_ACTIVE) != 0;
@@ -149,22 +202,35 @@ static void decode_v1(const unsigned char *b, struct virtq_state *s)
 	s->signalled_used = get16(b + OFF_SIGNALLED_USED);
 }
 
+/* The fields after the framing, into s (zeroed); the checks state.h lists
+ * after the framing. */
+static int decode_fields(const unsigned char *b, int version, struct virtq_state *s)
+{
+	decode_fixed(b, s);
+	const uint64_t n = announced_heads(b);
+	if (version == 1)
+		return n ? -VIRTQ_EBADSTATE : virtq_state_check(s); /* which heads? */
+	if (n > VIRTQ_MAX_SIZE)
+		return -VIRTQ_EBADSTATE;
+	s->unpop_depth = get32(b + OFF_UNPOP_DEPTH);
+	for (uint32_t i = 0; i < n; i++)
+		s->heads[i] = get16(b + OFF_HEADS + 2u * i);
+	return virtq_state_check(s);
+}
+
 int virtq_state_decode(struct virtq_state *s, const void *buf, size_t len)
 {
-	struct virtq_state decoded;
+	const size_t fields = offsetof(struct virtq_state, heads);
 	if (!s)
 		return -VIRTQ_EINVAL;
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, fields);
 	if (!buf)
 		return -VIRTQ_EINVAL;
 	int r = check_framing(buf, len);
-	if (r)
+	if (r < 0)
 		return r;
-	memset(&decoded, 0, sizeof(decoded));
-	decode_v1(buf, &decoded);
-	r = virtq_state_check(&decoded);
+	r = decode_fields(buf, r, s);
 	if (r)
-		return r;
-	*s = decoded;
-	return 0;
+		memset(s, 0, fields);
+	return r;
 }

@@ -32,7 +32,7 @@ static inline const char *fixture_retname(int64_t r)
 /* Fails the test, naming both values, when expr != expected. */
 #define assert_err(expr, expected)                                                    \
 	do {                                                                          \
-		int64_t got_ = (expr), want_ = (expected);                            \
+		int64_t got_ = (expr), want_ = (int64_t)(expected);                          \
 		if (got_ != want_)                                                    \
 			fail_msg("%s = %lld (%s), expected %lld (%s)", #expr,         \
 				 (long long)got_, fixture_retname(got_),              \

@@ -124,9 +124,26 @@ static void second_buffer_bad(struct fixture *f)
 	desc(f, 1, UINT64_C(1) << 40, 64, F_WRITE, 0);
 }
 
+/* The driver reposts head 0 while the device holds it (inflight.h). */
+static void head_in_flight(struct fixture *f)
+{
+	desc(f, 0, buf(f), 64, 0, 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_err(virtq_mock_set_avail_entry(&f->m, 1, 0), 0);
+	assert_err(virtq_mock_set_avail_idx(&f->m, 2), 0);
+}
+/* ... or after the device completed it, before the used entry is published. */
+static void head_completed_unpublished(struct fixture *f)
+{
+	head_in_flight(f);
+	assert_err(virtq_add_used(&f->q, 0, 0), 0);
+}
+
 static const struct bad_ring cases[] = {
 	{ "avail_idx_ahead", avail_idx_ahead, -VIRTQ_EBADIDX, 0, false },
 	{ "head_out_of_range", head_out_of_range, -VIRTQ_EBADIDX, 0, false },
+	{ "head_in_flight", head_in_flight, -VIRTQ_EBADIDX, 0, false },
+	{ "head_completed_unpublished", head_completed_unpublished, -VIRTQ_EBADIDX, 0, false },
 	{ "next_out_of_range", next_out_of_range, -VIRTQ_EBADIDX, 0, false },
 	{ "direct_self_loop", direct_self_loop, -VIRTQ_ELOOP, 0, false },
 	{ "direct_loop", direct_loop, -VIRTQ_ELOOP, 0, false },

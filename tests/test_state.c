@@ -6,6 +6,7 @@
  * version-1 byte encoding is exactly the table in state.h, round-trips, and
  * its decoder rejects or faithfully re-encodes every input.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +15,16 @@
 #define EVENT_IDX VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX)
 #define MiB (UINT64_C(1) << 20)
 #define V1 VIRTQ_STATE_V1_SIZE
+#define V2 VIRTQ_STATE_V2_FIXED_SIZE
+#define MAX_BYTES VIRTQ_STATE_MAX_BYTES
 
 /* ---- helpers --------------------------------------------------------------- */
+
+/* The mock's ring addresses, named for virtq_set_addrs(). */
+#define rings_of(cfg)                                                                  \
+	((struct virtq_ring_addrs){ .desc_area = (cfg)->desc_gpa,                      \
+				    .driver_area = (cfg)->avail_gpa,                   \
+				    .device_area = (cfg)->used_gpa })
 
 static void assert_state_equal(const struct virtq_state *got, const struct virtq_state *want)
 {
@@ -41,7 +50,24 @@ static void assert_state_equal(const struct virtq_state *got, const struct virtq
 	SAME(signalled_used);
 	SAME(signalled_valid);
 	SAME(notify_enabled);
+	SAME(unpop_depth);
+	const uint32_t held = want->in_flight + (uint16_t)(want->next_used - want->published_used);
+	for (uint32_t i = 0; i < held && i < VIRTQ_MAX_SIZE; i++)
+		SAME(heads[i]);
 #undef SAME
+}
+
+/* The length virtq_state_encode() gives s: version 1 when nothing is held. */
+static size_t encoded_len(const struct virtq_state *s)
+{
+	const uint32_t held = s->in_flight + (uint16_t)(s->next_used - s->published_used);
+	return held ? VIRTQ_STATE_V2_FIXED_SIZE + 2u * held : V1;
+}
+
+/* Every field but heads[] non-zero, so a decode that must zero them is seen. */
+static void poison(struct virtq_state *s)
+{
+	memset(s, 0x5a, offsetof(struct virtq_state, heads));
 }
 
 static void assert_bytes_equal(const unsigned char *got, const unsigned char *want, size_t n)
@@ -149,17 +175,20 @@ static void note_seen(const struct virtq_state *s)
  */
 static void move_queue(struct fixture *f)
 {
-	struct virtq_state saved, carried, again;
-	unsigned char stream[V1];
+	static struct virtq_state saved, carried, again;
+	static unsigned char stream[MAX_BYTES];
 	struct virtq moved;
 
 	assert_err(virtq_save(&f->q, &saved), 0);
 	assert_err(virtq_state_check(&saved), 0);
-	assert_err(virtq_state_encode(&saved, stream, sizeof(stream)), V1);
-	assert_err(virtq_state_decode(&carried, stream, sizeof(stream)), 0);
+	const size_t len = encoded_len(&saved);
+	assert_err(virtq_state_encode(&saved, stream, sizeof(stream)), len);
+	assert_err(virtq_state_decode(&carried, stream, len), 0);
 	assert_state_equal(&carried, &saved);
 
 	assert_err(virtq_init(&moved, &f->m.mem, VIRTQ_MAX_SIZE), 0);
+	/* The device's in-flight area comes along (it is the same device). */
+	assert_err(virtq_set_inflight(&moved, f->m.inflight, f->m.inflight_bytes), 0);
 	/* Leftovers of an earlier life of this struct must not survive restore. */
 	moved.region_hint = 1;
 	moved.shadow_avail = (uint16_t)(saved.next_avail + 1u);
@@ -276,8 +305,9 @@ static void test_restore_inactive(void **state)
 	const struct virtq_mock_config *cfg = &f->m.cfg;
 
 	assert_err(virtq_init(&configured, &f->m.mem, 16), 0);
+	assert_err(virtq_set_inflight(&configured, f->m.inflight, f->m.inflight_bytes), 0);
 	assert_err(virtq_set_size(&configured, 8), 0);
-	assert_err(virtq_set_addrs(&configured, cfg->desc_gpa, cfg->avail_gpa, cfg->used_gpa), 0);
+	assert_err(virtq_set_addrs(&configured, &rings_of(cfg)), 0);
 	assert_err(virtq_set_features(&configured, cfg->features), 0);
 	assert_err(virtq_save(&configured, &s), 0);
 	assert_false(s.active);
@@ -285,6 +315,7 @@ static void test_restore_inactive(void **state)
 	assert_int_equal(s.size, 8);
 
 	assert_err(virtq_init(&restored, &f->m.mem, 16), 0);
+	assert_err(virtq_set_inflight(&restored, f->m.inflight, f->m.inflight_bytes), 0);
 	memory_before(f);
 	assert_err(virtq_restore(&restored, &f->m.mem, &s), 0);
 	expect_memory_unchanged(f);
@@ -423,11 +454,12 @@ static void note_chain(struct fixture *f, struct trace *t, size_t step)
 
 static void note_state(struct fixture *f, struct trace *t, size_t step)
 {
-	struct virtq_state s;
-	unsigned char b[V1];
+	static struct virtq_state s;
+	static unsigned char b[MAX_BYTES];
 	assert_err(virtq_save(&f->q, &s), 0);
-	assert_err(virtq_state_encode(&s, b, sizeof(b)), V1);
-	for (size_t i = 0; i < V1; i++)
+	const size_t len = encoded_len(&s);
+	assert_err(virtq_state_encode(&s, b, sizeof(b)), len);
+	for (size_t i = 0; i < len; i++)
 		note(t, step, b[i]);
 }
 
@@ -628,7 +660,8 @@ static struct fixture *busy_fixture(bool two_regions)
 	const struct virtq_mock_config *cfg = &f->m.cfg;
 	int h[3];
 	assert_err(virtq_init(&f->q, &f->m.mem, BUSY_MAX), 0);
-	assert_err(virtq_set_addrs(&f->q, cfg->desc_gpa, cfg->avail_gpa, cfg->used_gpa), 0);
+	assert_err(virtq_set_inflight(&f->q, f->m.inflight, f->m.inflight_bytes), 0);
+	assert_err(virtq_set_addrs(&f->q, &rings_of(cfg)), 0);
 	assert_err(virtq_set_features(&f->q, cfg->features), 0);
 	assert_err(virtq_activate(&f->q), 0);
 	for (int i = 0; i < 3; i++)
@@ -694,12 +727,34 @@ static void unpublished_above_size(struct virtq_state *s)
 	s->next_used = (uint16_t)(s->published_used + 9); /* used.idx in memory still matches */
 	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
 }
+/* virtq_state_check: the heads held, busy_fixture's [h[1] unpublished, h[2]] */
+static void head_out_of_range(struct virtq_state *s) { s->heads[1] = 8; }
+static void head_twice(struct virtq_state *s)
+{
+	s->heads[1] = s->heads[0] & (uint16_t)~VIRTQ_STATE_HEAD_USED;
+}
+static void completion_unmarked(struct virtq_state *s)
+{
+	s->heads[0] &= (uint16_t)~VIRTQ_STATE_HEAD_USED;
+}
+static void unpop_depth_above_in_flight(struct virtq_state *s) { s->unpop_depth = 2; }
+static void undoable_behind_a_completion(struct virtq_state *s)
+{
+	uint16_t first = s->heads[0];
+	s->heads[0] = s->heads[1];
+	s->heads[1] = first; /* [h[2], h[1] unpublished], depth 1 */
+}
+static void held_above_size(struct virtq_state *s)
+{
+	s->next_used = (uint16_t)(s->published_used + 8); /* 8 unpublished + 1 in flight */
+	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
+}
 /* virtq_state_check: an inactive queue is at its reset values */
 static void make_inactive(struct virtq_state *s)
 {
 	s->active = s->broken = s->signalled_valid = s->notify_enabled = false;
 	s->next_avail = s->next_used = s->published_used = s->signalled_used = 0;
-	s->in_flight = 0;
+	s->in_flight = s->unpop_depth = 0;
 }
 #define INACTIVE_WITH(field, value)                                     \
 	static void inactive_with_##field(struct virtq_state *s)        \
@@ -715,6 +770,7 @@ INACTIVE_WITH(in_flight, 1)
 INACTIVE_WITH(signalled_used, 1)
 INACTIVE_WITH(signalled_valid, true)
 INACTIVE_WITH(notify_enabled, true)
+INACTIVE_WITH(unpop_depth, 1)
 /* the queue's own limit */
 static void size_above_queue_max(struct virtq_state *s) { s->size = s->max_size = 16; }
 /* the rings, as activation checks them (queue size 8: desc 128 B, avail 22 B, used 70 B) */
@@ -748,6 +804,13 @@ static const struct bad_state bad_states[] = {
 	{ "in_flight_above_size", in_flight_above_size, -VIRTQ_EBADSTATE, false },
 	{ "in_flight_disagrees", in_flight_disagrees, -VIRTQ_EBADSTATE, false },
 	{ "unpublished_above_size", unpublished_above_size, -VIRTQ_EBADSTATE, false },
+	{ "held_above_size", held_above_size, -VIRTQ_EBADSTATE, false },
+	{ "head_out_of_range", head_out_of_range, -VIRTQ_EBADSTATE, false },
+	{ "head_twice", head_twice, -VIRTQ_EBADSTATE, false },
+	{ "completion_unmarked", completion_unmarked, -VIRTQ_EBADSTATE, false },
+	{ "undoable_behind_a_completion", undoable_behind_a_completion, -VIRTQ_EBADSTATE, false },
+	{ "unpop_depth_above_in_flight", unpop_depth_above_in_flight, -VIRTQ_EBADSTATE, false },
+	{ "inactive_unpop_depth", inactive_with_unpop_depth, -VIRTQ_EBADSTATE, false },
 	{ "inactive_broken", inactive_with_broken, -VIRTQ_EBADSTATE, false },
 	{ "inactive_next_avail", inactive_with_next_avail, -VIRTQ_EBADSTATE, false },
 	{ "inactive_next_used", inactive_with_next_used, -VIRTQ_EBADSTATE, false },
@@ -776,7 +839,7 @@ static void test_restore_rejects(void **state)
 {
 	const struct bad_state *bc = *state;
 	struct fixture *f = busy_fixture(bc->two_regions);
-	struct virtq_state good, bad;
+	static struct virtq_state good, bad;
 	assert_err(virtq_save(&f->q, &good), 0);
 	bad = good;
 	bc->spoil(&bad);
@@ -793,7 +856,7 @@ static void test_restore_misuse(void **state)
 {
 	(void)state;
 	struct fixture *f = busy_fixture(false);
-	struct virtq_state good;
+	static struct virtq_state good;
 	struct virtq_mem other;
 	assert_err(virtq_save(&f->q, &good), 0);
 	memory_before(f);
@@ -818,8 +881,22 @@ static void test_restore_check_order(void **state)
 {
 	(void)state;
 	struct fixture *f = busy_fixture(false);
-	struct virtq_state good, bad;
+	static struct virtq_state good, bad;
 	assert_err(virtq_save(&f->q, &good), 0);
+	/* the queue's max size before its in-flight area, the area before the rings */
+	struct virtq bare;
+	assert_err(virtq_init(&bare, &f->m.mem, BUSY_MAX), 0);
+	bad = good;
+	size_above_queue_max(&bad);
+	assert_err(virtq_restore(&bare, &f->m.mem, &bad), -VIRTQ_EINVAL);
+	bad = good;
+	desc_outside_memory(&bad);
+	assert_err(virtq_restore(&bare, &f->m.mem, &bad), -VIRTQ_EINVAL); /* no area */
+	assert_err(virtq_set_inflight(&bare, f->m.inflight, VIRTQ_INFLIGHT_BYTES(4)), 0);
+	assert_err(virtq_restore(&bare, &f->m.mem, &good), -VIRTQ_EINVAL); /* area for 4 */
+	assert_err(virtq_set_inflight(&bare, f->m.inflight, VIRTQ_INFLIGHT_BYTES(8)), 0);
+	assert_err(virtq_restore(&bare, &f->m.mem, &bad), -VIRTQ_EBADADDR);
+	assert_err(virtq_restore(&bare, &f->m.mem, &good), 0);
 	/* state itself before the queue's max size */
 	bad = good;
 	size_above_queue_max(&bad);
@@ -844,6 +921,67 @@ static void test_restore_check_order(void **state)
 	free_fixture(f);
 }
 
+/*
+ * The chains a saved queue held come back held: those in flight, listed in
+ * pop order, resubmitted with their segments, completed once; the completed
+ * unpublished one cannot be completed again and is published first.
+ */
+static void test_restore_in_flight_resubmit(void **state)
+{
+	(void)state;
+	struct fixture *f = busy_fixture(false); /* h[2] in flight, h[1] unpublished */
+	static struct virtq_state s;
+	uint16_t heads[8];
+	uint32_t id, len;
+	assert_err(virtq_save(&f->q, &s), 0);
+	assert_int_equal(s.in_flight, 1);
+	assert_int_equal(s.unpop_depth, 1);
+	assert_int_equal(s.heads[0] & VIRTQ_STATE_HEAD_USED, VIRTQ_STATE_HEAD_USED);
+	const uint16_t unpublished = s.heads[0] & 0x7fff, in_flight = s.heads[1];
+	struct virtq fresh; /* another queue struct, as on a destination */
+	assert_err(virtq_init(&fresh, &f->m.mem, BUSY_MAX), 0);
+	assert_err(virtq_set_inflight(&fresh, f->m.inflight, f->m.inflight_bytes), 0);
+	assert_err(virtq_restore(&fresh, &f->m.mem, &s), 0);
+	f->q = fresh;
+	assert_err(virtq_in_flight_list(&f->q, heads, 8), 1);
+	assert_int_equal(heads[0], in_flight);
+	assert_err(virtq_resubmit(&f->q, in_flight, &f->c), 1);
+	assert_int_equal(f->c.id, in_flight);
+	assert_int_equal(f->c.read_len, 16);
+	assert_int_equal(f->c.write_len, 16);
+	assert_err(virtq_resubmit(&f->q, unpublished, &f->c), -VIRTQ_EINVAL);
+	assert_err(virtq_add_used(&f->q, unpublished, 2), -VIRTQ_EINVAL);
+	assert_err(virtq_add_used(&f->q, in_flight, 3), 0);
+	assert_err(virtq_publish_used(&f->q), 2);
+	assert_err(virtq_mock_get_used(&f->m, &id, &len), 1); /* h[0], before the save */
+	assert_err(virtq_mock_get_used(&f->m, &id, &len), 1);
+	assert_int_equal(id, unpublished);
+	assert_int_equal(len, 2);
+	assert_err(virtq_mock_get_used(&f->m, &id, &len), 1);
+	assert_int_equal(id, in_flight);
+	assert_int_equal(len, 3);
+	free_fixture(f);
+}
+
+/* unpop after a move takes back what it could have before, and no more. */
+static void test_restore_keeps_unpop_depth(void **state)
+{
+	struct fixture *f = *state;
+	int h[4];
+	for (int i = 0; i < 4; i++)
+		h[i] = fixture_post(f, 16, 0, 0);
+	for (int i = 0; i < 4; i++)
+		assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_err(virtq_add_used(&f->q, (uint16_t)h[1], 0), 0); /* h[2], h[3] undoable */
+	move_queue(f);
+	assert_err(virtq_unpop(&f->q), 0);
+	assert_err(virtq_unpop(&f->q), 0);
+	assert_err(virtq_unpop(&f->q), -VIRTQ_EINVAL); /* h[1] completed: h[0] stays */
+	assert_int_equal(virtq_in_flight(&f->q), 1);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_int_equal(f->c.id, h[2]);
+}
+
 /* The host mapping of a restored ring must be aligned like its guest address. */
 static void test_restore_host_misaligned(void **state)
 {
@@ -853,7 +991,7 @@ static void test_restore_host_misaligned(void **state)
 	struct virtq_mem_region slot;
 	struct virtq_mem mem;
 	struct virtq q;
-	struct virtq_state s;
+	static struct virtq_state s;
 	memset(&s, 0, sizeof(s));
 	s.max_size = s.size = 8;
 	s.active = s.notify_enabled = true;
@@ -861,8 +999,10 @@ static void test_restore_host_misaligned(void **state)
 	s.avail_gpa = 4096;
 	s.used_gpa = 6144;
 	virtq_mem_init(&mem, &slot, 1);
+	static _Alignas(8) unsigned char area[VIRTQ_INFLIGHT_BYTES(8)];
 	assert_err(virtq_mem_add_region(&mem, 0, 8192, backing + 1), 0);
 	assert_err(virtq_init(&q, &mem, 8), 0);
+	assert_err(virtq_set_inflight(&q, area, sizeof(area)), 0);
 	assert_err(virtq_restore(&q, &mem, &s), -VIRTQ_EINVAL);
 	assert_false(virtq_is_active(&q));
 	virtq_mem_init(&mem, &slot, 1);
@@ -875,7 +1015,8 @@ static void test_restore_host_misaligned(void **state)
 
 /* ---- encoding --------------------------------------------------------------- */
 
-/* Every field a different byte pattern, so the golden bytes pin each offset. */
+/* Every field a different byte pattern, so the golden bytes pin each offset:
+ * three chains in flight and one unpublished, so version 2. */
 static const struct virtq_state golden_state = {
 	.max_size = 32768,
 	.size = 256,
@@ -892,12 +1033,15 @@ static const struct virtq_state golden_state = {
 	.broken = false,
 	.signalled_valid = true,
 	.notify_enabled = false,
+	.unpop_depth = 2,
+	.heads = { 0x61, 0xe2 | VIRTQ_STATE_HEAD_USED, 0x03, 0x84 },
 };
 
-static const unsigned char golden_bytes[V1] = {
+#define GOLDEN_LEN (V2 + 2 * 4)
+static const unsigned char golden_bytes[GOLDEN_LEN] = {
 	0x56, 0x51, 0x53, 0x54,				/* magic "VQST" */
-	0x01, 0x00,					/* version 1 */
-	0x40, 0x00,					/* length 64 */
+	0x02, 0x00,					/* version 2 */
+	0x44, 0x00,					/* fixed part: 68 bytes */
 	0x05, 0x00, 0x00, 0x00,				/* active, signalled_valid */
 	0x00, 0x80, 0x00, 0x00,				/* max_size */
 	0x00, 0x01, 0x00, 0x00,				/* size */
@@ -910,20 +1054,67 @@ static const unsigned char golden_bytes[V1] = {
 	0x41, 0x41,					/* next_used */
 	0x40, 0x41,					/* published_used */
 	0x52, 0x51,					/* signalled_used */
+	0x02, 0x00, 0x00, 0x00,				/* unpop_depth */
+	0x61, 0x00,					/* heads, oldest pop first: */
+	0xe2, 0x80,					/* completed, unpublished */
+	0x03, 0x00, 0x84, 0x00,				/* in flight, undoable */
 };
+
+/* A drained queue: version 1, exactly as before version 2 existed. */
+static const struct virtq_state golden_v1_state = {
+	.max_size = 32768,
+	.size = 256,
+	.features = UINT64_C(0x0102030405060708),
+	.desc_gpa = UINT64_C(0x1112131415161718),
+	.avail_gpa = UINT64_C(0x2122232425262728),
+	.used_gpa = UINT64_C(0x3132333435363738),
+	.next_avail = 0x4141,
+	.next_used = 0x4141,
+	.published_used = 0x4141,
+	.signalled_used = 0x5152,
+	.active = true,
+	.signalled_valid = true,
+};
+
+static const unsigned char golden_v1_bytes[V1] = {
+	0x56, 0x51, 0x53, 0x54,				/* magic "VQST" */
+	0x01, 0x00,					/* version 1 */
+	0x40, 0x00,					/* length 64 */
+	0x05, 0x00, 0x00, 0x00,				/* active, signalled_valid */
+	0x00, 0x80, 0x00, 0x00,				/* max_size */
+	0x00, 0x01, 0x00, 0x00,				/* size */
+	0x00, 0x00, 0x00, 0x00,				/* in_flight */
+	0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* features */
+	0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11, /* desc_gpa */
+	0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21, /* avail_gpa */
+	0x38, 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31, /* used_gpa */
+	0x41, 0x41,					/* next_avail */
+	0x41, 0x41,					/* next_used */
+	0x41, 0x41,					/* published_used */
+	0x52, 0x51,					/* signalled_used */
+};
+
+static void expect_golden(const struct virtq_state *state, const unsigned char *bytes,
+			  size_t len)
+{
+	static unsigned char b[MAX_BYTES + 8];
+	static struct virtq_state s;
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(virtq_state_encoded_size(state), len);
+	assert_err(virtq_state_encode(state, b, len + 8), len);
+	assert_bytes_equal(b, bytes, len);
+	for (size_t i = len; i < len + 8; i++)
+		assert_int_equal(b[i], 0xee); /* nothing past the encoding */
+	assert_err(virtq_state_decode(&s, bytes, len), 0);
+	assert_state_equal(&s, state);
+}
 
 static void test_encode_golden(void **state)
 {
 	(void)state;
-	unsigned char b[V1 + 8];
-	struct virtq_state s;
-	memset(b, 0xee, sizeof(b));
-	assert_err(virtq_state_encode(&golden_state, b, sizeof(b)), V1);
-	assert_bytes_equal(b, golden_bytes, V1);
-	for (size_t i = V1; i < sizeof(b); i++)
-		assert_int_equal(b[i], 0xee); /* nothing past the encoding */
-	assert_err(virtq_state_decode(&s, golden_bytes, V1), 0);
-	assert_state_equal(&s, &golden_state);
+	expect_golden(&golden_state, golden_bytes, GOLDEN_LEN);
+	expect_golden(&golden_v1_state, golden_v1_bytes, V1);
+	assert_int_equal(virtq_state_encoded_size(NULL), 0);
 }
 
 /* Extreme values: sizes 1 and 32768, indices 0 and 65535, all flags, all ones. */
@@ -936,56 +1127,102 @@ static const struct virtq_state round_trip_states[] = {
 	{ .max_size = 1, .size = 1, .active = true, .broken = true, .signalled_valid = true,
 	  .notify_enabled = true, .features = UINT64_MAX, .desc_gpa = UINT64_MAX,
 	  .avail_gpa = UINT64_MAX, .used_gpa = UINT64_MAX, .next_avail = 0,
-	  .next_used = 65535, .published_used = 65535, .in_flight = 1,
+	  .next_used = 65535, .published_used = 65535, .in_flight = 1, .unpop_depth = 1,
 	  .signalled_used = 65535 },
 	{ .max_size = 1, .size = 1, .active = true, .next_avail = 65535, .next_used = 65535,
 	  .published_used = 65534, .signalled_used = 65534, .signalled_valid = true },
-	{ .max_size = 32768, .size = 32768, .active = true, .in_flight = 32768,
-	  .next_avail = 32767, .next_used = 65535, .published_used = 32767,
-	  .signalled_used = 65535, .signalled_valid = true, .notify_enabled = true },
+	{ .max_size = 32768, .size = 32768, .active = true, .in_flight = 16384,
+	  .next_avail = 16383, .next_used = 65535, .published_used = 49151,
+	  .unpop_depth = 16384, .signalled_used = 65535, .signalled_valid = true,
+	  .notify_enabled = true },
 	{ .max_size = 32768, .size = 32768, .active = true, .in_flight = 0,
 	  .next_avail = 0, .next_used = 0, .published_used = 32768, .broken = true },
 	{ .max_size = 32768, .size = 16, .active = true, .in_flight = 16, .next_avail = 15,
 	  .next_used = 65535, .published_used = 65535, .features = EVENT_IDX },
 };
+#define ROUND_TRIP_STATES (sizeof(round_trip_states) / sizeof(round_trip_states[0]))
+
+/* Distinct heads below the size; the unpublished ones popped first. */
+static void fill_heads(struct virtq_state *s, uint32_t start, uint32_t stride)
+{
+	const uint32_t unpublished = (uint16_t)(s->next_used - s->published_used);
+	for (uint32_t k = 0; k < s->in_flight + unpublished; k++)
+		s->heads[k] = (uint16_t)(((start + k * stride) & (s->size - 1)) |
+					 (k < unpublished ? VIRTQ_STATE_HEAD_USED : 0u));
+}
+
+/* Table row i with its heads filled in. */
+static const struct virtq_state *round_trip_state(size_t i)
+{
+	static struct virtq_state s;
+	s = round_trip_states[i];
+	fill_heads(&s, 3, 7); /* an odd stride: a permutation */
+	return &s;
+}
+
+static void expect_round_trip(const struct virtq_state *want)
+{
+	static unsigned char b[MAX_BYTES], again[MAX_BYTES];
+	static struct virtq_state s;
+	const size_t len = encoded_len(want);
+	assert_err(virtq_state_check(want), 0);
+	assert_err(virtq_state_encode(want, b, sizeof(b)), len);
+	assert_err(virtq_state_decode(&s, b, len), 0);
+	assert_state_equal(&s, want);
+	assert_err(virtq_state_encode(&s, again, sizeof(again)), len);
+	assert_bytes_equal(again, b, len);
+}
 
 static void test_round_trip_table(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(round_trip_states) / sizeof(round_trip_states[0]); i++) {
-		const struct virtq_state *want = &round_trip_states[i];
-		unsigned char b[V1], again[V1];
-		struct virtq_state s;
-		assert_err(virtq_state_check(want), 0);
-		assert_err(virtq_state_encode(want, b, sizeof(b)), V1);
-		assert_err(virtq_state_decode(&s, b, sizeof(b)), 0);
-		assert_state_equal(&s, want);
-		assert_err(virtq_state_encode(&s, again, sizeof(again)), V1);
-		assert_bytes_equal(again, b, V1);
-	}
+	for (size_t i = 0; i < ROUND_TRIP_STATES; i++)
+		expect_round_trip(round_trip_state(i));
 }
 
 /* virtq_state_check at the edges of each rule: the limit passes, one more fails. */
 static void test_state_check_boundaries(void **state)
 {
 	(void)state;
-	struct virtq_state s;
+	static struct virtq_state s;
 	memset(&s, 0, sizeof(s));
 	s.active = true;
 	s.max_size = s.size = 8;
 	s.in_flight = 8; /* next_avail - next_used == 8 */
+	s.unpop_depth = 8;
 	s.next_avail = 3;
 	s.next_used = 65531;
-	s.published_used = 65523; /* 8 unpublished */
+	s.published_used = 65531;
+	for (uint16_t i = 0; i < 8; i++)
+		s.heads[i] = (uint16_t)(7 - i);
 	assert_err(virtq_state_check(&s), 0);
-	s.published_used--; /* 9 unpublished */
+	s.unpop_depth = 9;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.unpop_depth = 0;
+	s.heads[7] = 8; /* a head == size */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.heads[7] = 7; /* the same head twice */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.heads[7] = 0;
+	s.in_flight = 4; /* 4 in flight + 4 unpublished: every head held */
+	s.unpop_depth = 4;
+	s.next_used = (uint16_t)(s.next_avail - 4);
+	s.published_used = (uint16_t)(s.next_used - 4);
+	for (uint16_t i = 0; i < 4; i++)
+		s.heads[i] |= VIRTQ_STATE_HEAD_USED; /* the first four popped completed */
+	assert_err(virtq_state_check(&s), 0);
+	s.unpop_depth = 5; /* the fifth newest was completed: not undoable */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.unpop_depth = 4;
+	s.heads[0] &= (uint16_t)~VIRTQ_STATE_HEAD_USED; /* 5 in flight by the marks */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.heads[0] |= VIRTQ_STATE_HEAD_USED;
+	s.published_used--; /* 4 + 5 */
 	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
 	s.published_used++;
-	s.in_flight = 9;
-	s.next_avail++;
-	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
-	s.in_flight = 8;
-	s.next_avail--;
+	s.in_flight = 5;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE); /* in_flight disagrees */
+	s.in_flight = 4;
 	s.size = 16; /* max_size 8 */
 	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
 	s.max_size = 16;
@@ -1008,7 +1245,7 @@ static uint64_t next_random(uint64_t *x)
 /* A random state that passes virtq_state_check, built by its rules. */
 static void random_valid_state(uint64_t *x, struct virtq_state *s)
 {
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct virtq_state, heads));
 	const unsigned max_log2 = (unsigned)(next_random(x) % 16); /* up to 32768 */
 	s->max_size = 1u << max_log2;
 	s->size = 1u << (next_random(x) % (max_log2 + 1u));
@@ -1022,42 +1259,45 @@ static void random_valid_state(uint64_t *x, struct virtq_state *s)
 	s->broken = next_random(x) & 1;
 	s->signalled_valid = next_random(x) & 1;
 	s->notify_enabled = next_random(x) & 1;
-	s->in_flight = (uint32_t)(next_random(x) % (s->size + 1u));
+	/* small counts mostly, so the loop stays fast; a few up to the size */
+	const uint32_t room = next_random(x) % 8 ? (s->size < 16 ? s->size : 16) : s->size;
+	s->in_flight = (uint32_t)(next_random(x) % (room + 1u));
+	s->unpop_depth = (uint32_t)(next_random(x) % (s->in_flight + 1u));
+	const uint32_t unpublished = (uint32_t)(next_random(x) % (room - s->in_flight + 1u));
 	s->next_used = (uint16_t)next_random(x);
 	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
-	s->published_used = (uint16_t)(s->next_used - next_random(x) % (s->size + 1u));
+	s->published_used = (uint16_t)(s->next_used - unpublished);
 	s->signalled_used = (uint16_t)next_random(x);
+	const uint32_t start = (uint32_t)next_random(x);
+	fill_heads(s, start, 2 * start + 1);
 }
 
 static void test_round_trip_random(void **state)
 {
 	(void)state;
+	static struct virtq_state want;
 	uint64_t x = 0x9e3779b97f4a7c15u;
 	for (int i = 0; i < 20000; i++) {
-		struct virtq_state want, s;
-		unsigned char b[V1], again[V1];
 		random_valid_state(&x, &want);
-		assert_err(virtq_state_check(&want), 0);
-		assert_err(virtq_state_encode(&want, b, sizeof(b)), V1);
-		assert_err(virtq_state_decode(&s, b, sizeof(b)), 0);
-		assert_state_equal(&s, &want);
-		assert_err(virtq_state_encode(&s, again, sizeof(again)), V1);
-		assert_bytes_equal(again, b, V1);
+		expect_round_trip(&want);
 	}
 }
 
 static void test_encode_errors(void **state)
 {
 	(void)state;
-	unsigned char b[V1];
-	struct virtq_state bad = golden_state;
+	static unsigned char b[MAX_BYTES];
+	static struct virtq_state bad;
+	bad = golden_state;
 	bad.size = 3;
 	memset(b, 0xee, sizeof(b));
 	assert_err(virtq_state_encode(NULL, b, sizeof(b)), -VIRTQ_EINVAL);
 	assert_err(virtq_state_encode(&golden_state, NULL, sizeof(b)), -VIRTQ_EINVAL);
 	assert_err(virtq_state_encode(&bad, b, sizeof(b)), -VIRTQ_EBADSTATE);
 	assert_err(virtq_state_encode(&bad, b, 0), -VIRTQ_EBADSTATE); /* state before room */
-	assert_err(virtq_state_encode(&golden_state, b, V1 - 1), -VIRTQ_ENOSPC);
+	assert_err(virtq_state_encode(&golden_state, b, GOLDEN_LEN - 1), -VIRTQ_ENOSPC);
+	assert_err(virtq_state_encode(&golden_state, b, V1), -VIRTQ_ENOSPC);
+	assert_err(virtq_state_encode(&golden_v1_state, b, V1 - 1), -VIRTQ_ENOSPC);
 	assert_err(virtq_state_encode(&golden_state, b, 0), -VIRTQ_ENOSPC);
 	for (size_t i = 0; i < sizeof(b); i++)
 		assert_int_equal(b[i], 0xee); /* nothing written on error */
@@ -1080,51 +1320,73 @@ static int decode_exact(struct virtq_state *s, const unsigned char *bytes, size_
 
 static void expect_zeroed(const struct virtq_state *s)
 {
-	struct virtq_state zero;
-	memset(&zero, 0, sizeof(zero));
+	static struct virtq_state zero;
 	assert_state_equal(s, &zero);
 }
 
-/* One change to the golden bytes, and the exact error it must give. */
+/* One change to golden bytes, and the exact error it must give. */
 struct bad_encoding {
 	const char *what;
+	bool v1;     /* a change to the version-1 golden bytes, else version 2's */
 	size_t offset;
 	unsigned char value;
-	size_t len; /* bytes passed to decode; 0 means 64 */
+	size_t len; /* bytes passed to decode; 0 means all of the golden ones */
 	int err;
 };
 
 static const struct bad_encoding bad_encodings[] = {
-	{ "magic byte 0", 0, 'v', 0, -VIRTQ_EFORMAT },
-	{ "magic byte 1", 1, 'q', 0, -VIRTQ_EFORMAT },
-	{ "magic byte 2", 2, 's', 0, -VIRTQ_EFORMAT },
-	{ "magic byte 3", 3, 't', 0, -VIRTQ_EFORMAT },
-	{ "version 0", 4, 0, 0, -VIRTQ_EFORMAT },
-	{ "version 2", 4, 2, 0, -VIRTQ_EVERSION },
-	{ "version 257", 5, 1, 0, -VIRTQ_EVERSION },
-	{ "version 2, header only", 4, 2, 8, -VIRTQ_EVERSION },
-	{ "version 2, one byte short of its header", 4, 2, 7, -VIRTQ_EFORMAT },
-	{ "length 0", 6, 0, 0, -VIRTQ_EFORMAT },
-	{ "length 63", 6, 63, 0, -VIRTQ_EFORMAT },
-	{ "length 65", 6, 65, 0, -VIRTQ_EFORMAT },
-	{ "length 64 + 256", 7, 1, 0, -VIRTQ_EFORMAT },
-	{ "flags bit 4", 8, 0x15, 0, -VIRTQ_EFORMAT },
-	{ "size 3", 16, 3, 0, -VIRTQ_EBADSTATE },
-	{ "max_size not a power of two", 14, 0x01, 0, -VIRTQ_EBADSTATE }, /* 0x18000 */
-	{ "in_flight disagrees", 20, 4, 0, -VIRTQ_EBADSTATE },
-	{ "inactive with indices", 8, 0x0c, 0, -VIRTQ_EBADSTATE },
+	{ "magic byte 0", false, 0, 'v', 0, -VIRTQ_EFORMAT },
+	{ "magic byte 1", false, 1, 'q', 0, -VIRTQ_EFORMAT },
+	{ "magic byte 2", true, 2, 's', 0, -VIRTQ_EFORMAT },
+	{ "magic byte 3", true, 3, 't', 0, -VIRTQ_EFORMAT },
+	{ "version 0", false, 4, 0, 0, -VIRTQ_EFORMAT },
+	{ "version 3", false, 4, 3, 0, -VIRTQ_EVERSION },
+	{ "version 257", true, 5, 1, 0, -VIRTQ_EVERSION },
+	{ "version 3, header only", true, 4, 3, 8, -VIRTQ_EVERSION },
+	{ "version 3, one byte short of its header", true, 4, 3, 7, -VIRTQ_EFORMAT },
+	{ "version 1 bytes called version 2", true, 4, 2, 0, -VIRTQ_EFORMAT },
+	{ "version 2 bytes called version 1", false, 4, 1, 0, -VIRTQ_EFORMAT },
+	{ "v1 length 0", true, 6, 0, 0, -VIRTQ_EFORMAT },
+	{ "v1 length 63", true, 6, 63, 0, -VIRTQ_EFORMAT },
+	{ "v1 length 65", true, 6, 65, 0, -VIRTQ_EFORMAT },
+	{ "v1 length 64 + 256", true, 7, 1, 0, -VIRTQ_EFORMAT },
+	{ "v2 fixed length 64", false, 6, 64, 0, -VIRTQ_EFORMAT },
+	{ "v2 fixed length 69", false, 6, 69, 0, -VIRTQ_EFORMAT },
+	{ "v2 one head short", false, 0, 0x56, GOLDEN_LEN - 2, -VIRTQ_EFORMAT },
+	{ "v2 half a head short", false, 0, 0x56, GOLDEN_LEN - 1, -VIRTQ_EFORMAT },
+	{ "v2 fixed part only", false, 0, 0x56, V2, -VIRTQ_EFORMAT },
+	{ "v2 without its unpop_depth", false, 0, 0x56, V1, -VIRTQ_EFORMAT },
+	{ "v2 announcing one head more", false, 20, 4, 0, -VIRTQ_EFORMAT },
+	{ "v2 announcing one unpublished more", false, 60, 0x3f, 0, -VIRTQ_EFORMAT },
+	{ "flags bit 4", false, 8, 0x15, 0, -VIRTQ_EFORMAT },
+	{ "v1 flags bit 4", true, 8, 0x15, 0, -VIRTQ_EFORMAT },
+	{ "size 3", false, 16, 3, 0, -VIRTQ_EBADSTATE },
+	{ "max_size not a power of two", true, 14, 0x01, 0, -VIRTQ_EBADSTATE }, /* 0x18000 */
+	{ "v1 with a chain in flight", true, 56, 0x42, 0, -VIRTQ_EBADSTATE },
+	{ "v1 with an unpublished entry", true, 60, 0x40, 0, -VIRTQ_EBADSTATE },
+	{ "v2 in_flight disagrees", false, 56, 0x45, 0, -VIRTQ_EBADSTATE },
+	{ "v2 head == size", false, 69, 0x01, 0, -VIRTQ_EBADSTATE },
+	{ "v2 a head twice", false, 72, 0x61, 0, -VIRTQ_EBADSTATE },
+	{ "v2 a head twice, once completed", false, 70, 0x61, 0, -VIRTQ_EBADSTATE },
+	{ "v2 completion unmarked", false, 71, 0x00, 0, -VIRTQ_EBADSTATE },
+	{ "v2 in flight marked completed", false, 75, 0x80, 0, -VIRTQ_EBADSTATE },
+	{ "v2 unpop_depth above in_flight", false, 64, 4, 0, -VIRTQ_EBADSTATE },
+	{ "v2 undoable behind a completion", false, 64, 3, 0, -VIRTQ_EBADSTATE },
+	{ "inactive with indices", false, 8, 0x0c, 0, -VIRTQ_EBADSTATE },
 };
 
 static void test_decode_rejects(void **state)
 {
 	(void)state;
+	static unsigned char b[GOLDEN_LEN];
+	static struct virtq_state s;
 	for (size_t i = 0; i < sizeof(bad_encodings) / sizeof(bad_encodings[0]); i++) {
 		const struct bad_encoding *be = &bad_encodings[i];
-		unsigned char b[V1];
-		struct virtq_state s = golden_state; /* must come back zeroed */
-		memcpy(b, golden_bytes, V1);
+		const size_t full = be->v1 ? V1 : GOLDEN_LEN;
+		memcpy(b, be->v1 ? golden_v1_bytes : golden_bytes, full);
 		b[be->offset] = be->value;
-		int r = decode_exact(&s, b, be->len ? be->len : V1);
+		poison(&s); /* must come back zeroed */
+		int r = decode_exact(&s, b, be->len ? be->len : full);
 		if (r != be->err)
 			fail_msg("%s: decode = %s, expected %s", be->what, virtq_errname(r),
 				 virtq_errname(be->err));
@@ -1132,14 +1394,37 @@ static void test_decode_rejects(void **state)
 	}
 }
 
-/* Reserved flag bits 4..31, each alone. */
+/* A version-2 encoding announcing more heads than any queue has is refused
+ * as such, once its bytes are all there (framing first). */
+static void test_decode_rejects_too_many_heads(void **state)
+{
+	(void)state;
+	const size_t n = VIRTQ_MAX_SIZE + 1u, len = V2 + 2 * n;
+	unsigned char *b = calloc(1, len);
+	static struct virtq_state s;
+	assert_non_null(b);
+	memcpy(b, golden_bytes, V2);
+	b[20] = 0x01, b[21] = 0x80, b[22] = b[23] = 0; /* in_flight 32769 */
+	b[58] = b[60] = 0;			     /* nothing unpublished */
+	b[59] = b[61] = 0;
+	b[56] = 0x01, b[57] = 0x80; /* next_avail - next_used == in_flight mod 2^16 */
+	assert_err(decode_exact(&s, b, len), -VIRTQ_EBADSTATE);
+	assert_err(decode_exact(&s, b, len - 2), -VIRTQ_EFORMAT);
+	expect_zeroed(&s);
+	free(b);
+}
+
+/* Reserved flag bits 4..31, each alone, in both versions. */
 static void test_decode_rejects_reserved_flags(void **state)
 {
 	(void)state;
+	static unsigned char b[GOLDEN_LEN];
+	static struct virtq_state s;
 	for (unsigned bit = 4; bit < 32; bit++) {
-		unsigned char b[V1];
-		struct virtq_state s;
-		memcpy(b, golden_bytes, V1);
+		memcpy(b, golden_bytes, GOLDEN_LEN);
+		b[8 + bit / 8] = (unsigned char)(b[8 + bit / 8] | 1u << (bit % 8));
+		assert_err(decode_exact(&s, b, GOLDEN_LEN), -VIRTQ_EFORMAT);
+		memcpy(b, golden_v1_bytes, V1);
 		b[8 + bit / 8] = (unsigned char)(b[8 + bit / 8] | 1u << (bit % 8));
 		assert_err(decode_exact(&s, b, V1), -VIRTQ_EFORMAT);
 	}
@@ -1150,11 +1435,11 @@ static void test_decode_newer_longer_version(void **state)
 {
 	(void)state;
 	unsigned char b[V1 + 8];
-	struct virtq_state s;
-	memcpy(b, golden_bytes, V1);
+	static struct virtq_state s;
+	memcpy(b, golden_v1_bytes, V1);
 	memset(b + V1, 0, 8);
-	b[4] = 2;	   /* version 2 */
-	b[6] = V1 + 8; /* length 72 */
+	b[4] = 3;	   /* version 3 */
+	b[6] = V1 + 8; /* fixed part 72 */
 	assert_err(decode_exact(&s, b, sizeof(b)), -VIRTQ_EVERSION);
 	b[4] = 1; /* the same bytes as version 1: its length is wrong */
 	assert_err(decode_exact(&s, b, sizeof(b)), -VIRTQ_EFORMAT);
@@ -1166,28 +1451,36 @@ static void test_decode_newer_longer_version(void **state)
 static void test_decode_misuse(void **state)
 {
 	(void)state;
-	struct virtq_state s = golden_state;
-	assert_err(virtq_state_decode(NULL, golden_bytes, V1), -VIRTQ_EINVAL);
-	assert_err(virtq_state_decode(&s, NULL, V1), -VIRTQ_EINVAL);
+	static struct virtq_state s;
+	poison(&s);
+	assert_err(virtq_state_decode(NULL, golden_bytes, GOLDEN_LEN), -VIRTQ_EINVAL);
+	assert_err(virtq_state_decode(&s, NULL, GOLDEN_LEN), -VIRTQ_EINVAL);
 	expect_zeroed(&s);
 }
+
+/* Encodings short enough to cut and corrupt at every byte. */
+#define SMALL_ENCODING 256u
 
 /* Every truncation of valid encodings is refused, without reading past it. */
 static void test_decode_truncations(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(round_trip_states) / sizeof(round_trip_states[0]); i++) {
-		unsigned char b[V1];
-		assert_err(virtq_state_encode(&round_trip_states[i], b, sizeof(b)), V1);
-		for (size_t len = 0; len < V1; len++) {
-			struct virtq_state s = golden_state;
-			int r = decode_exact(&s, b, len);
+	static unsigned char b[MAX_BYTES];
+	static struct virtq_state s;
+	for (size_t i = 0; i < ROUND_TRIP_STATES; i++) {
+		const struct virtq_state *valid = round_trip_state(i);
+		const size_t len = encoded_len(valid);
+		assert_err(virtq_state_encode(valid, b, sizeof(b)), len);
+		for (size_t cut = 0; cut < len; cut++) {
+			if (len > SMALL_ENCODING && cut > V2 && cut < len - 4)
+				continue; /* long ones: the fixed part and the end */
+			poison(&s);
+			int r = decode_exact(&s, b, cut);
 			if (r != -VIRTQ_EFORMAT)
-				fail_msg("state %zu cut to %zu bytes: %s", i, len, virtq_errname(r));
+				fail_msg("state %zu cut to %zu bytes: %s", i, cut, virtq_errname(r));
 			expect_zeroed(&s);
 		}
-		struct virtq_state s;
-		assert_err(decode_exact(&s, b, V1), 0);
+		assert_err(decode_exact(&s, b, len), 0);
 	}
 }
 
@@ -1196,20 +1489,23 @@ static void test_decode_truncations(void **state)
  * (with a format, version or state error, *s zeroed) or accepts a state that
  * encodes back to exactly the corrupted bytes.
  */
-static void corrupt_every_byte(const unsigned char *valid, unsigned *accepted, unsigned *refused)
+static void corrupt_every_byte(const unsigned char *valid, size_t len, unsigned *accepted,
+			       unsigned *refused)
 {
-	for (size_t at = 0; at < V1; at++) {
+	static unsigned char b[SMALL_ENCODING], again[MAX_BYTES];
+	static struct virtq_state s;
+	assert_true(len <= SMALL_ENCODING);
+	for (size_t at = 0; at < len; at++) {
 		for (unsigned v = 0; v < 256; v++) {
-			unsigned char b[V1], again[V1];
-			struct virtq_state s = golden_state;
 			if (v == valid[at])
 				continue;
-			memcpy(b, valid, V1);
+			memcpy(b, valid, len);
 			b[at] = (unsigned char)v;
-			int r = decode_exact(&s, b, V1);
+			poison(&s);
+			int r = decode_exact(&s, b, len);
 			if (r == 0) {
-				assert_err(virtq_state_encode(&s, again, sizeof(again)), V1);
-				if (memcmp(again, b, V1) != 0)
+				assert_err(virtq_state_encode(&s, again, sizeof(again)), len);
+				if (memcmp(again, b, len) != 0)
 					fail_msg("byte %zu = 0x%02x: accepted, re-encodes differently",
 						 at, v);
 				(*accepted)++;
@@ -1226,12 +1522,17 @@ static void corrupt_every_byte(const unsigned char *valid, unsigned *accepted, u
 static void test_decode_single_byte_corruptions(void **state)
 {
 	(void)state;
+	static unsigned char b[MAX_BYTES];
 	unsigned accepted = 0, refused = 0;
-	corrupt_every_byte(golden_bytes, &accepted, &refused);
-	for (size_t i = 0; i < sizeof(round_trip_states) / sizeof(round_trip_states[0]); i++) {
-		unsigned char b[V1];
-		assert_err(virtq_state_encode(&round_trip_states[i], b, sizeof(b)), V1);
-		corrupt_every_byte(b, &accepted, &refused);
+	corrupt_every_byte(golden_bytes, GOLDEN_LEN, &accepted, &refused);
+	corrupt_every_byte(golden_v1_bytes, V1, &accepted, &refused);
+	for (size_t i = 0; i < ROUND_TRIP_STATES; i++) {
+		const struct virtq_state *valid = round_trip_state(i);
+		const size_t len = encoded_len(valid);
+		if (len > SMALL_ENCODING)
+			continue;
+		assert_err(virtq_state_encode(valid, b, sizeof(b)), len);
+		corrupt_every_byte(b, len, &accepted, &refused);
 	}
 	/* Both outcomes happen: the loop checks something either way. */
 	assert_true(accepted > 1000);
@@ -1252,12 +1553,15 @@ int main(void)
 		cmocka_unit_test(test_restore_misuse),
 		cmocka_unit_test(test_restore_check_order),
 		cmocka_unit_test(test_restore_host_misaligned),
+		cmocka_unit_test(test_restore_in_flight_resubmit),
+		T(test_restore_keeps_unpop_depth),
 		cmocka_unit_test(test_encode_golden),
 		cmocka_unit_test(test_state_check_boundaries),
 		cmocka_unit_test(test_round_trip_table),
 		cmocka_unit_test(test_round_trip_random),
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_decode_rejects),
+		cmocka_unit_test(test_decode_rejects_too_many_heads),
 		cmocka_unit_test(test_decode_rejects_reserved_flags),
 		cmocka_unit_test(test_decode_newer_longer_version),
 		cmocka_unit_test(test_decode_misuse),

@@ -81,9 +81,7 @@ static void vring_stop(struct vu_dev *d, unsigned idx)
 	struct vu_vring *v = &d->vring[idx];
 	if (v->started) {
 		d->ops->ring_stopped(d, idx);
-		struct virtq_state s;
-		if (virtq_save(&v->q, &s) == 0)
-			v->base = s.next_avail;
+		v->base = virtq_next_avail(&v->q);
 		log_debug("ring %u stopped at avail index %u%s", idx, v->base,
 			  virtq_is_broken(&v->q) ? " (was broken)" : "");
 	}
@@ -91,34 +89,6 @@ static void vring_stop(struct vu_dev *d, unsigned idx)
 	close_fd(&v->kick_fd);
 	virtq_reset(&v->q);
 	v->started = false;
-}
-
-/* Resumes q at next avail index base. No in-flight record is negotiated
- * (INFLIGHT_SHMFD), so the used index is whatever the guest's ring says;
- * chains between it and base are lost, as with libvhost-user. */
-static int vring_resume(struct vu_dev *d, struct vu_vring *v, uint64_t desc, uint64_t avail,
-			uint64_t used)
-{
-	unsigned char raw[2];
-	int r = virtq_mem_read(&d->mem.mem, used + 2, raw, sizeof(raw));
-	if (r < 0)
-		return r;
-	uint16_t used_idx = (uint16_t)(raw[0] | raw[1] << 8);
-	struct virtq_state s = {
-		.max_size = VU_MAX_QUEUE_SIZE,
-		.size = v->num,
-		.features = d->features,
-		.desc_gpa = desc,
-		.avail_gpa = avail,
-		.used_gpa = used,
-		.active = true,
-		.next_avail = v->base,
-		.next_used = used_idx,
-		.published_used = used_idx,
-		.in_flight = (uint16_t)(v->base - used_idx),
-		.notify_enabled = true,
-	};
-	return virtq_restore(&v->q, &d->mem.mem, &s);
 }
 
 /* Starts ring idx once it has everything: memory, addresses, a kick fd and
@@ -135,14 +105,18 @@ static void vring_try_start(struct vu_dev *d, unsigned idx)
 		log_info("ring %u: ring addresses outside the memory table: not started", idx);
 		return;
 	}
+	const struct virtq_ring_addrs addrs = { .desc_area = desc, .driver_area = avail,
+						.device_area = used };
 	virtq_reset(&v->q);
 	int r = virtq_set_size(&v->q, v->num);
 	if (r == 0)
-		r = virtq_set_addrs(&v->q, desc, avail, used);
+		r = virtq_set_addrs(&v->q, &addrs);
 	if (r == 0)
 		r = virtq_set_features(&v->q, d->features);
+	/* A non-zero base resumes where the ring stopped: the chains the ring's
+	 * in-flight area still holds are in flight again (inflight.h). */
 	if (r == 0)
-		r = v->base == 0 ? virtq_activate(&v->q) : vring_resume(d, v, desc, avail, used);
+		r = v->base == 0 ? virtq_activate(&v->q) : virtq_resume(&v->q, v->base);
 	if (r < 0) {
 		log_info("ring %u: refused by virtq: %s: not started", idx, virtq_errname(r));
 		virtq_reset(&v->q);
@@ -356,7 +330,7 @@ static int on_set_mem_table(struct vu_dev *d, const struct vu_msg *m, int *fds, 
 	}
 	/* Running rings keep their guest-physical addresses: park them in
 	 * their saved state while the map changes, then restore. */
-	struct virtq_state saved[VU_NUM_QUEUES];
+	static struct virtq_state saved[VU_NUM_QUEUES]; /* 64 KiB each; one thread */
 	bool running[VU_NUM_QUEUES];
 	for (unsigned i = 0; i < VU_NUM_QUEUES; i++) {
 		running[i] = d->vring[i].started && virtq_save(&d->vring[i].q, &saved[i]) == 0;
@@ -651,6 +625,7 @@ void vu_dev_init(struct vu_dev *d, struct ev_loop *loop, const struct vu_dev_ops
 		v->dev = d;
 		v->idx = i;
 		(void)virtq_init(&v->q, &d->mem.mem, VU_MAX_QUEUE_SIZE);
+		(void)virtq_set_inflight(&v->q, v->inflight, sizeof(v->inflight));
 		v->num = VU_MAX_QUEUE_SIZE;
 		v->kick_fd = v->call_fd = v->err_fd = -1;
 		ev_handler_init(&v->kick, on_kick);

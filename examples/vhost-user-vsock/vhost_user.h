@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <virtq/inflight.h>
 #include <virtq/queue.h>
 
 #include "loop.h"
@@ -61,6 +62,9 @@ struct vu_vring {
 	struct vu_dev *dev;
 	unsigned idx;
 	struct virtq q;           /* on dev->mem.mem; active while started */
+	/* q's in-flight record; it outlives stops, so a ring restarted at a
+	 * non-zero base knows its chains in flight */
+	_Alignas(VIRTQ_INFLIGHT_ALIGN) unsigned char inflight[VIRTQ_INFLIGHT_BYTES(VU_MAX_QUEUE_SIZE)];
 	uint32_t num;             /* SET_VRING_NUM */
 	uint64_t desc_uva, avail_uva, used_uva;
 	bool addr_set;

@@ -350,6 +350,12 @@ static void rx_pump(struct vsock_dev *d)
 			}
 			break;
 		}
+		if (r == -VIRTQ_ENOSPC && virtq_discard(q, &chain) == 1) {
+			log_info("RX buffer of %u segments: more than we take, returned empty",
+				 chain.needed);
+			done++;
+			continue;
+		}
 		if (r < 0) {
 			if (r != -VIRTQ_EBROKEN)
 				log_info("RX queue: %s: queue stopped until the device is reset",
@@ -535,6 +541,12 @@ static void tx_process(struct vsock_dev *d)
 			handle_tx(d, &chain);
 			(void)virtq_add_used(q, chain.id, 0);
 			done++;
+		}
+		if (r == -VIRTQ_ENOSPC && virtq_discard(q, &chain) == 1) {
+			log_info("TX packet of %u segments: more than we take, dropped",
+				 chain.needed);
+			done++;
+			r = 0;
 		}
 		if (virtq_publish_used(q) > 0 && virtq_needs_notify(q) == 1)
 			vu_vring_notify(&d->vu, VSOCK_TX);

@@ -51,7 +51,9 @@ static void check_accessors(struct harness *h)
 {
 	FUZZ_SAME(virtq_is_broken(&h->q), h->model.broken, "virtq_is_broken");
 	FUZZ_SAME(virtq_is_active(&h->q), h->model.active, "virtq_is_active");
-	FUZZ_SAME(virtq_in_flight(&h->q), h->model.in_flight, "virtq_in_flight");
+	FUZZ_SAME(virtq_in_flight(&h->q), model_in_flight(&h->model), "virtq_in_flight");
+	FUZZ_SAME(virtq_next_avail(&h->q), h->model.next_avail, "virtq_next_avail");
+	FUZZ_SAME(virtq_next_used(&h->q), h->model.next_used, "virtq_next_used");
 	FUZZ_SAME(virtq_size(&h->q), h->model.at_max_size ? VIRTQ_MAX_SIZE : h->model.size,
 		  "virtq_size");
 }
@@ -68,6 +70,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	if (harness_guest_setup(&h, &s->hdr))
 		return; /* cannot happen for the sizes the header can express */
 	FUZZ_SAME(virtq_mock_attach(h.guest, &h.q), model_activate(&h.model), "activate");
+	harness_forget_stale_area(&h);
 	harness_stats.runs++;
 	harness_stats.activated += h.model.active;
 	harness_start_back(&h, s->hdr.start_back);

@@ -11,7 +11,7 @@ static struct harness_slot *slot_of(struct harness *h, const struct scn_op *op)
 }
 
 /* The library's chain, mapped back to guest addresses, is the model's. */
-static void check_chain(struct harness *h, const struct harness_slot *sl)
+void harness_check_chain(struct harness *h, const struct harness_slot *sl)
 {
 	const struct virtq_chain *c = &sl->chain;
 	const struct model_chain *w = &sl->want;
@@ -52,6 +52,47 @@ static void dump_chains(struct harness *h, const struct harness_slot *sl, int go
 			sl->want.segs[i].writable ? " writable" : "");
 }
 
+/* What pop, discard and resubmit report besides their chain: the work done,
+ * and for -VIRTQ_ENOSPC which chain and how many segments it needs. */
+void harness_check_chain_info(struct harness *h, const struct virtq_chain *c,
+			      const struct model_chain *want, int got)
+{
+	FUZZ_SAME(c->ndesc, want->ndesc, "descriptors read");
+	FUZZ_CHECK(c->ndesc <= 2 * h->model.size, "%u descriptors read, size %u", c->ndesc,
+		   h->model.size);
+	if (got == 1 || got == -VIRTQ_ENOSPC) {
+		FUZZ_SAME(c->id, want->id, "chain id");
+		FUZZ_SAME(c->needed, want->needed, "segments needed");
+	}
+}
+
+/* A slot got a chain: its writable buffers may be written, cursors start. */
+void harness_slot_filled(struct harness *h, struct harness_slot *sl)
+{
+	harness_check_chain(h, sl);
+	for (uint32_t i = sl->want.nread; i < sl->want.nseg; i++)
+		virtq_mock_allow_write(h->guest, sl->want.segs[i].gpa, sl->want.segs[i].len);
+	harness_restart_cursors(sl);
+}
+
+/* avail_event follows next_avail while notifications are wanted (EVENT_IDX). */
+void harness_check_avail_event(struct harness *h)
+{
+	if (h->model.event_idx && h->model.notify_enabled)
+		FUZZ_SAME(model_read16(&h->model, model_avail_event_gpa(&h->model)),
+			  h->model.next_avail, "avail_event after pop");
+}
+
+static void count_pop(int got)
+{
+	harness_stats.pops++;
+	harness_stats.chains += got == 1;
+	harness_stats.pop_errors += got < 0 && got != -VIRTQ_EBROKEN && got != -VIRTQ_ENOTREADY;
+	harness_stats.pop_unusable += got == -VIRTQ_EBROKEN || got == -VIRTQ_ENOTREADY;
+	if (got < 0 && -got < VIRTQ_ERROR_COUNT)
+		harness_stats.pop_error_codes[-got]++;
+}
+
 static void pop(struct harness *h, const struct scn_op *op)
 {
 	struct harness_slot *sl = slot_of(h, op);
@@ -65,28 +106,16 @@ static void pop(struct harness *h, const struct scn_op *op)
 	if (got != want)
 		dump_chains(h, sl, got, want);
 	FUZZ_SAME(got, want, "pop");
-	FUZZ_SAME(sl->chain.ndesc, sl->want.ndesc, "descriptors read");
-	FUZZ_CHECK(sl->chain.ndesc <= 2 * h->model.size, "pop read %u descriptors, size %u",
-		   sl->chain.ndesc, h->model.size);
+	harness_check_chain_info(h, &sl->chain, &sl->want, got);
 	sl->valid = got == 1;
-	harness_stats.pops++;
-	harness_stats.chains += got == 1;
-	harness_stats.pop_errors += got < 0 && got != -VIRTQ_EBROKEN && got != -VIRTQ_ENOTREADY;
-	harness_stats.pop_unusable += got == -VIRTQ_EBROKEN || got == -VIRTQ_ENOTREADY;
-	if (got < 0 && -got < VIRTQ_ERROR_COUNT)
-		harness_stats.pop_error_codes[-got]++;
+	count_pop(got);
 	if (!sl->valid)
 		return;
-	check_chain(h, sl);
-	for (uint32_t i = sl->want.nread; i < sl->want.nseg; i++)
-		virtq_mock_allow_write(h->guest, sl->want.segs[i].gpa, sl->want.segs[i].len);
-	harness_restart_cursors(sl);
-	if (h->model.event_idx && h->model.notify_enabled)
-		FUZZ_SAME(model_read16(&h->model, model_avail_event_gpa(&h->model)),
-			  h->model.next_avail, "avail_event after pop");
+	harness_slot_filled(h, sl);
+	harness_check_avail_event(h);
 }
 
-static void check_used_elem(struct harness *h, uint16_t id, uint32_t len)
+void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len)
 {
 	unsigned char e[8];
 	const struct model *md = &h->model;
@@ -112,7 +141,7 @@ static void add_used(struct harness *h, const struct scn_op *op)
 	FUZZ_SAME(got, model_add_used(&h->model, id), "add_used");
 	if (got)
 		return;
-	check_used_elem(h, id, len);
+	harness_check_used_elem(h, id, len);
 	if (published != h->model.published)
 		check_used_idx(h);
 }
@@ -161,6 +190,7 @@ void harness_reactivate(struct harness *h)
 	model_reset(&h->model);
 	h->model.at_max_size = false; /* attach sets the size again */
 	FUZZ_SAME(virtq_mock_attach(h->guest, &h->q), model_activate(&h->model), "activate");
+	harness_forget_stale_area(h);
 	for (unsigned i = 0; i < SCN_SLOTS; i++)
 		h->slots[i].valid = false;
 }
@@ -190,6 +220,11 @@ void harness_device_op(struct harness *h, const struct scn_op *op)
 		harness_check_writes(h); /* the driver reset forgets the allowed ranges */
 		harness_reactivate(h);
 		virtq_mock_snapshot(h->guest);
+		break;
+	case SCN_DISCARD:
+	case SCN_RECONNECT:
+	case SCN_RESUBMIT:
+		harness_lifecycle_op(h, op);
 		break;
 	default:
 		break;

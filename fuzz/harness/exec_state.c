@@ -11,27 +11,31 @@
 
 #include "harness.h"
 
-static void encode_exact(const struct virtq_state *s, uint8_t out[VIRTQ_STATE_V1_SIZE])
+/* Encodes s into out (VIRTQ_STATE_MAX_BYTES): version 1 exactly when
+ * nothing is held. Returns the length. */
+static size_t encode_exact(const struct virtq_state *s, uint8_t *out)
 {
-	FUZZ_SAME(virtq_state_encode(s, out, VIRTQ_STATE_V1_SIZE), VIRTQ_STATE_V1_SIZE,
-		  "state_encode");
+	const uint32_t held = s->in_flight + (uint16_t)(s->next_used - s->published_used);
+	const size_t len = held ? VIRTQ_STATE_V2_FIXED_SIZE + 2u * held : VIRTQ_STATE_V1_SIZE;
+	FUZZ_SAME(virtq_state_encoded_size(s), len, "state_encoded_size");
+	FUZZ_SAME(virtq_state_encode(s, out, VIRTQ_STATE_MAX_BYTES), len, "state_encode");
+	return len;
 }
 
 /* A corrupted encoding: rejected with a documented code, or a state that
  * encodes back to exactly those bytes. The queue itself is left alone. */
-static void corrupt_and_decode(uint8_t bytes[VIRTQ_STATE_V1_SIZE], uint8_t where, uint8_t bit)
+static void corrupt_and_decode(uint8_t *bytes, size_t len, uint8_t where, uint8_t bit)
 {
-	struct virtq_state s;
-	uint8_t again[VIRTQ_STATE_V1_SIZE];
-	bytes[where % VIRTQ_STATE_V1_SIZE] ^= (uint8_t)(1u << (bit % 8));
-	int r = virtq_state_decode(&s, bytes, VIRTQ_STATE_V1_SIZE);
+	static struct virtq_state s;
+	static uint8_t again[VIRTQ_STATE_MAX_BYTES];
+	bytes[where % len] ^= (uint8_t)(1u << (bit % 8));
+	int r = virtq_state_decode(&s, bytes, len);
 	harness_check_error_text(r);
 	FUZZ_CHECK(r == 0 || r == -VIRTQ_EFORMAT || r == -VIRTQ_EVERSION || r == -VIRTQ_EBADSTATE,
 		   "state_decode returned %d", r);
-	if (r == 0) {
-		encode_exact(&s, again);
-		FUZZ_CHECK(!memcmp(again, bytes, sizeof(again)), "decoded state encodes differently");
-	}
+	if (r == 0)
+		FUZZ_CHECK(encode_exact(&s, again) == len && !memcmp(again, bytes, len),
+			   "decoded state encodes differently");
 }
 
 /* The model's restore: the library trusts the state but not the rings. */
@@ -46,9 +50,12 @@ static int expect_restore(const struct harness *h)
 static void restore_into_fresh_queue(struct harness *h, const struct virtq_state *s)
 {
 	struct virtq fresh;
-	struct virtq_state again;
-	uint8_t before[VIRTQ_STATE_V1_SIZE], after[VIRTQ_STATE_V1_SIZE];
+	static struct virtq_state again;
+	static uint8_t before[VIRTQ_STATE_MAX_BYTES], after[VIRTQ_STATE_MAX_BYTES];
 	FUZZ_SAME(virtq_init(&fresh, &h->guest->mem, VIRTQ_MAX_SIZE), 0, "init fresh queue");
+	/* The device's area moves with it (the old queue is dropped). */
+	FUZZ_SAME(virtq_set_inflight(&fresh, h->guest->inflight, h->guest->inflight_bytes), 0,
+		  "attach the in-flight area");
 	int want = expect_restore(h);
 	FUZZ_SAME(virtq_restore(&fresh, &h->guest->mem, s), want, "restore");
 	if (want) {
@@ -56,9 +63,9 @@ static void restore_into_fresh_queue(struct harness *h, const struct virtq_state
 		h->model.at_max_size = true; /* which puts the size back to the maximum */
 	} else {
 		FUZZ_SAME(virtq_save(&fresh, &again), 0, "save restored");
-		encode_exact(s, before);
-		encode_exact(&again, after);
-		FUZZ_CHECK(!memcmp(before, after, sizeof(before)), "save(restore(s)) != s");
+		const size_t n = encode_exact(s, before);
+		FUZZ_CHECK(encode_exact(&again, after) == n && !memcmp(before, after, n),
+			   "save(restore(s)) != s");
 		h->model.shadow_avail = h->model.next_avail; /* restore re-reads avail.idx */
 	}
 	h->q = fresh;
@@ -66,25 +73,24 @@ static void restore_into_fresh_queue(struct harness *h, const struct virtq_state
 
 void harness_save_restore(struct harness *h, const struct scn_op *op)
 {
-	struct virtq_state s, decoded;
-	uint8_t bytes[VIRTQ_STATE_V1_SIZE];
+	static struct virtq_state s, decoded;
+	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES], again[VIRTQ_STATE_MAX_BYTES];
 	FUZZ_SAME(virtq_save(&h->q, &s), 0, "save");
-	encode_exact(&s, bytes);
+	const size_t len = encode_exact(&s, bytes);
 	if (scn_mods(op) & SCN_MOD_C) {
-		corrupt_and_decode(bytes, op->slot, op->cap);
+		corrupt_and_decode(bytes, len, op->slot, op->cap);
 		return;
 	}
-	FUZZ_SAME(virtq_state_decode(&decoded, bytes, sizeof(bytes)), 0, "state_decode");
-	uint8_t again[VIRTQ_STATE_V1_SIZE];
-	encode_exact(&decoded, again);
-	FUZZ_CHECK(!memcmp(again, bytes, sizeof(bytes)), "decode(encode(s)) != s");
+	FUZZ_SAME(virtq_state_decode(&decoded, bytes, len), 0, "state_decode");
+	FUZZ_CHECK(encode_exact(&decoded, again) == len && !memcmp(again, bytes, len),
+		   "decode(encode(s)) != s");
 	restore_into_fresh_queue(h, &decoded);
 }
 
 /* Moves every index of a fresh, active queue to 65536 - back. */
 void harness_start_back(struct harness *h, uint8_t back)
 {
-	struct virtq_state s;
+	static struct virtq_state s;
 	struct model *md = &h->model;
 	const uint16_t start = (uint16_t)(65536u - back);
 	if (!back || !md->active)

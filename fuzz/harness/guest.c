@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The scenario's guest: memory layout from the header, addresses from locs. */
+#include <stddef.h>
 #include <string.h>
 
 #include "harness.h"
@@ -87,7 +88,11 @@ int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
 	}
 
 	struct model *md = &h->model;
-	memset(md, 0, sizeof(*md));
+	/* Of the per-head arrays only [0, size) matters (stamps and the
+	 * unpublished list are written before they are read): clearing all
+	 * 32768 entries of each on every run would cost more than most runs. */
+	memset(md, 0, offsetof(struct model, head));
+	memset(md->head, MODEL_FREE, size);
 	md->nregions = cfg.nregions;
 	for (uint32_t i = 0; i < cfg.nregions; i++)
 		md->regions[i] = (struct model_region){
@@ -142,6 +147,62 @@ static uint16_t bump(const struct harness *h, const struct scn_op *op, bool raw)
 	return (uint16_t)(pending >= qsize(h) ? 0 : op->value % (qsize(h) - pending + 1));
 }
 
+/* A head a correct driver may post: the first from want on that the device
+ * does not hold. */
+static uint16_t postable_head(const struct harness *h, uint32_t want)
+{
+	for (uint32_t i = 0; i < qsize(h); i++) {
+		uint32_t head = (want + i) % qsize(h);
+		if (h->model.head[head] == MODEL_FREE)
+			return (uint16_t)head;
+	}
+	return (uint16_t)(want % qsize(h)); /* all held: EBUSY comes first anyway */
+}
+
+/*
+ * A sane bump exposes only entries a correct driver could have made: heads
+ * the device does not hold, each once; other entries are rewritten. Only
+ * the first SCN_MAX_OPS entries after next_avail can ever be popped in a
+ * scenario, so no more are looked at; the replacement candidates only move
+ * forward: O(SCN_MAX_OPS + size) for the whole bump at worst.
+ */
+static void expose_sanely(struct harness *h, uint16_t from, uint16_t n)
+{
+	static uint32_t taken[MODEL_MAX_HEADS], generation; /* taken: == generation */
+	struct virtq_mock *g = h->guest;
+	const uint32_t size = qsize(h);
+	const uint16_t pending = (uint16_t)(from - h->model.next_avail);
+	const unsigned char *ring = virtq_mock_host(g, g->cfg.avail_gpa + 4, 2ull * size);
+	uint32_t candidate = 0;
+	if (!ring || pending >= SCN_MAX_OPS)
+		return; /* a ring outside memory, or nothing exposed is ever popped */
+	if (n > SCN_MAX_OPS - pending)
+		n = (uint16_t)(SCN_MAX_OPS - pending);
+	if (++generation == 0) {
+		memset(taken, 0, sizeof(taken));
+		generation = 1;
+	}
+#define ENTRY(i) ((uint16_t)(ring[2u * ((i) % size)] | ring[2u * ((i) % size) + 1u] << 8))
+	for (uint16_t i = h->model.next_avail; i != from; i++) /* posted, not yet popped */
+		if (ENTRY(i) < size)
+			taken[ENTRY(i)] = generation;
+	for (uint16_t k = 0; k < n; k++) {
+		const uint16_t i = (uint16_t)(from + k);
+		uint16_t head = ENTRY(i);
+		if (head >= size || h->model.head[head] != MODEL_FREE || taken[head] == generation) {
+			while (candidate < size && (h->model.head[candidate] != MODEL_FREE ||
+						    taken[candidate] == generation))
+				candidate++;
+			if (candidate == size)
+				return; /* no free head left: EBUSY or a repeat is what comes */
+			head = (uint16_t)candidate;
+			virtq_mock_set_avail_entry(g, i % size, head);
+		}
+		taken[head] = generation;
+	}
+#undef ENTRY
+}
+
 static void post(struct harness *h, const struct scn_op *op)
 {
 	struct virtq_mock_buf bufs[SCN_MAX_BUFS];
@@ -178,11 +239,15 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		break;
 	case SCN_WRITE_AVAIL:
 		virtq_mock_set_avail_entry(g, raw_idx ? op->idx : op->idx % qsize(h),
-					   (uint16_t)(raw_idx ? op->value : op->value % qsize(h)));
+					   raw_idx ? op->value : postable_head(h, op->value));
 		break;
-	case SCN_BUMP_AVAIL:
-		virtq_mock_set_avail_idx(g, (uint16_t)(g->avail_idx + bump(h, op, raw_idx)));
+	case SCN_BUMP_AVAIL: {
+		const uint16_t delta = bump(h, op, raw_idx);
+		if (!raw_idx)
+			expose_sanely(h, g->avail_idx, delta);
+		virtq_mock_set_avail_idx(g, (uint16_t)(g->avail_idx + delta));
 		break;
+	}
 	case SCN_AVAIL_FLAGS:
 		virtq_mock_set_avail_flags(g, op->value);
 		break;

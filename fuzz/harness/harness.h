@@ -127,5 +127,16 @@ void harness_part_bytes(struct harness *h, const struct model_chain *c, bool wri
 			uint64_t offset, uint64_t n, unsigned char *out);
 void harness_reactivate(struct harness *h);
 void harness_check_writes(struct harness *h);
+void harness_lifecycle_op(struct harness *h, const struct scn_op *op);
+/* Oracles shared by pop, discard and resubmit. */
+void harness_check_chain(struct harness *h, const struct harness_slot *sl);
+void harness_check_chain_info(struct harness *h, const struct virtq_chain *c,
+			      const struct model_chain *want, int got);
+void harness_slot_filled(struct harness *h, struct harness_slot *sl);
+void harness_check_avail_event(struct harness *h);
+void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len);
+/* The mock's in-flight area outlives runs (cached guests): a queue that did
+ * not activate must not see an earlier run's records. */
+void harness_forget_stale_area(struct harness *h);
 
 #endif /* FUZZ_HARNESS_H */

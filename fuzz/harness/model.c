@@ -60,15 +60,37 @@ static int ring_check(const struct model *md, uint64_t gpa, uint64_t len, uint64
 	return 0;
 }
 
-int model_activate(struct model *md)
+static int rings_check(const struct model *md)
 {
 	int r;
 	if ((r = ring_check(md, md->desc, 16ull * md->size, 16)) ||
 	    (r = ring_check(md, md->avail, 6 + 2ull * md->size, 2)) ||
 	    (r = ring_check(md, md->used, 6 + 8ull * md->size, 4)))
 		return r;
+	return 0;
+}
+
+/* Nothing held, nothing to undo, notifications as after activation. */
+static void start_at(struct model *md, uint16_t next_avail, uint16_t next_used)
+{
 	md->active = true;
+	md->broken = false;
 	md->notify_enabled = true;
+	md->signalled_valid = false;
+	md->next_avail = md->shadow_avail = next_avail;
+	md->next_used = md->published = md->signalled = next_used;
+	md->published_since_signal = 0;
+	md->nhistory = 0;
+	memset(md->head, MODEL_FREE, md->size);
+}
+
+int model_activate(struct model *md)
+{
+	int r = rings_check(md);
+	if (r)
+		return r;
+	start_at(md, 0, 0);
+	md->next_stamp = 0;
 	return 0;
 }
 
@@ -76,7 +98,9 @@ void model_reset(struct model *md)
 {
 	md->active = md->broken = md->notify_enabled = md->signalled_valid = false;
 	md->next_avail = md->shadow_avail = md->next_used = md->published = md->signalled = 0;
-	md->in_flight = 0;
+	md->published_since_signal = 0;
+	md->nhistory = 0;
+	memset(md->head, MODEL_FREE, md->size);
 }
 
 static int usable(const struct model *md)
@@ -142,9 +166,9 @@ static int add_buffer(const struct model *md, struct walk *w, struct desc d)
 		uint64_t n = r->size - (gpa - r->gpa);
 		if (n > left)
 			n = left;
-		if (w->c->nseg == w->cap)
-			return -VIRTQ_ENOSPC;
-		w->c->segs[w->c->nseg++] = (struct model_seg){ gpa, (uint32_t)n, writable };
+		w->c->needed++; /* counted always, stored while there is room */
+		if (w->c->nseg < w->cap)
+			w->c->segs[w->c->nseg++] = (struct model_seg){ gpa, (uint32_t)n, writable };
 		if (writable) {
 			w->c->write_len += n;
 		} else {
@@ -210,13 +234,38 @@ static int walk(const struct model *md, struct walk *w, uint16_t head)
 	}
 }
 
-int model_pop(struct model *md, struct model_chain *c, uint32_t cap)
+static void chain_empty(struct model_chain *c)
 {
-	int r = usable(md);
-	c->nseg = c->nread = c->ndesc = 0;
+	c->nseg = c->nread = c->ndesc = c->needed = 0;
 	c->read_len = c->write_len = 0;
-	if (r)
+	c->id = 0;
+}
+
+/* Walks head into c; on success or ENOSPC c->id is head, on ENOSPC no
+ * segments are kept. Fatal errors break the model. */
+static int walk_head(struct model *md, struct model_chain *c, uint32_t cap, uint16_t head)
+{
+	struct walk w = { .c = c, .cap = cap };
+	int r = walk(md, &w, head);
+	if (!r && c->needed > cap)
+		r = -VIRTQ_ENOSPC; /* well-formed, but more segments than room */
+	if (r) {
+		uint32_t ndesc = c->ndesc, needed = c->needed;
+		chain_empty(c);
+		c->ndesc = ndesc;
+		if (r != -VIRTQ_ENOSPC)
+			return fatal(md, r);
+		c->needed = needed;
+		c->id = head;
 		return r;
+	}
+	c->id = head;
+	return 1;
+}
+
+/* The next avail entry's head: 1 with *head, 0 empty, or an error. */
+static int next_head(struct model *md, uint16_t *head)
+{
 	if (md->next_avail == md->shadow_avail) {
 		uint16_t idx = model_read16(md, md->avail + 2);
 		if ((uint16_t)(idx - md->next_avail) > md->size)
@@ -225,33 +274,82 @@ int model_pop(struct model *md, struct model_chain *c, uint32_t cap)
 		if (idx == md->next_avail)
 			return 0;
 	}
-	if (md->in_flight >= md->size)
+	if (model_in_flight(md) >= md->size)
 		return -VIRTQ_EBUSY;
-	uint16_t head = model_read16(md, md->avail + 4 + 2ull * (md->next_avail % md->size));
-	if (head >= md->size)
-		return fatal(md, -VIRTQ_EBADIDX);
-	struct walk w = { .c = c, .cap = cap };
-	r = walk(md, &w, head);
-	if (r) {
-		c->nseg = c->nread = 0;
-		c->read_len = c->write_len = 0;
-		return r == -VIRTQ_ENOSPC ? r : fatal(md, r);
-	}
-	c->id = head;
-	md->next_avail++;
-	md->in_flight++;
+	*head = model_read16(md, md->avail + 4 + 2ull * (md->next_avail % md->size));
+	if (*head >= md->size || md->head[*head] != MODEL_FREE)
+		return fatal(md, -VIRTQ_EBADIDX); /* out of range, or held already */
 	return 1;
 }
 
+static void take(struct model *md, uint16_t head)
+{
+	md->head[head] = MODEL_IN_FLIGHT;
+	md->stamp[head] = md->next_stamp++;
+	if (md->nhistory == MODEL_MAX_HISTORY) { /* forget the oldest pop */
+		memmove(md->history, md->history + 1, (MODEL_MAX_HISTORY - 1) * sizeof(md->history[0]));
+		md->nhistory--;
+	}
+	md->history[md->nhistory++] = head;
+	md->next_avail++;
+}
+
+/* What pop and discard do first: 1 with the next head, or their result. */
+static int pop_start(struct model *md, struct model_chain *c, uint16_t *head)
+{
+	int r = usable(md);
+	chain_empty(c);
+	return r ? r : next_head(md, head);
+}
+
+int model_pop(struct model *md, struct model_chain *c, uint32_t cap)
+{
+	uint16_t head;
+	int r = pop_start(md, c, &head);
+	if (r <= 0)
+		return r;
+	if ((r = walk_head(md, c, cap, head)) != 1)
+		return r;
+	take(md, head);
+	return 1;
+}
+
+int model_discard(struct model *md, struct model_chain *c)
+{
+	uint16_t head;
+	int r = pop_start(md, c, &head);
+	if (r <= 0)
+		return r;
+	r = walk_head(md, c, 0, head);
+	if (r != 1 && r != -VIRTQ_ENOSPC)
+		return r;
+	c->id = head;
+	take(md, head);
+	return model_add_used(md, head) == 0 ? 1 : -VIRTQ_EINVAL;
+}
+
+int model_resubmit(struct model *md, uint16_t head, struct model_chain *c, uint32_t cap)
+{
+	int r = usable(md);
+	chain_empty(c);
+	if (r)
+		return r;
+	if (head >= md->size || md->head[head] != MODEL_IN_FLIGHT)
+		return -VIRTQ_EINVAL;
+	return walk_head(md, c, cap, head);
+}
+
+/* Undo the newest pop, if that chain is still in flight. */
 int model_unpop(struct model *md)
 {
 	int r = usable(md);
 	if (r)
 		return r;
-	if (md->in_flight == 0)
+	if (md->nhistory == 0 || md->head[md->history[md->nhistory - 1]] != MODEL_IN_FLIGHT)
 		return -VIRTQ_EINVAL;
+	md->head[md->history[--md->nhistory]] = MODEL_FREE;
+	md->next_stamp--;
 	md->next_avail--;
-	md->in_flight--;
 	return 0;
 }
 
@@ -260,12 +358,11 @@ int model_add_used(struct model *md, uint16_t id)
 	int r = usable(md);
 	if (r)
 		return r;
-	if (id >= md->size || md->in_flight == 0)
+	if (id >= md->size || md->head[id] != MODEL_IN_FLIGHT)
 		return -VIRTQ_EINVAL;
-	if ((uint16_t)(md->next_used - md->published) == md->size)
-		md->published = md->next_used; /* a full ring of unpublished entries */
+	md->head[id] = MODEL_USED;
+	md->unpublished[(uint16_t)(md->next_used - md->published)] = id;
 	md->next_used++;
-	md->in_flight--;
 	return 0;
 }
 
@@ -275,7 +372,10 @@ int model_publish(struct model *md)
 	if (r)
 		return r;
 	uint16_t n = (uint16_t)(md->next_used - md->published);
+	for (uint16_t i = 0; i < n; i++)
+		md->head[md->unpublished[i]] = MODEL_FREE;
 	md->published = md->next_used;
+	md->published_since_signal += n;
 	return n;
 }
 
@@ -285,9 +385,11 @@ int model_needs_notify(struct model *md)
 	if (r)
 		return r;
 	uint16_t old = md->signalled, now = md->published;
-	bool known = md->signalled_valid;
+	/* 65536 or more published since: 16-bit indices cannot tell */
+	bool known = md->signalled_valid && md->published_since_signal < 65536;
 	md->signalled = now;
 	md->signalled_valid = true;
+	md->published_since_signal = 0;
 	if (md->event_idx) {
 		uint16_t event = model_read16(md, md->avail + 4 + 2ull * md->size);
 		/* notify if event is in [old, now), modulo 2^16 */
@@ -316,6 +418,116 @@ int model_disable_notify(struct model *md)
 	if (r)
 		return r;
 	md->notify_enabled = false;
+	return 0;
+}
+
+/* Insertion sort by (stamp, head): obviously right; n is small in scenarios. */
+static void sort_by_stamp(uint16_t *heads, const uint64_t *stamp, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++) {
+		uint16_t h = heads[i];
+		uint32_t j = i;
+		while (j > 0 && (stamp[heads[j - 1]] > stamp[h] ||
+				 (stamp[heads[j - 1]] == stamp[h] && heads[j - 1] > h))) {
+			heads[j] = heads[j - 1];
+			j--;
+		}
+		heads[j] = h;
+	}
+}
+
+uint32_t model_in_flight_list(const struct model *md, uint16_t *heads)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < md->size; i++)
+		if (md->head[i] == MODEL_IN_FLIGHT)
+			heads[n++] = (uint16_t)i;
+	sort_by_stamp(heads, md->stamp, n);
+	return n;
+}
+
+/* ---- resume: the area read by its documented layout -------------------------- */
+
+static uint16_t area16(const unsigned char *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static uint64_t area64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* The resumed heads: [0, size) flags after recovery, or an error. */
+static int area_recover(const struct model *md, const unsigned char *area, uint16_t used_idx,
+			uint8_t *held, uint64_t *stamps)
+{
+	static bool in_batch[MODEL_MAX_HEADS];
+	if (area16(area + 8) == 0) { /* never used: nothing held */
+		memset(held, 0, md->size);
+		return 0;
+	}
+	if (area16(area + 8) != 1 || area64(area) != 0 || area16(area + 10) != md->size)
+		return -VIRTQ_EBADSTATE;
+	for (uint32_t i = 0; i < md->size; i++) {
+		const unsigned char *e = area + 16 + 16 * i;
+		if (e[0] > 1 || e[1] > 1 || area16(e + 6) >= md->size)
+			return -VIRTQ_EBADSTATE;
+		if (e[0] && area64(e + 8) >= (UINT64_C(1) << 62))
+			return -VIRTQ_EBADSTATE;
+		held[i] = e[0];
+		stamps[i] = area64(e + 8);
+		in_batch[i] = false;
+	}
+	uint32_t head = area16(area + 12), batch = (uint16_t)(used_idx - area16(area + 14));
+	if (head >= md->size || batch > md->size)
+		return -VIRTQ_EBADSTATE;
+	for (uint32_t k = 0; k < batch; k++) {
+		const unsigned char *e = area + 16 + 16 * head;
+		if (in_batch[head] || (e[0] && !e[1]))
+			return -VIRTQ_EBADSTATE; /* a head twice, or one plainly in flight */
+		in_batch[head] = true;
+		held[head] = 0; /* published by used.idx */
+		head = area16(e + 6);
+	}
+	for (uint32_t i = 0; i < md->size; i++) { /* mark without flag: half settled */
+		const unsigned char *e = area + 16 + 16 * i;
+		if (e[1] && !e[0] && !in_batch[i])
+			return -VIRTQ_EBADSTATE;
+	}
+	return 0;
+}
+
+int model_resume(struct model *md, const unsigned char *area, uint16_t base)
+{
+	static uint8_t held[MODEL_MAX_HEADS];
+	static uint64_t stamps[MODEL_MAX_HEADS];
+	int r = rings_check(md);
+	if (r)
+		return r;
+	const uint16_t used_idx = model_read16(md, md->used + 2);
+	if ((r = area_recover(md, area, used_idx, held, stamps)))
+		return r;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < md->size; i++)
+		n += held[i];
+	const uint16_t resume_at = (uint16_t)(used_idx + n);
+	if (base != resume_at && base != used_idx)
+		return -VIRTQ_EBADSTATE;
+	start_at(md, resume_at, used_idx);
+	uint64_t newest = 0;
+	for (uint32_t i = 0; i < md->size; i++) {
+		if (!held[i])
+			continue;
+		md->head[i] = MODEL_IN_FLIGHT;
+		md->stamp[i] = stamps[i];
+		newest = stamps[i] > newest ? stamps[i] : newest;
+	}
+	md->next_stamp = n ? newest + 2 : 0; /* the library's, for the record */
 	return 0;
 }
 

@@ -16,6 +16,15 @@
 
 #define MODEL_MAX_REGIONS 8u
 #define MODEL_MAX_SEGS 4096u
+#define MODEL_MAX_HEADS 32768u
+#define MODEL_MAX_HISTORY 1024u
+
+/* What the device holds of each head. */
+enum model_head {
+	MODEL_FREE,      /* not the device's */
+	MODEL_IN_FLIGHT, /* popped, not completed */
+	MODEL_USED,      /* completed, used entry not yet published */
+};
 
 struct model_region {
 	uint64_t gpa, size;
@@ -30,6 +39,7 @@ struct model_seg {
 
 struct model_chain {
 	uint32_t nseg, nread, ndesc;
+	uint32_t needed; /* segments counted, stored or not */
 	uint64_t read_len, write_len;
 	uint16_t id;
 	struct model_seg segs[MODEL_MAX_SEGS];
@@ -47,8 +57,24 @@ struct model {
 	bool active, broken, notify_enabled, signalled_valid;
 	bool at_max_size; /* reset by a rejected restore: virtq_size() is the maximum */
 	uint16_t next_avail, shadow_avail, next_used, published, signalled;
-	uint32_t in_flight;
+	uint64_t published_since_signal; /* entries published since the last decision */
+	uint64_t next_stamp;             /* pop order of the next pop */
+	uint32_t nhistory;               /* entries in history[] */
+	/* Per head, [0, size) meaningful: what the device holds, and when it
+	 * was popped. */
+	uint8_t head[MODEL_MAX_HEADS];
+	uint64_t stamp[MODEL_MAX_HEADS];
+	/* pops unpop may undo, oldest first (cleared by reset and resume) */
+	uint16_t history[MODEL_MAX_HISTORY];
+	/* completions not yet published, in used-ring order */
+	uint16_t unpublished[MODEL_MAX_HEADS];
 };
+
+/* Chains popped and not completed. */
+static inline uint32_t model_in_flight(const struct model *md)
+{
+	return (uint16_t)(md->next_avail - md->next_used);
+}
 
 /* Guest memory reads by address; false if any byte is outside memory. */
 bool model_read(const struct model *md, uint64_t gpa, void *dst, uint64_t len);
@@ -60,8 +86,22 @@ void model_reset(struct model *md);
 
 /* Expected virtq_pop() result with a segment array of cap entries. */
 int model_pop(struct model *md, struct model_chain *c, uint32_t cap);
+/* Expected virtq_discard(): c gets id, ndesc and needed. */
+int model_discard(struct model *md, struct model_chain *c);
+/* Expected virtq_resubmit() of head into a segment array of cap entries. */
+int model_resubmit(struct model *md, uint16_t head, struct model_chain *c, uint32_t cap);
 int model_unpop(struct model *md);
 int model_add_used(struct model *md, uint16_t id);
+/* The heads in flight, oldest pop first; returns their number. */
+uint32_t model_in_flight_list(const struct model *md, uint16_t *heads);
+
+/*
+ * Expected virtq_resume(q, base) on a queue configured like the model's,
+ * whose in-flight area holds area[0 .. 16 + 16 * size) (host byte order, the
+ * layout of include/virtq/inflight.h, read independently here), with used.idx
+ * in guest memory. On success the model is the resumed queue.
+ */
+int model_resume(struct model *md, const unsigned char *area, uint16_t base);
 int model_publish(struct model *md);
 int model_needs_notify(struct model *md);
 int model_enable_notify(struct model *md);

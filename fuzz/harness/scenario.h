@@ -70,6 +70,11 @@ enum scn_opcode {
 	SCN_CONSUME,      /* count: the driver takes up to count used entries */
 	SCN_POKE,         /* loc, value32: the guest writes 4 bytes anywhere (headers, TOCTOU) */
 	SCN_APPEND,       /* slot, buf: append a segment to the slot's chain by hand */
+	/* device, lifecycle */
+	SCN_DISCARD,      /* consume the next chain, complete it with length 0 */
+	SCN_RECONNECT,    /* the back-end restarts: keep the in-flight area, re-initialise,
+			   * resume [cleared u8 with B] [at u32, xor u8 with C] */
+	SCN_RESUBMIT,     /* slot, nth, cap: the nth chain in flight (pop order) into slot */
 	SCN_NOPS
 };
 
@@ -79,6 +84,10 @@ enum scn_opcode {
 #define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written;
 		      * WRITE_DESC: raw index and next; WRITE_AVAIL, BUMP_AVAIL: raw */
 #define SCN_MOD_C 4u /* SAVE_RESTORE: corrupt one byte of the encoding first */
+/* RECONNECT: A resumes at used.idx (a front-end that lost the back-end's
+ * index), else at the old next_avail; B the old back-end died publishing,
+ * after used.idx, with `cleared` of its batch's flags cleared; C a byte of
+ * the area at `at` is XORed with `xor` before resuming. */
 /* Also: VSOCK_TX/RX with A use the zero-copy segment paths; VSOCK_TX with B
  * first writes its hdr_len operand into the packet's len field; APPEND with A
  * is writable. */

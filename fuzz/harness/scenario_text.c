@@ -47,6 +47,9 @@ static const char *const op_names[SCN_NOPS] = {
 	[SCN_CONSUME] = "consume",
 	[SCN_POKE] = "poke",
 	[SCN_APPEND] = "append",
+	[SCN_DISCARD] = "discard",
+	[SCN_RECONNECT] = "reconnect",
+	[SCN_RESUBMIT] = "resubmit",
 };
 
 const char *scn_opcode_name(enum scn_opcode code)
@@ -79,6 +82,8 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 		return bit == SCN_MOD_A ? "zero_copy" : generic[bit >> 1];
 	case SCN_APPEND:
 		return bit == SCN_MOD_A ? "writable" : generic[bit >> 1];
+	case SCN_RECONNECT:
+		return bit == SCN_MOD_A ? "rewound" : bit == SCN_MOD_B ? "torn" : "corrupt_area";
 	default:
 		return generic[bit == 4 ? 2 : bit >> 1];
 	}

@@ -139,12 +139,26 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 			U8(c, "bit", op->cap);
 		}
 		break;
+	case SCN_RECONNECT:
+		if (scn_mods(op) & SCN_MOD_B)
+			U8(c, "cleared", op->fill);
+		if (scn_mods(op) & SCN_MOD_C) {
+			U32(c, "at", op->len32);
+			U8(c, "xor", op->nread);
+		}
+		break;
+	case SCN_RESUBMIT:
+		U8(c, "slot", op->slot);
+		U8(c, "nth", op->entry);
+		U8(c, "cap", op->cap);
+		break;
 	case SCN_PUBLISH:
 	case SCN_NEEDS_NOTIFY:
 	case SCN_ENABLE_NOTIFY:
 	case SCN_DISABLE_NOTIFY:
 	case SCN_UNPOP:
 	case SCN_RESET:
+	case SCN_DISCARD:
 	case SCN_NOPS:
 		break;
 	}

@@ -131,15 +131,16 @@ static int build(const char *in, const char *out)
 
 static int write_state(const char *dir, const char *name, const struct virtq_state *s)
 {
-	uint8_t bytes[VIRTQ_STATE_V1_SIZE];
+	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES];
 	char path[4096];
-	if (virtq_state_encode(s, bytes, sizeof(bytes)) != VIRTQ_STATE_V1_SIZE) {
+	int len = virtq_state_encode(s, bytes, sizeof(bytes));
+	if (len < 0) {
 		fprintf(stderr, "state %s does not encode\n", name);
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(bytes, 1, sizeof(bytes), f) != sizeof(bytes) || fclose(f)) {
+	if (!f || fwrite(bytes, 1, (size_t)len, f) != (size_t)len || fclose(f)) {
 		perror(path);
 		return 1;
 	}
@@ -150,31 +151,41 @@ static int write_state(const char *dir, const char *name, const struct virtq_sta
  * The rings sit where the mock guest of fuzz_state has memory. */
 static int state_seeds(const char *dir)
 {
-	const struct virtq_state fresh = { .max_size = 256, .size = 256 };
-	struct virtq_state active = { .max_size = 256, .size = 256, .active = true,
-				      .desc_gpa = 0, .avail_gpa = 0x1000, .used_gpa = 0x2000,
-				      .notify_enabled = true };
+	static const struct virtq_state fresh = { .max_size = 256, .size = 256 };
+	static struct virtq_state active = { .max_size = 256, .size = 256, .active = true,
+					     .desc_gpa = 0, .avail_gpa = 0x1000,
+					     .used_gpa = 0x2000, .notify_enabled = true };
+	static struct virtq_state tiny = { .max_size = 1, .size = 1, .active = true,
+					   .desc_gpa = 0x3000, .avail_gpa = 0x3010,
+					   .used_gpa = 0x3020, .notify_enabled = true };
+	static struct virtq_state far;
 	int r = write_state(dir, "inactive", &fresh);
 	r |= write_state(dir, "active_start", &active);
 	active.next_avail = 7;
 	active.next_used = 4;
 	active.published_used = 3;
 	active.in_flight = 3;
+	active.unpop_depth = 2;
 	active.signalled_used = 3;
 	active.signalled_valid = true;
 	active.features = (UINT64_C(1) << 28) | (UINT64_C(1) << 29) | (UINT64_C(1) << 32);
+	/* popped 5, 7, 9, 2; 7 completed, not published; 9 and 2 undoable */
+	active.heads[0] = 5, active.heads[1] = 7 | VIRTQ_STATE_HEAD_USED;
+	active.heads[2] = 9, active.heads[3] = 2;
 	r |= write_state(dir, "in_flight_event_idx", &active);
 	active.next_avail = 65535;
 	active.next_used = 65534;
 	active.published_used = 65530;
 	active.in_flight = 1;
+	active.unpop_depth = 1; /* popped 11, completed 7, 5, 9, 2 (4 unpublished) */
+	active.heads[0] = 7 | VIRTQ_STATE_HEAD_USED, active.heads[1] = 5 | VIRTQ_STATE_HEAD_USED;
+	active.heads[2] = 9 | VIRTQ_STATE_HEAD_USED, active.heads[3] = 2 | VIRTQ_STATE_HEAD_USED;
+	active.heads[4] = 11;
 	r |= write_state(dir, "near_wrap", &active);
 	active.broken = true;
 	r |= write_state(dir, "broken", &active);
-	struct virtq_state tiny = { .max_size = 1, .size = 1, .active = true, .desc_gpa = 0x3000,
-				    .avail_gpa = 0x3010, .used_gpa = 0x3020, .notify_enabled = true };
 	r |= write_state(dir, "size_one", &tiny);
-	struct virtq_state far = active;
+	far = active;
 	far.broken = false;
 	far.used_gpa = (2u << 20) + 0xfff8; /* the used ring runs off the second region */
 	r |= write_state(dir, "ring_off_memory", &far);

@@ -31,7 +31,10 @@ struct virtq_chain {
 	uint32_t read_len;      /* bytes in readable segments */
 	uint32_t write_len;     /* bytes in writable segments */
 	uint32_t ndesc;         /* descriptors walked, including an indirect one */
-	uint16_t id;            /* pass to virtq_add_used() */
+	uint32_t needed;        /* segments the chain needs: nseg after a pop, the
+				 * cap to retry with after -VIRTQ_ENOSPC */
+	uint16_t id;            /* pass to virtq_add_used(); after -VIRTQ_ENOSPC
+				 * too (or to virtq_discard() the chain) */
 };
 
 /* Attaches a caller-owned segment array of cap entries and empties the chain. */

@@ -28,10 +28,12 @@ extern "C" {
  */
 enum virtq_error {
 	VIRTQ_OK = 0,
-	VIRTQ_EINVAL = 1,    /* bad argument from the VMM, or call in the wrong state */
+	VIRTQ_EINVAL = 1,    /* bad argument from the VMM, or call in the wrong state (e.g.
+			      * completing a chain that is not in flight) */
 	VIRTQ_ENOTREADY = 2, /* queue not activated */
 	VIRTQ_EBADADDR = 3,  /* guest address range not inside guest memory (fatal in pop) */
-	VIRTQ_EBADIDX = 4,   /* avail idx too far ahead, head or next index >= size (fatal) */
+	VIRTQ_EBADIDX = 4,   /* avail idx too far ahead, head or next index >= size, head
+			      * already in flight (fatal) */
 	VIRTQ_EBADDESC = 5,  /* malformed descriptor: indirect rules, readable after writable (fatal) */
 	VIRTQ_ELOOP = 6,     /* descriptor chain longer than allowed (fatal) */
 	VIRTQ_EOVERFLOW = 7, /* arithmetic overflow on guest values; chain total > 2^32-1 (fatal in pop) */
@@ -42,7 +44,8 @@ enum virtq_error {
 	VIRTQ_ESHORT = 12,   /* chain too short for the header or the announced length */
 	VIRTQ_EFORMAT = 13,  /* encoded state: bad magic, length, reserved bits or values */
 	VIRTQ_EVERSION = 14, /* encoded state: version newer than this library understands */
-	VIRTQ_EBADSTATE = 15 /* saved state inconsistent with itself or with the rings */
+	VIRTQ_EBADSTATE = 15 /* saved state or in-flight area inconsistent (with itself,
+			      * the rings, or the indices to resume at) */
 };
 
 /* Number of error codes including VIRTQ_OK; for table-driven tests. */

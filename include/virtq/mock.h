@@ -28,6 +28,7 @@
 
 #include "virtq/chain.h"
 #include "virtq/common.h"
+#include "virtq/inflight.h"
 #include "virtq/mem.h"
 #include "virtq/queue.h"
 
@@ -59,6 +60,10 @@ struct virtq_mock_config {
 	/* Buffer allocator area [buf_gpa, buf_end); AUTO: from the first 64 KiB
 	 * boundary after the rings to the end of that region. */
 	uint64_t buf_gpa, buf_end;
+	/* Guest memory and the in-flight area as shared mappings, so that a
+	 * device process fork()ed from the test writes what the test (and the
+	 * device's successor) reads: kill-and-restart tests. */
+	bool shared_memory;
 };
 
 /* One buffer of a chain the driver posts. */
@@ -96,6 +101,12 @@ struct virtq_mock {
 	/* ranges the device may write since the last snapshot */
 	struct virtq_mock_range *allowed;
 	uint32_t nallowed, allowed_cap;
+	/* The device's in-flight area (inflight.h), sized for the largest queue;
+	 * virtq_mock_configure() attaches it. It is device memory, not guest
+	 * memory: wipes and driver resets leave it alone, as a back-end's
+	 * survives the guest. */
+	void *inflight;
+	size_t inflight_bytes;
 };
 
 /* Defaults: one 1 MiB region at GPA 0, queue size 256, rings AUTO. */
@@ -110,17 +121,25 @@ VIRTQ_API void virtq_mock_config_default(struct virtq_mock_config *cfg);
 VIRTQ_API int virtq_mock_init(struct virtq_mock *m, const struct virtq_mock_config *cfg);
 VIRTQ_API void virtq_mock_destroy(struct virtq_mock *m);
 
-/* virtq_init + set_size + set_addrs + set_features + activate from the
- * config. Returns the first error. */
+/* virtq_init + set_inflight (the mock's area) + set_size + set_addrs +
+ * set_features from the config: a queue ready to activate or resume.
+ * Returns the first error. */
+VIRTQ_API int virtq_mock_configure(struct virtq_mock *m, struct virtq *q);
+
+/* virtq_mock_configure + virtq_activate. Returns the first error. */
 VIRTQ_API int virtq_mock_attach(struct virtq_mock *m, struct virtq *q);
+
+/* virtq_mock_configure + virtq_resume(q, next_avail): a restarted back-end
+ * on the same guest and in-flight area. Returns the first error. */
+VIRTQ_API int virtq_mock_resume(struct virtq_mock *m, struct virtq *q, uint16_t next_avail);
 
 /* Zeroes all guest memory and resets the driver side: like a fresh
  * virtq_mock_init() with the same config, without remapping (fast reuse). */
 VIRTQ_API void virtq_mock_wipe(struct virtq_mock *m);
 
-/* Like destroy + init with cfg when cfg has the same regions as the mock's
- * (queue size, features, ring and buffer addresses may differ): memory is
- * wiped, not remapped. -VIRTQ_EINVAL if the regions differ. */
+/* Like destroy + init with cfg when cfg has the same regions (and sharing)
+ * as the mock's (queue size, features, ring and buffer addresses may
+ * differ): memory is wiped, not remapped. -VIRTQ_EINVAL if they differ. */
 VIRTQ_API int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config *cfg);
 
 /* Back to a fresh driver side (free list, indices, rings zeroed); memory kept. */

@@ -4,11 +4,16 @@
  *
  * Life cycle, driven by the VMM's transport code:
  *   virtq_init(q, mem, max_size)
+ *   virtq_set_inflight(q, area, bytes)  the device's in-flight record (inflight.h)
  *   virtq_set_size / virtq_set_addrs / virtq_set_features   (guest configures)
  *   virtq_activate(q)          validates everything once, caches ring pointers
+ *     (or virtq_resume(q, next_avail): carry on after a back-end restart)
  *   loop: virtq_pop -> device I/O -> virtq_add_used -> virtq_publish_used
  *         -> virtq_needs_notify
  *   virtq_reset(q)             back to the state after virtq_init
+ *
+ * Chains may be completed in any order; each popped chain is recorded per
+ * head in the in-flight area until it is completed (inflight.h).
  *
  * The struct is owned by the caller; its fields are private (read them with
  * the accessors). A queue is not thread-safe: one device thread per queue.
@@ -54,10 +59,23 @@ extern "C" {
 #define VIRTQ_AVAIL_RING_BYTES(size) (6u + 2u * (uint64_t)(size))
 #define VIRTQ_USED_RING_BYTES(size) (6u + 8u * (uint64_t)(size))
 
+/*
+ * Guest-physical addresses of a split queue's three parts, named as in
+ * virtio 1.x 2.6 (transports list them in different orders: vhost-user's
+ * SET_VRING_ADDR gives desc, used, avail; virtio-pci desc, driver, device).
+ */
+struct virtq_ring_addrs {
+	uint64_t desc_area;   /* descriptor table */
+	uint64_t driver_area; /* avail ring, written by the driver */
+	uint64_t device_area; /* used ring, written by the device */
+};
+
 struct virtq {
 	/* configuration, frozen while active */
 	const struct virtq_mem *mem;
 	uint64_t desc_gpa, avail_gpa, used_gpa;
+	void *inflight;             /* caller's in-flight area (inflight.h) */
+	uint32_t inflight_max_size; /* the largest queue size that area holds */
 	uint64_t features;
 	uint16_t max_size_minus_1; /* largest size the device supports, minus 1 */
 	uint16_t size_minus_1; /* size - 1, so that size 32768 fits */
@@ -75,7 +93,8 @@ struct virtq {
 	uint16_t signalled_used; /* used.idx at the last notification decision */
 	bool signalled_valid;    /* false until the first decision after activate */
 	bool notify_enabled;     /* device wants driver notifications */
-	uint32_t in_flight;      /* chains popped and not yet used */
+	uint16_t last_popped;    /* head of the most recent pop still undoable */
+	uint64_t pop_counter;    /* pop order stamp of the next chain popped */
 	uint32_t region_hint;    /* last region hit by translation */
 };
 
@@ -92,8 +111,8 @@ VIRTQ_API int virtq_init(struct virtq *q, const struct virtq_mem *mem, uint32_t 
 VIRTQ_API int virtq_set_size(struct virtq *q, uint32_t size);
 
 /* Guest-physical ring addresses; validated by virtq_activate().
- * -VIRTQ_EINVAL while active. */
-VIRTQ_API int virtq_set_addrs(struct virtq *q, uint64_t desc, uint64_t avail, uint64_t used);
+ * -VIRTQ_EINVAL while active or for NULL. */
+VIRTQ_API int virtq_set_addrs(struct virtq *q, const struct virtq_ring_addrs *addrs);
 
 /* Negotiated feature bits (VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), ...).
  * -VIRTQ_EINVAL while active. */
@@ -105,20 +124,27 @@ VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
  * extent including used_event/avail_event inside one guest memory region
  * (-VIRTQ_EBADADDR), no overflow computing the extents (-VIRTQ_EOVERFLOW).
  * The host addresses must be aligned like the guest addresses (-VIRTQ_EINVAL).
+ * An in-flight area large enough for the size must be attached
+ * (virtq_set_inflight, -VIRTQ_EINVAL); activation starts it afresh.
  * A newly activated queue starts at avail and used index 0, as a driver
- * expects after setting DRIVER_OK; resuming elsewhere is virtq_restore().
+ * expects after setting DRIVER_OK; resuming elsewhere is virtq_resume()
+ * (after a back-end restart) or virtq_restore() (snapshot, migration).
  */
 VIRTQ_API int virtq_activate(struct virtq *q);
 
 /* Back to the state right after virtq_init(): inactive, not broken, size
- * max_size, addresses and features cleared. Guest memory is not touched. */
+ * max_size, addresses and features cleared; the in-flight area stays attached
+ * and unchanged (virtq_resume() can carry on from it). Guest memory is not
+ * touched. */
 VIRTQ_API void virtq_reset(struct virtq *q);
 
 /*
  * Pops the next available chain into c (whose segment array the caller set
  * with virtq_chain_init()).
  * Returns 1 with a chain, 0 if the ring is empty, or a negative error:
- *   -VIRTQ_EBADIDX   avail.idx ahead of us by more than size; head or next >= size
+ *   -VIRTQ_EBADIDX   avail.idx ahead of us by more than size; head or next >= size;
+ *                    head already in flight (the driver reposted a chain it
+ *                    has not got back)
  *   -VIRTQ_EBADDESC  indirect rules broken, readable after writable
  *   -VIRTQ_ELOOP     chain longer than the queue size or its indirect table
  *   -VIRTQ_EBADADDR  a buffer or indirect table outside guest memory
@@ -127,20 +153,42 @@ VIRTQ_API void virtq_reset(struct virtq *q);
  *   -VIRTQ_ENOSPC    c->segs too small (not fatal; the chain stays available)
  * The first five are fatal: the queue is broken afterwards. On any error the
  * chain has no segments; c->ndesc tells how many descriptors were read.
+ * -VIRTQ_ENOSPC is decided only after the whole chain was walked and found
+ * well-formed (a malformed chain is fatal, however long): c->id is then its
+ * head and c->needed the segments it needs, so the device can retry with a
+ * larger array or refuse the chain with virtq_discard().
  * Each descriptor is read from guest memory exactly once, and at most
  * 2 * size are read per call (size direct, size in one indirect table).
  */
 VIRTQ_API int virtq_pop(struct virtq *q, struct virtq_chain *c);
 
-/* Makes the most recently popped chain available again (the device could not
- * handle it yet). -VIRTQ_EINVAL if no chain is in flight. */
+/*
+ * Consumes the next available chain without handing it to the device and
+ * completes it with length 0: how a device refuses a request it cannot
+ * serve (e.g. after -VIRTQ_ENOSPC) without wedging the queue. The chain is
+ * walked and checked like virtq_pop() (same codes, fatal ones break the
+ * queue) but its segments are not stored; if c is not NULL, c->id, c->ndesc
+ * and c->needed describe it (c->nseg is 0). Returns 1 (discarded; the used
+ * entry is published with the next virtq_publish_used()), 0 if the ring is
+ * empty, or a negative code.
+ */
+VIRTQ_API int virtq_discard(struct virtq *q, struct virtq_chain *c);
+
+/*
+ * Makes the most recently popped chain available again (the device could not
+ * handle it yet); repeated, the one popped before it, and so on. Only while
+ * that chain is still in flight: -VIRTQ_EINVAL if it was completed (then
+ * the next pop would hand out a completed chain again, and the chain that
+ * should come back would never be completed), or if nothing was popped.
+ */
 VIRTQ_API int virtq_unpop(struct virtq *q);
 
 /*
  * Returns a chain to the driver: id is virtq_chain.id, len the number of bytes
  * the device wrote into the chain's writable part. The entry becomes visible
- * at the next virtq_publish_used(). -VIRTQ_EINVAL if id >= size or nothing is
- * in flight.
+ * at the next virtq_publish_used(). Chains may be completed in any order.
+ * -VIRTQ_EINVAL if id >= size or the chain id is not in flight (never popped,
+ * or completed already): nothing is written, the queue carries on.
  */
 VIRTQ_API int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len);
 
@@ -152,6 +200,9 @@ VIRTQ_API int virtq_publish_used(struct virtq *q);
  * Whether the driver must be notified (interrupt) for the entries published
  * since the last call: honours used_event with VIRTIO_F_EVENT_IDX, else the
  * avail ring's NO_INTERRUPT flag. Returns 1 (notify), 0, or a negative error.
+ * Right for any number of entries published between two calls: once 65536
+ * or more were (used.idx back where it was, or past used_event with the
+ * 16-bit arithmetic unable to tell), the answer is the one for a first call.
  */
 VIRTQ_API int virtq_needs_notify(struct virtq *q);
 
@@ -177,6 +228,10 @@ VIRTQ_API bool virtq_is_broken(const struct virtq *q);
 VIRTQ_API bool virtq_is_active(const struct virtq *q);
 /* Chains popped and not yet returned with virtq_add_used(). */
 VIRTQ_API uint32_t virtq_in_flight(const struct virtq *q);
+/* The avail ring index the next pop reads (vhost-user GET_VRING_BASE), and
+ * the used ring index the next add_used writes; 0 for NULL. */
+VIRTQ_API uint16_t virtq_next_avail(const struct virtq *q);
+VIRTQ_API uint16_t virtq_next_used(const struct virtq *q);
 /* Current queue size (max_size until the driver sets another). */
 VIRTQ_API uint32_t virtq_size(const struct virtq *q);
 

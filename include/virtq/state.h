@@ -13,8 +13,9 @@
  *
  *   offset size field
  *        0    4 magic "VQST" (0x56 0x51 0x53 0x54)
- *        4    2 version (1)
- *        6    2 length of the whole encoding in bytes (64 for version 1)
+ *        4    2 version (1 or 2)
+ *        6    2 length of the fixed part in bytes: 64 for version 1 (the
+ *               whole encoding), 68 for version 2
  *        8    4 flags: bit 0 active, bit 1 broken, bit 2 signalled_valid,
  *               bit 3 notify_enabled; bits 4..31 reserved, must be 0
  *       12    4 max_size
@@ -29,10 +30,40 @@
  *       60    2 published_used
  *       62    2 signalled_used
  *
+ * Version 2, for a queue with chains in flight or completed chains whose
+ * used entries are not published yet: the 64 bytes above, then
+ *
+ *       64    4 unpop_depth
+ *       68  2*n heads[0 .. n), n = in_flight + (next_used - published_used
+ *               mod 2^16): every chain the queue holds, oldest pop first;
+ *               bit 15 set (VIRTQ_STATE_HEAD_USED): completed, its used
+ *               entry not yet published; bits 0..14 the head
+ *
+ * The encoder writes version 1 whenever it can (nothing in flight, nothing
+ * unpublished), so the encoding of a state is unique and a version-1 reader
+ * reads every drained queue.
+ *
+ * Why the in-flight chains travel with the state (rather than virtq_save()
+ * refusing until the device drained its queue): the queue's whole bookkeeping
+ * is per head now, and the heads are what a destination needs to go on --
+ * complete chains the source device had started (the device carries its own
+ * request state, as QEMU's virtio-blk does), resubmit them
+ * (virtq_in_flight_list, virtq_resubmit), or refuse them with add_used
+ * length 0 -- exactly what a vhost-user back-end does after a reconnect. A
+ * drain rule would make every save point a place where the device must stop
+ * and wait for its slowest request, and a queue broken by the guest could
+ * never be saved at all (nothing can be completed on it). The cost is small:
+ * 2 bytes per chain held, at most the queue size.
+ *
+ * Version 1 from before the chains were tracked per head said only how many
+ * were in flight, not which: such an encoding with chains in flight or
+ * unpublished entries is refused (-VIRTQ_EBADSTATE) -- resuming it would
+ * lose them, the bug that made heads part of the state. Version 1 of any
+ * drained queue decodes as before.
+ *
  * Versions: a decoder refuses a version newer than it knows (-VIRTQ_EVERSION).
- * A version 2 would keep every version-1 field at its offset, append its new
- * fields, raise version and length; its decoder would accept length 64 as
- * version 1 and give the new fields their neutral values.
+ * A version 3 would keep every version-2 field at its offset, append its new
+ * fields after the fixed part, raise version and the fixed-part length.
  */
 #ifndef VIRTQ_STATE_H
 #define VIRTQ_STATE_H
@@ -50,10 +81,17 @@ extern "C" {
 #endif
 
 #define VIRTQ_STATE_MAGIC "VQST"
-#define VIRTQ_STATE_VERSION 1u
+#define VIRTQ_STATE_VERSION 2u
 #define VIRTQ_STATE_V1_SIZE 64u
+#define VIRTQ_STATE_V2_FIXED_SIZE 68u
+/* The longest encoding: version 2 with every head of the largest queue. */
+#define VIRTQ_STATE_MAX_BYTES (VIRTQ_STATE_V2_FIXED_SIZE + 2u * VIRTQ_MAX_SIZE)
+/* In virtq_state.heads[]: the chain was completed, its used entry is not yet
+ * published (heads are < 32768, so bit 15 is free). */
+#define VIRTQ_STATE_HEAD_USED 0x8000u
 
-/* Everything needed to resume a queue exactly. */
+/* Everything needed to resume a queue exactly (about 64 KiB: heads[] has room
+ * for the largest queue; only the first in_flight + unpublished count). */
 struct virtq_state {
 	uint32_t max_size;  /* largest size the device offered */
 	uint32_t size;      /* negotiated size */
@@ -68,9 +106,16 @@ struct virtq_state {
 	uint16_t signalled_used; /* used.idx at the last notification decision */
 	bool signalled_valid;    /* whether signalled_used is meaningful */
 	bool notify_enabled;     /* the device wants driver notifications */
+	uint32_t unpop_depth;    /* the newest this many in-flight chains may be
+				  * taken back with virtq_unpop() */
+	/* Every chain held, oldest pop first: in_flight heads, and next_used -
+	 * published_used (mod 2^16) marked VIRTQ_STATE_HEAD_USED, completed
+	 * chains whose used entries are not yet published. */
+	uint16_t heads[VIRTQ_MAX_SIZE];
 };
 
-/* Copies q's state into s. Any initialized queue, active or not, broken or not.
+/* Copies q's state into s, the heads of its chains in flight included. Any
+ * initialized queue, active or not, broken or not, drained or not.
  * Returns 0 or -VIRTQ_EINVAL (NULL, or q never initialized). */
 VIRTQ_API int virtq_save(const struct virtq *q, struct virtq_state *s);
 
@@ -79,12 +124,19 @@ VIRTQ_API int virtq_save(const struct virtq *q, struct virtq_state *s);
  *   q, mem or s NULL, or mem not the map q was initialized on: -VIRTQ_EINVAL
  *   s itself (virtq_state_check): -VIRTQ_EBADSTATE
  *   s->size <= q's max size: -VIRTQ_EINVAL
+ *   for an active queue, an in-flight area attached that holds s->size heads
+ *     (virtq_set_inflight): -VIRTQ_EINVAL
  *   for an active queue, the rings as virtq_activate() checks them (same code):
  *     -VIRTQ_EINVAL (alignment), -VIRTQ_EBADADDR, -VIRTQ_EOVERFLOW
  *   for an active queue, used.idx in guest memory == s->published_used:
  *     -VIRTQ_EBADSTATE
  * On error q is reset (as virtq_reset) and nothing in guest memory changed.
- * Restoring does not write guest memory.
+ * Restoring does not write guest memory. It rewrites the in-flight area from
+ * s (the area of a queue on another host, or of the queue before, is not
+ * s's): the chains in flight are in flight again in their pop order -- the
+ * device learns them with virtq_in_flight_list() and gets each one's segments
+ * with virtq_resubmit() -- and the unpublished completions are published by
+ * the next virtq_publish_used().
  *
  * Why these checks: the size limit is q's own (set by the VMM with
  * virtq_init), so a stream cannot grow a queue past what the device model
@@ -101,8 +153,9 @@ VIRTQ_API int virtq_save(const struct virtq *q, struct virtq_state *s);
  * Afterwards q is exactly the saved queue: the next pop reads the avail entry
  * at s->next_avail (avail.idx is re-read first), used entries continue at
  * s->next_used, unpublished entries (published_used..next_used) are published
- * by the next virtq_publish_used(), and the notification state (signalled_*,
- * notify_enabled) carries on. A broken state restores a broken queue.
+ * by the next virtq_publish_used(), the same chains can be completed and
+ * unpopped, and the notification state (signalled_*, notify_enabled)
+ * carries on. A broken state restores a broken queue.
  * One thing is deliberately not carried over: the avail.idx the queue last
  * read is a cache of guest memory, and trusting a saved copy would let pop
  * use ring entries it never validated. The restored queue re-reads avail.idx
@@ -118,20 +171,30 @@ VIRTQ_API int virtq_restore(struct virtq *q, const struct virtq_mem *mem,
  * Self-consistency of a state, without guest memory: sizes powers of two
  * <= 32768, size <= max_size; for an active queue in_flight <= size,
  * next_avail - next_used == in_flight (mod 2^16: every popped chain is
- * either in flight or has one used entry) and unpublished used entries
- * (next_used - published_used, mod 2^16) <= size; an inactive queue has all
- * its indices, in_flight and notification fields at their reset values
+ * either in flight or has one used entry), in_flight plus the unpublished
+ * used entries (next_used - published_used, mod 2^16) <= size (each is a
+ * distinct head), heads[] holding as many of each (VIRTQ_STATE_HEAD_USED
+ * marking the unpublished), every head < size and none twice, and the
+ * unpop_depth newest entries all in flight; an inactive queue has all its indices,
+ * in_flight, unpop_depth and notification fields at their reset values
  * (0/false) and is not broken. These are the invariants pop, unpop and
  * add_used maintain, so virtq_save() of any queue passes; a state outside them
  * was not saved by virtq and would void the bounds they enforce (EBUSY at
- * size chains in flight, publishing before overwriting an unpublished entry).
+ * size chains in flight, publishing before overwriting an unpublished entry,
+ * one record per head).
  * Returns 0, -VIRTQ_EBADSTATE, or -VIRTQ_EINVAL (NULL).
  */
 VIRTQ_API int virtq_state_check(const struct virtq_state *s);
 
-/* Writes the version-1 encoding of s (which must pass virtq_state_check) to
- * buf. Returns 64, or, checked in this order, -VIRTQ_EINVAL (NULL),
- * -VIRTQ_EBADSTATE, -VIRTQ_ENOSPC if cap < 64; nothing is written on error. */
+/* Bytes virtq_state_encode() writes for s: 64 (version 1) or 68 + 2 * heads
+ * (version 2), for an s that passes virtq_state_check(); 0 for NULL. */
+VIRTQ_API size_t virtq_state_encoded_size(const struct virtq_state *s);
+
+/* Writes the encoding of s (which must pass virtq_state_check) to buf:
+ * version 1 if nothing is in flight or unpublished, else version 2.
+ * Returns the byte count, or, checked in this order, -VIRTQ_EINVAL (NULL),
+ * -VIRTQ_EBADSTATE, -VIRTQ_ENOSPC if cap is smaller than
+ * virtq_state_encoded_size(s); nothing is written on error. */
 VIRTQ_API int virtq_state_encode(const struct virtq_state *s, void *buf, size_t cap);
 
 /*
@@ -140,13 +203,18 @@ VIRTQ_API int virtq_state_encode(const struct virtq_state *s, void *buf, size_t 
  *   len < 8 (no magic, version and length)   -VIRTQ_EFORMAT
  *   bad magic, version 0                     -VIRTQ_EFORMAT
  *   version newer than VIRTQ_STATE_VERSION   -VIRTQ_EVERSION
- *   length field not 64, len not 64 (truncated or trailing bytes),
+ *   version 1: length field not 64, len not 64 (truncated or trailing
+ *   bytes); version 2: length field not 68, len shorter than 68 or not 68 +
+ *   2 * (in_flight + unpublished), no heads at all (version 1's job);
  *   reserved flag bits set                   -VIRTQ_EFORMAT
- *   values that fail virtq_state_check       -VIRTQ_EBADSTATE
+ *   version 1 with chains in flight or unpublished entries (it cannot say
+ *   which), more heads than any queue has, values that fail
+ *   virtq_state_check                        -VIRTQ_EBADSTATE
  * The version comes before the length so that a newer, longer encoding is
  * reported as a newer version rather than as a malformed one.
  * Never reads outside [buf, buf + len). On error *s is zeroed (if s is not
- * NULL). Every accepted input re-encodes to the same bytes.
+ * NULL; heads[] beyond the counts is not). Every accepted input re-encodes to
+ * the same bytes.
  */
 VIRTQ_API int virtq_state_decode(struct virtq_state *s, const void *buf, size_t len);
 

@@ -11,6 +11,7 @@
 #include "virtq/mem.h"
 #include "virtq/chain.h"
 #include "virtq/queue.h"
+#include "virtq/inflight.h"
 #include "virtq/state.h"
 #include "virtq/vsock.h"
 

@@ -25,6 +25,9 @@ void virtq_mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t l
 void virtq_mock_memory_destroy(struct virtq_mock *m);
 void virtq_mock_memory_wipe(struct virtq_mock *m);
 int virtq_mock_ring_init(struct virtq_mock *m);
+/* The in-flight area (zeroed; a shared mapping with cfg.shared_memory). */
+void *virtq_mock_inflight_alloc(struct virtq_mock *m);
+void virtq_mock_inflight_free(struct virtq_mock *m);
 void virtq_mock_ring_destroy(struct virtq_mock *m);
 
 #endif /* VIRTQ_MOCK_INTERNAL_H */

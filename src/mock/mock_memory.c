@@ -65,8 +65,8 @@ static int map_region(struct virtq_mock *m, uint32_t i)
 	const uint64_t size = m->cfg.regions[i].size, total = map_bytes(size);
 	if (size == 0 || size > MOCK_REGION_MAX || total > SIZE_MAX)
 		return -VIRTQ_EINVAL;
-	void *p = mmap(NULL, (size_t)total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	const int sharing = m->cfg.shared_memory ? MAP_SHARED : MAP_PRIVATE;
+	void *p = mmap(NULL, (size_t)total, PROT_NONE, sharing | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -VIRTQ_ENOSPC;
 	m->alloc[i] = p;
@@ -107,6 +107,23 @@ void virtq_mock_memory_destroy(struct virtq_mock *m)
 	free(m->allowed);
 	m->allowed = NULL;
 	m->nallowed = m->allowed_cap = 0;
+}
+
+void *virtq_mock_inflight_alloc(struct virtq_mock *m)
+{
+	if (!m->cfg.shared_memory)
+		return calloc(1, m->inflight_bytes); /* malloc: 16-aligned */
+	void *p = mmap(NULL, m->inflight_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void virtq_mock_inflight_free(struct virtq_mock *m)
+{
+	if (m->cfg.shared_memory && m->inflight)
+		munmap(m->inflight, m->inflight_bytes);
+	else
+		free(m->inflight);
 }
 
 void virtq_mock_memory_wipe(struct virtq_mock *m)

@@ -69,7 +69,9 @@ int virtq_mock_ring_init(struct virtq_mock *m)
 	/* Sized for the largest queue, so reconfiguring never reallocates. */
 	m->free_next = calloc(VIRTQ_MAX_SIZE, sizeof(*m->free_next));
 	m->chain_ndesc = calloc(VIRTQ_MAX_SIZE, sizeof(*m->chain_ndesc));
-	if (!m->free_next || !m->chain_ndesc)
+	m->inflight_bytes = VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE);
+	m->inflight = virtq_mock_inflight_alloc(m);
+	if (!m->free_next || !m->chain_ndesc || !m->inflight)
 		return -VIRTQ_ENOSPC;
 	virtq_mock_reset_driver(m);
 	return 0;
@@ -79,7 +81,9 @@ void virtq_mock_ring_destroy(struct virtq_mock *m)
 {
 	free(m->free_next);
 	free(m->chain_ndesc);
+	virtq_mock_inflight_free(m);
 	m->free_next = m->chain_ndesc = NULL;
+	m->inflight = NULL;
 }
 
 void virtq_mock_reset_driver(struct virtq_mock *m)
@@ -111,6 +115,7 @@ void virtq_mock_wipe(struct virtq_mock *m)
 int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config *cfg)
 {
 	if (!m || !cfg || cfg->nregions != m->cfg.nregions ||
+	    cfg->shared_memory != m->cfg.shared_memory ||
 	    memcmp(cfg->regions, m->cfg.regions, cfg->nregions * sizeof(cfg->regions[0])))
 		return -VIRTQ_EINVAL;
 	m->cfg = *cfg;
@@ -119,17 +124,32 @@ int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config 
 	return 0;
 }
 
-int virtq_mock_attach(struct virtq_mock *m, struct virtq *q)
+int virtq_mock_configure(struct virtq_mock *m, struct virtq *q)
 {
 	int r;
 	if (!m || !q)
 		return -VIRTQ_EINVAL;
+	const struct virtq_ring_addrs addrs = { .desc_area = m->cfg.desc_gpa,
+						.driver_area = m->cfg.avail_gpa,
+						.device_area = m->cfg.used_gpa };
 	if ((r = virtq_init(q, &m->mem, VIRTQ_MAX_SIZE)) ||
-	    (r = virtq_set_size(q, m->cfg.queue_size)) ||
-	    (r = virtq_set_addrs(q, m->cfg.desc_gpa, m->cfg.avail_gpa, m->cfg.used_gpa)) ||
+	    (r = virtq_set_inflight(q, m->inflight, m->inflight_bytes)) ||
+	    (r = virtq_set_size(q, m->cfg.queue_size)) || (r = virtq_set_addrs(q, &addrs)) ||
 	    (r = virtq_set_features(q, m->cfg.features)))
 		return r;
-	return virtq_activate(q);
+	return 0;
+}
+
+int virtq_mock_attach(struct virtq_mock *m, struct virtq *q)
+{
+	int r = virtq_mock_configure(m, q);
+	return r ? r : virtq_activate(q);
+}
+
+int virtq_mock_resume(struct virtq_mock *m, struct virtq *q, uint16_t next_avail)
+{
+	int r = virtq_mock_configure(m, q);
+	return r ? r : virtq_resume(q, next_avail);
 }
 
 uint64_t virtq_mock_alloc(struct virtq_mock *m, uint64_t len, uint64_t align)

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * In-flight tracking: which chains the device holds, in caller-owned storage,
+ * and resuming a queue after the back-end process restarted.
+ *
+ * Every queue records each chain it pops, per head, in an area the caller
+ * attaches with virtq_set_inflight() before activation. That area is the one
+ * source of truth for "in flight": virtq_add_used() completes only a chain
+ * that is in flight (anything else is -VIRTQ_EINVAL and writes nothing, so a
+ * double completion cannot corrupt the guest's view), virtq_unpop() takes back
+ * only the most recently popped chain while it is still in flight, and
+ * virtq_in_flight_list() gives the chains in the order they were popped.
+ *
+ * The area has exactly the layout of vhost-user's inflight region for a split
+ * queue (QEMU docs/interop/vhost-user.rst, "Inflight I/O tracking"), in host
+ * byte order:
+ *
+ *   offset        size field
+ *        0           8 features         0
+ *        8           2 version          1 once virtq used it; 0: never used
+ *       10           2 desc_num         the queue size
+ *       12           2 last_batch_head  head of the list of the last used batch
+ *       14           2 used_idx         used.idx once the batch is settled
+ *       16 + 16 * i 16 desc[i], for each head i < size:
+ *                      +0 u8  inflight  1 while head i is popped and not used
+ *                      +1 u8  (padding) 1: used entry written, not published
+ *                                       (virtq's own mark, ignored by others)
+ *                      +2 u8[4] (padding, 0)
+ *                      +6 u16 next      the batch list; while in flight, the
+ *                                       head popped before this one
+ *                      +8 u64 counter   pop order
+ *
+ * So the same memory serves local bookkeeping and reconnect: a vhost-user
+ * back-end maps the memfd of VHOST_USER_SET_INFLIGHT_FD and attaches one
+ * area per queue; after a crash the next back-end process attaches the same
+ * area and calls virtq_resume(), which finishes what the crashed one left
+ * half done and resubmits exactly the chains that were in flight, in order.
+ *
+ * Updates follow the documented order, so a process killed between any two
+ * stores leaves an area that virtq_resume() recovers without completing
+ * anything twice: pop sets counter, then inflight; add_used writes the used
+ * element, links the head into the batch list and sets its mark; publish
+ * writes used.idx, then clears each head's inflight flag and then its mark,
+ * then writes used_idx; the version is written last when an area starts.
+ * A crash after used.idx but before used_idx is seen at resume as used.idx !=
+ * used_idx: the batch list says which heads that used.idx completed.
+ *
+ * Cost: pop stores a head's stamp, undo link and flag; add_used its batch
+ * link, mark and the batch head; publish clears two bytes per entry. Only
+ * activation, resume, save and listing walk the area.
+ *
+ * The area is not trusted after a crash (it is writable by the front-end, and
+ * a dying back-end may have scribbled): virtq_resume() validates all of it
+ * before changing anything, and returns -VIRTQ_EBADSTATE for a corrupt area.
+ * A packed ring would keep the same calls with vhost-user's DescStatePacked
+ * layout, which also records the descriptor count of each head.
+ */
+#ifndef VIRTQ_INFLIGHT_H
+#define VIRTQ_INFLIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtq/chain.h"
+#include "virtq/common.h"
+#include "virtq/queue.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bytes of in-flight area a queue of `size` needs (vhost-user's split
+ * QueueRegionSplit: a 16-byte header and 16 bytes per head). */
+#define VIRTQ_INFLIGHT_BYTES(size) (16u + 16u * (size_t)(size))
+/* Alignment the area needs (its u64 fields). */
+#define VIRTQ_INFLIGHT_ALIGN 8u
+
+/*
+ * Attaches a caller-owned in-flight area of `bytes` bytes (8-aligned, at least
+ * VIRTQ_INFLIGHT_BYTES(1)). Only while the queue is inactive (-VIRTQ_EINVAL
+ * otherwise, also for NULL, misalignment or too few bytes). The area must
+ * outlive the queue; virtq_reset() keeps it attached (it is the device's, not
+ * the driver's), virtq_init() detaches it. Nothing is written here:
+ * virtq_activate() and virtq_restore() start it afresh, virtq_resume() carries
+ * on from what it holds. Activation refuses a queue larger than its area.
+ */
+VIRTQ_API int virtq_set_inflight(struct virtq *q, void *area, size_t bytes);
+
+/*
+ * Starts the queue like virtq_activate() (same configuration checks, same
+ * codes), but where an earlier instance of the back-end left it, as recorded
+ * in the attached area and in the used ring. next_avail is the front-end's
+ * idea of the next avail index (vhost-user SET_VRING_BASE). Then:
+ *
+ *   area never used (version 0): nothing is in flight; next_avail must be
+ *     used.idx. The area is started afresh.
+ *   otherwise the area must be consistent (-VIRTQ_EBADSTATE if not, nothing
+ *     changed): version 1, features 0, desc_num == size; every entry's flag
+ *     and mark 0 or 1, next < size, stamp < 2^62; if used.idx != used_idx
+ *     (killed while publishing), used.idx - used_idx <= size and the batch
+ *     list holds that many distinct heads, each marked, cleared, or half
+ *     cleared (mark without flag: killed between the two stores), and no
+ *     half-cleared head outside it. Those heads were published: they are
+ *     cleared; every other recorded head (marked ones too: their used
+ *     entries never became visible) is in flight again.
+ *
+ * With n chains in flight afterwards the queue resumes at avail index
+ * used.idx + n, the index the earlier instance had reached (each chain it
+ * popped is either published or in flight). next_avail must be that index,
+ * or used.idx: a front-end that lost the back-end cannot ask for its last
+ * index and rewinds to used.idx, as QEMU does; the area knows better.
+ * Anything else is -VIRTQ_EBADSTATE.
+ *
+ * Afterwards the device resubmits the in-flight chains: virtq_in_flight_list()
+ * gives their heads in pop order, virtq_resubmit() each one's segments.
+ * Returns 0 or a negative code; on error the queue is inactive and the area
+ * unchanged.
+ */
+VIRTQ_API int virtq_resume(struct virtq *q, uint16_t next_avail);
+
+/*
+ * Writes the heads of the chains in flight (popped, not yet passed to
+ * virtq_add_used()) to heads[], oldest pop first. Returns their number, or
+ * -VIRTQ_ENOSPC if more than cap (nothing meaningful written), or the usual
+ * -VIRTQ_EINVAL, -VIRTQ_ENOTREADY, -VIRTQ_EBROKEN. Walks the whole area:
+ * for resume and diagnostics, not for the datapath.
+ */
+VIRTQ_API int virtq_in_flight_list(const struct virtq *q, uint16_t *heads, uint32_t cap);
+
+/*
+ * Fills c with the chain of `head`, which must be in flight (-VIRTQ_EINVAL
+ * otherwise): after virtq_resume(), or a restore with chains in flight, the
+ * device gets back the chains it must redo. The chain is walked and checked
+ * exactly like virtq_pop() does it, with the same codes (fatal ones break
+ * the queue; -VIRTQ_ENOSPC leaves it in flight); indices and tracking are
+ * not touched. Returns 1 with the chain.
+ */
+VIRTQ_API int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTQ_INFLIGHT_H */
