@@ -13,6 +13,7 @@ void virtq_mock_config_default(struct virtq_mock_config *cfg)
 	cfg->nregions = 1;
 	cfg->regions[0] = (struct virtq_mock_region){ .gpa = 0, .size = 1u << 20 };
 	cfg->queue_size = 256;
+	cfg->features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1); /* virtio 1.x: the feature contract */
 	cfg->desc_gpa = cfg->avail_gpa = cfg->used_gpa = VIRTQ_MOCK_AUTO;
 	cfg->buf_gpa = cfg->buf_end = VIRTQ_MOCK_AUTO;
 }
