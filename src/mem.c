@@ -65,7 +65,7 @@ void *virtq_mem_translate(const struct virtq_mem *m, uint64_t gpa, uint64_t len)
 	return region_host(r, gpa);
 }
 
-int mem_map_one(const struct virtq_mem *m, uint64_t gpa, uint64_t len, enum mem_access access,
+int virtq_mem_map_one(const struct virtq_mem *m, uint64_t gpa, uint64_t len, enum mem_access access,
 		void **host)
 {
 	uint32_t hint = 0;

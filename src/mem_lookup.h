@@ -66,7 +66,7 @@ static inline int region_allows(const struct virtq_mem_region *r, enum mem_acces
  * region (else -VIRTQ_EBADADDR) that allows the access (else -VIRTQ_EACCES).
  * The range must not wrap (the caller checked). For rings and indirect tables.
  */
-int mem_map_one(const struct virtq_mem *m, uint64_t gpa, uint64_t len, enum mem_access access,
+int virtq_mem_map_one(const struct virtq_mem *m, uint64_t gpa, uint64_t len, enum mem_access access,
 		void **host);
 
 static inline void *region_host(const struct virtq_mem_region *r, uint64_t gpa)

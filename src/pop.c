@@ -124,7 +124,7 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 				FAIL(-VIRTQ_ELOOP);
 			if (!checked_range_last(d.addr, d.len, &last))
 				FAIL(-VIRTQ_EOVERFLOW);
-			int err = mem_map_one(q->mem, d.addr, d.len, MEM_ACCESS_READ, &table);
+			int err = virtq_mem_map_one(q->mem, d.addr, d.len, MEM_ACCESS_READ, &table);
 			if (err)
 				FAIL(err);
 			direct_ndesc = walked + 1; /* including this one */

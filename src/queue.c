@@ -105,7 +105,7 @@ static int map_ring(const struct virtq_mem *mem, uint64_t gpa, uint64_t bytes, u
 		return -VIRTQ_EINVAL;
 	if (!checked_range_last(gpa, bytes, &last))
 		return -VIRTQ_EOVERFLOW;
-	if ((r = mem_map_one(mem, gpa, bytes, access, host)))
+	if ((r = virtq_mem_map_one(mem, gpa, bytes, access, host)))
 		return r;
 	if ((uintptr_t)*host & (align - 1))
 		return -VIRTQ_EINVAL;
