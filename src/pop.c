@@ -249,8 +249,10 @@ static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
 {
 	inflight_popped(q, head, ndesc);
 	q->next_avail++;
-	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
+	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
+		queue_log_used(q, avail_event_off(queue_size(q)), 2);
+	}
 }
 
 int virtq_pop(struct virtq *q, struct virtq_chain *c)
@@ -266,6 +268,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	r = walk_chain(q, c, head);
 	if (VIRTQ_UNLIKELY(r))
 		return chain_failed(q, c, r);
+	c->log = q->log;
 	consume(q, head, c->ndesc);
 	return 1;
 }
@@ -307,5 +310,8 @@ int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c)
 	if (!c || head > q->size_minus_1 || !inflight_in_flight(q, head))
 		return -VIRTQ_EINVAL;
 	r = walk_chain_slow(q, c, head);
-	return r ? chain_failed(q, c, r) : 1;
+	if (r)
+		return chain_failed(q, c, r);
+	c->log = q->log;
+	return 1;
 }

@@ -28,7 +28,9 @@ void virtq_reset(struct virtq *q)
 	uint16_t max_minus_1 = q->max_size_minus_1;
 	void *inflight = q->inflight;
 	uint32_t inflight_max_size = q->inflight_max_size;
+	struct virtq_log *log = q->log;
 	memset(q, 0, sizeof(*q));
+	q->log = log;
 	q->mem = mem;
 	q->max_size_minus_1 = max_minus_1;
 	q->size_minus_1 = max_minus_1;
@@ -137,6 +139,8 @@ int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings)
 		return r;
 	if (!inflight_fits(q, queue_size(q)))
 		return -VIRTQ_EINVAL;
+	if (q->log && (r = virtq_log_covers_mem(q->log)))
+		return r;
 	return virtq_queue_map_rings(q->mem, queue_size(q), q->desc_gpa, q->avail_gpa, q->used_gpa,
 			       rings);
 }
@@ -155,8 +159,11 @@ void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_
 	q->active = true;
 	/* The device owns the used ring: start with notifications wanted. */
 	ring_store16(ring_at(rings->used, USED_FLAGS), 0);
-	if (queue_has(q, VIRTQ_F_EVENT_IDX))
+	queue_log_used(q, USED_FLAGS, 2);
+	if (queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(rings->used, avail_event_off(queue_size(q))), next_avail);
+		queue_log_used(q, avail_event_off(queue_size(q)), 2);
+	}
 }
 
 int virtq_activate(struct virtq *q)

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "compiler.h"
+#include "log_internal.h"
 #include "virtq/queue.h"
 
 static inline bool is_pow2(uint32_t v)
@@ -45,6 +47,17 @@ static inline int queue_usable(const struct virtq *q)
 	if (!q->active)
 		return -VIRTQ_ENOTREADY;
 	return 0;
+}
+
+/*
+ * Dirty logging of what virtq writes to the used ring (log.h), called right
+ * after the store: one predictable branch without a log.
+ */
+void virtq_queue_log_used(struct virtq *q, uint64_t off, uint64_t len);
+static inline void queue_log_used(struct virtq *q, uint64_t off, uint64_t len)
+{
+	if (VIRTQ_UNLIKELY(q->log != NULL))
+		virtq_queue_log_used(q, off, len);
 }
 
 /* Host addresses of a queue's three rings. */

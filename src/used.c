@@ -29,6 +29,7 @@ static void publish(struct virtq *q)
 	const uint16_t n = (uint16_t)(q->next_used - q->published_used);
 	/* 2.7.13 (b): release orders the used elements before the new used.idx. */
 	ring_store16_release(ring_at(q->used, USED_IDX), q->next_used);
+	queue_log_used(q, USED_IDX, 2); /* after the elements it publishes: log.h */
 	inflight_published(q, n, q->next_used);
 	forget_signalled_if_wrapped(q, n);
 	q->published_used = q->next_used;
@@ -46,9 +47,11 @@ int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
 		return -VIRTQ_EINVAL;
 	/* At most size - 1 entries are unpublished: each is another head than
 	 * this one, in flight. So this element overwrites no unpublished one. */
-	void *elem = ring_at(q->used, used_ring_off(q->next_used & q->size_minus_1));
+	const uint64_t off = used_ring_off(q->next_used & q->size_minus_1);
+	void *elem = ring_at(q->used, off);
 	ring_store32(elem, id);
 	ring_store32(ring_at(elem, 4), len);
+	queue_log_used(q, off, 8); /* logged before used.idx publishes it */
 	inflight_entry_completed(q, entry, id);
 	q->next_used++;
 	return 0;
@@ -92,10 +95,13 @@ int virtq_enable_notify(struct virtq *q)
 	if (r)
 		return r;
 	q->notify_enabled = true;
-	if (queue_has(q, VIRTQ_F_EVENT_IDX))
+	if (queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->shadow_avail);
-	else
+		queue_log_used(q, avail_event_off(queue_size(q)), 2);
+	} else {
 		ring_store16(ring_at(q->used, USED_FLAGS), 0);
+		queue_log_used(q, USED_FLAGS, 2);
+	}
 	/* 2.7.13 (d): the driver must see notifications enabled before we look
 	 * for buffers it added meanwhile; else it skips the kick and we sleep. */
 	ring_fence_full();
@@ -108,7 +114,9 @@ int virtq_disable_notify(struct virtq *q)
 	if (r)
 		return r;
 	q->notify_enabled = false;
-	if (!queue_has(q, VIRTQ_F_EVENT_IDX))
+	if (!queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(q->used, USED_FLAGS), VIRTQ_USED_F_NO_NOTIFY);
+		queue_log_used(q, USED_FLAGS, 2);
+	}
 	return 0;
 }

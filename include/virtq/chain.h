@@ -23,6 +23,8 @@
 extern "C" {
 #endif
 
+struct virtq_log;
+
 struct virtq_chain {
 	struct virtq_seg *segs; /* caller-owned array */
 	uint32_t cap;           /* entries in segs */
@@ -35,6 +37,7 @@ struct virtq_chain {
 				 * cap to retry with after -VIRTQ_ENOSPC */
 	uint16_t id;            /* pass to virtq_add_used(); after -VIRTQ_ENOSPC
 				 * too (or to virtq_discard() the chain) */
+	struct virtq_log *log;  /* the popping queue's dirty log (log.h), or NULL */
 };
 
 /* Attaches a caller-owned segment array of cap entries and empties the chain. */
@@ -62,6 +65,7 @@ struct virtq_cursor {
 	size_t off;                  /* offset inside *seg */
 	size_t done;                 /* bytes consumed so far */
 	size_t total;                /* bytes this cursor may consume in all */
+	struct virtq_log *log;       /* the chain's dirty log: writes are logged */
 };
 
 /* A cursor over the readable part (what the driver sent). */
@@ -74,6 +78,10 @@ VIRTQ_API void virtq_chain_writer(struct virtq_cursor *cur, const struct virtq_c
  * Copies up to len bytes out of (read) or into (write) the chain and advances.
  * Returns the number of bytes copied, which is short only at the end of the
  * part, or -VIRTQ_EINVAL for a NULL cursor or buffer with len > 0.
+ * A write into a chain popped from a queue with a dirty log (log.h) that is
+ * switched on marks the pages it wrote; -VIRTQ_ENOSPC if one lies beyond the
+ * log (the bytes are written and the cursor advanced: only possible if the
+ * memory map outgrew the log after virtq_set_log()).
  * Reading from a writer or writing through a reader is allowed: the cursor
  * only knows its part of the chain, the caller decides.
  */

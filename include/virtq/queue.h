@@ -87,6 +87,8 @@ struct virtq_ring_addrs {
 	uint64_t device_area; /* used ring, written by the device */
 };
 
+struct virtq_log;
+
 struct virtq {
 	/* configuration, frozen while active */
 	const struct virtq_mem *mem;
@@ -113,6 +115,7 @@ struct virtq {
 	uint16_t last_popped;    /* head of the most recent pop still undoable */
 	uint64_t pop_counter;    /* pop order stamp of the next chain popped */
 	uint32_t region_hint;    /* last region hit by translation */
+	struct virtq_log *log;   /* dirty log (log.h), or NULL */
 };
 
 /*
@@ -144,6 +147,16 @@ VIRTQ_API int virtq_set_addrs(struct virtq *q, const struct virtq_ring_addrs *ad
 VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
 
 /*
+ * Attaches a dirty log (log.h) to q, or detaches it (log NULL); any time,
+ * active or not, from the thread running q. The log must be for q's memory
+ * map (-VIRTQ_EINVAL) and cover all of it (virtq_log_covers_mem,
+ * -VIRTQ_ENOSPC; activation checks it again). Whether anything is logged is
+ * the log's switch (virtq_log_set_enabled); chains popped from q carry the
+ * log. virtq_reset() keeps the log attached, like the in-flight area.
+ */
+VIRTQ_API int virtq_set_log(struct virtq *q, struct virtq_log *log);
+
+/*
  * Validates the configuration and starts the queue: the negotiated features
  * keep the feature contract above (-VIRTQ_ENOTSUP, checked first), desc table 16-aligned,
  * avail ring 2-aligned, used ring 4-aligned (-VIRTQ_EINVAL), each ring's full
@@ -153,7 +166,8 @@ VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
  * (-VIRTQ_EACCES, mem.h), no overflow computing the extents (-VIRTQ_EOVERFLOW).
  * The host addresses must be aligned like the guest addresses (-VIRTQ_EINVAL).
  * An in-flight area large enough for the size must be attached
- * (virtq_set_inflight, -VIRTQ_EINVAL); activation starts it afresh.
+ * (virtq_set_inflight, -VIRTQ_EINVAL); activation starts it afresh. An
+ * attached dirty log must cover the memory map (-VIRTQ_ENOSPC).
  * A newly activated queue starts at avail and used index 0, as a driver
  * expects after setting DRIVER_OK; resuming elsewhere is virtq_resume()
  * (after a back-end restart) or virtq_restore() (snapshot, migration).
