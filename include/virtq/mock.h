@@ -29,6 +29,7 @@
 #include "virtq/chain.h"
 #include "virtq/common.h"
 #include "virtq/inflight.h"
+#include "virtq/log.h"
 #include "virtq/mem.h"
 #include "virtq/queue.h"
 
@@ -240,6 +241,14 @@ VIRTQ_API int virtq_mock_allow_write(struct virtq_mock *m, uint64_t gpa, uint64_
  * changed another byte, whose address goes to *bad_gpa (if not NULL);
  * -VIRTQ_EINVAL without a snapshot. */
 VIRTQ_API int virtq_mock_check_writes(struct virtq_mock *m, uint64_t *bad_gpa);
+/*
+ * The dirty-log oracle: 0 if every guest byte that changed since the
+ * snapshot (the driver's own writes excepted) lies in a page whose bit is
+ * set in log; 1 if one does not, its address to *bad_gpa (if not NULL);
+ * -VIRTQ_EINVAL without a snapshot or log.
+ */
+VIRTQ_API int virtq_mock_check_dirty(struct virtq_mock *m, const struct virtq_log *log,
+				     uint64_t *bad_gpa);
 /* true if no guard byte after any region was modified (guard pages fault). */
 VIRTQ_API bool virtq_mock_guards_intact(struct virtq_mock *m);
 
