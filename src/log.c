@@ -44,6 +44,7 @@ static void mark_pages(struct virtq_log *log, uint64_t first, uint64_t last)
 		const uint64_t word = page / 64u;
 		const uint64_t end = word * 64u + 63u < last ? word * 64u + 63u : last;
 		const uint64_t mask = bit_span(page % 64u, end % 64u);
+		/* log (a): release, the guest write before it is visible first */
 		atomic_fetch_or_explicit((_Atomic uint64_t *)&log->words[word], le64_cpu(mask),
 					 memory_order_release);
 		page = end + 1u; /* pages are below 2^52: no wrap */
