@@ -123,7 +123,7 @@ int virtq_chain_log_written(const struct virtq_chain *c, size_t n)
 void virtq_queue_log_used(struct virtq *q, uint64_t off, uint64_t len)
 {
 	if (virtq_log_enabled(q->log))
-		(void)virtq_log_range(q->log, q->used_gpa + off, len); /* covered: see activation */
+		(void)virtq_log_range(q->log, q->used_phys + off, len); /* covered: see activation */
 }
 
 int virtq_set_log(struct virtq *q, struct virtq_log *log)

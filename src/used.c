@@ -24,15 +24,35 @@ static void forget_signalled_if_wrapped(struct virtq *q, uint16_t n)
 		q->signalled_valid = false;
 }
 
-static void publish(struct virtq *q)
+/* Logs the used elements [published_used, next_used) (log.h). */
+static void log_unpublished(struct virtq *q)
+{
+	const uint32_t size = queue_size(q), first = q->published_used & q->size_minus_1;
+	const uint32_t n = (uint16_t)(q->next_used - q->published_used);
+	const uint32_t before_wrap = n < size - first ? n : size - first;
+	virtq_queue_log_used(q, used_ring_off(first), 8u * (uint64_t)before_wrap);
+	if (n > before_wrap)
+		virtq_queue_log_used(q, used_ring_off(0), 8u * (uint64_t)(n - before_wrap));
+}
+
+static VIRTQ_ALWAYS_INLINE void publish(struct virtq *q)
 {
 	const uint16_t n = (uint16_t)(q->next_used - q->published_used);
 	/* 2.7.13 (b): release orders the used elements before the new used.idx. */
 	ring_store16_release(ring_at(q->used, USED_IDX), q->next_used);
-	queue_log_used(q, USED_IDX, 2); /* after the elements it publishes: log.h */
 	inflight_published(q, n, q->next_used);
 	forget_signalled_if_wrapped(q, n);
 	q->published_used = q->next_used;
+}
+
+/* publish() with a dirty log attached, out of the way of the one without. */
+static VIRTQ_NOINLINE int publish_logged(struct virtq *q, uint16_t n)
+{
+	/* log (b): the elements are dirty before used.idx publishes them */
+	log_unpublished(q);
+	publish(q);
+	virtq_queue_log_used(q, USED_IDX, 2); /* log (a): after the write */
+	return n;
 }
 
 int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
@@ -51,7 +71,7 @@ int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
 	void *elem = ring_at(q->used, off);
 	ring_store32(elem, id);
 	ring_store32(ring_at(elem, 4), len);
-	queue_log_used(q, off, 8); /* logged before used.idx publishes it */
+	/* dirty log: publish_logged() logs the elements before used.idx */
 	inflight_entry_completed(q, entry, id);
 	q->next_used++;
 	return 0;
@@ -63,6 +83,8 @@ int virtq_publish_used(struct virtq *q)
 	if (r)
 		return r;
 	uint16_t n = (uint16_t)(q->next_used - q->published_used);
+	if (VIRTQ_UNLIKELY(q->log != NULL) && n)
+		return publish_logged(q, n);
 	if (n)
 		publish(q);
 	return n;

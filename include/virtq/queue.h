@@ -48,8 +48,8 @@ extern "C" {
  *   - RING_PACKED and IN_ORDER change what the rings mean and are not
  *     implemented: refused;
  *   - ACCESS_PLATFORM (ring and buffer addresses are I/O virtual addresses)
- *     is refused, as treating them as guest-physical would bypass the
- *     guest's IOMMU;
+ *     needs a translator (virtq_set_iommu, iommu.h) and is refused without
+ *     one, as treating them as guest-physical would bypass the guest's IOMMU;
  *   - every other bit (device-specific bits 0..23, transport bits such as
  *     NOTIFICATION_DATA or RING_RESET) does not change how virtq parses the
  *     rings and is ignored.
@@ -88,6 +88,7 @@ struct virtq_ring_addrs {
 };
 
 struct virtq_log;
+struct virtq_iommu;
 
 struct virtq {
 	/* configuration, frozen while active */
@@ -116,12 +117,17 @@ struct virtq {
 	uint64_t pop_counter;    /* pop order stamp of the next chain popped */
 	uint32_t region_hint;    /* last region hit by translation */
 	struct virtq_log *log;   /* dirty log (log.h), or NULL */
+	const struct virtq_iommu *iommu; /* translator (iommu.h), or NULL */
+	const struct virtq_iommu *iotlb; /* the translator in use: ACCESS_PLATFORM on */
+	uint64_t used_phys;      /* guest-physical address of the used ring */
+	bool rings_stale;        /* an invalidation met a ring: re-translate (iommu.h) */
 };
 
 /*
  * The virtqueue feature bits virtq implements (INDIRECT_DESC, EVENT_IDX,
- * VERSION_1): a VMM offers these, plus its device's own bits, and never one
- * of the refused bits above. Device-specific and transport bits are not in
+ * VERSION_1, ACCESS_PLATFORM): a VMM offers these, plus its device's own
+ * bits, and never one of the refused bits above (ACCESS_PLATFORM only with
+ * a translator). Device-specific and transport bits are not in
  * the mask, as they are not virtq's to decide.
  */
 VIRTQ_API uint64_t virtq_supported_features(void);
@@ -195,6 +201,8 @@ VIRTQ_API void virtq_reset(struct virtq *q);
  *   -VIRTQ_EOVERFLOW address range wraps, or chain total > 2^32 - 1 bytes
  *   -VIRTQ_EBUSY     size chains already in flight (not fatal)
  *   -VIRTQ_ENOSPC    c->segs too small (not fatal; the chain stays available)
+ *   -VIRTQ_EAGAIN    an IOVA has no IOMMU translation (not fatal; the chain
+ *                    stays available: resolve the miss, pop again; iommu.h)
  * The first six are fatal: the queue is broken afterwards. On any error the
  * chain has no segments; c->ndesc tells how many descriptors were read.
  * -VIRTQ_ENOSPC is decided only after the whole chain was walked and found
