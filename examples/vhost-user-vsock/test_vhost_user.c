@@ -21,7 +21,7 @@
 #include "test_check.h"
 #include "vsock_dev.h"
 
-bool log_verbose;
+
 
 
 #define MEM_SIZE (1u << 20)

@@ -16,6 +16,7 @@
 
 #include "host_sock.h"
 #include "log.h"
+#include "unix_sock.h"
 
 #define BATCH 256u
 #define FIRST_LOCAL_PORT (1u << 30)
@@ -647,7 +648,7 @@ static void on_listener(struct ev_handler *h, uint32_t events)
 	(void)events;
 	struct vsock_dev *d = (struct vsock_dev *)(void *)((char *)h - offsetof(struct vsock_dev, listener));
 	for (unsigned i = 0; i < 64; i++) {
-		int fd = host_accept(h->fd);
+		int fd = unix_sock_accept(h->fd);
 		if (fd < 0)
 			return;
 		if (!ring_running(d, VSOCK_RX) || !conn_new(d, fd, CONN_HANDSHAKE)) {
@@ -707,9 +708,11 @@ int vsock_dev_init(struct vsock_dev *d, struct ev_loop *loop, uint64_t guest_cid
 	d->next_port = FIRST_LOCAL_PORT;
 	for (unsigned i = 0; i < 8; i++)
 		d->config[i] = (unsigned char)(guest_cid >> (8 * i));
-	vu_dev_init(&d->vu, loop, &vsock_ops, d, 0);
+	const struct vu_dev_desc desc = { .ops = &vsock_ops, .opaque = d,
+					  .num_queues = VSOCK_NUM_QUEUES };
+	vu_dev_init(&d->vu, loop, &desc);
 	ev_handler_init(&d->listener, on_listener);
-	int fd = host_listen(uds_path);
+	int fd = unix_sock_listen(uds_path);
 	if (fd < 0)
 		return fd;
 	int r = ev_add(loop, &d->listener, fd, EPOLLIN);
