@@ -149,6 +149,7 @@ static void dev_reset(struct vu_dev *d)
 {
 	for (unsigned i = 0; i < d->num_queues; i++)
 		vu_vring_reset(d, i);
+	vu_inflight_clear(d);
 	memtable_clear(&d->mem);
 	d->features = 0;
 	d->features_set = false;
@@ -194,6 +195,10 @@ static int dispatch(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned
 		return on_get_config(d, m);
 	case VU_GET_QUEUE_NUM:
 		return reply_u64(d, m->request, d->num_queues);
+	case VU_GET_INFLIGHT_FD:
+		return vu_inflight_on_get(d, m);
+	case VU_SET_INFLIGHT_FD:
+		return vu_inflight_on_set(d, m, fds, nfds);
 	default:
 		/* Not offered (no other protocol features): refuse. */
 		log_info("%s (%u) not supported%s", vu_request_name(m->request), m->request,
@@ -206,7 +211,7 @@ static bool has_own_reply(uint32_t request)
 {
 	return request == VU_GET_FEATURES || request == VU_GET_PROTOCOL_FEATURES ||
 	       request == VU_GET_VRING_BASE || request == VU_GET_CONFIG ||
-	       request == VU_GET_QUEUE_NUM;
+	       request == VU_GET_QUEUE_NUM || request == VU_GET_INFLIGHT_FD;
 }
 
 static void on_socket(struct ev_handler *h, uint32_t events)
@@ -264,6 +269,7 @@ void vu_dev_init(struct vu_dev *d, struct ev_loop *loop, const struct vu_dev_des
 				       VIRTQ_FEATURE(VU_PROTOCOL_F_CONFIG);
 	ev_handler_init(&d->sock, on_socket);
 	memtable_init(&d->mem);
+	vu_inflight_init(&d->inflight);
 	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 		vu_vring_init(d, i);
 }

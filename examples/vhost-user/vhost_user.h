@@ -3,7 +3,7 @@
  * The back-end side of the vhost-user protocol (QEMU docs/interop/vhost-user)
  * for one front-end connection: feature negotiation, the memory table, the
  * device's configuration space, and the dispatch of every message to the
- * file that owns its concept (vring.c, memtable.c, dirty_log.c).
+ * file that owns its concept (vring.c, memtable.c, inflight.c, dirty_log.c).
  *
  * Everything read from the socket is untrusted: sizes are checked against the
  * request's payload, indices against the number of queues, file descriptors
@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "inflight.h"
 #include "loop.h"
 #include "memtable.h"
 #include "vring.h"
@@ -37,6 +38,9 @@ struct vu_dev;
 
 /* What the device learns from the protocol. */
 struct vu_dev_ops {
+	/* The ring runs. If it resumed with chains in flight (virtq_resume:
+	 * a restart), virtq_in_flight_list() names them: the device redoes
+	 * each (virtq_resubmit) and completes it. */
 	void (*ring_started)(struct vu_dev *d, unsigned idx);
 	void (*ring_stopped)(struct vu_dev *d, unsigned idx); /* before its queue resets */
 	void (*ring_kicked)(struct vu_dev *d, unsigned idx);
@@ -50,7 +54,8 @@ struct vu_dev_desc {
 	void *opaque;               /* the device's state, vu_dev.opaque */
 	uint64_t features;          /* device feature bits offered besides the
 				       transport's (VERSION_1, INDIRECT_DESC, EVENT_IDX) */
-	uint64_t protocol_features; /* offered besides REPLY_ACK and CONFIG */
+	uint64_t protocol_features; /* offered besides REPLY_ACK and CONFIG, e.g.
+				       INFLIGHT_SHMFD if ring_started resubmits */
 	unsigned num_queues;        /* 1 to VU_MAX_QUEUES */
 };
 
@@ -66,6 +71,7 @@ struct vu_dev {
 	uint64_t offered_protocol_features;
 	uint64_t protocol_features;
 	struct memtable mem;
+	struct vu_inflight inflight; /* SET_INFLIGHT_FD */
 	struct vu_vring vring[VU_MAX_QUEUES];
 };
 

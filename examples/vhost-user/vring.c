@@ -100,15 +100,20 @@ void vu_vring_try_start(struct vu_dev *d, unsigned idx)
 		return;
 	}
 	virtq_reset(&v->q);
-	int r = virtq_set_size(&v->q, v->num);
+	int r = vu_inflight_attach(d, idx);
+	if (r == 0)
+		r = virtq_set_size(&v->q, v->num);
 	if (r == 0)
 		r = virtq_set_addrs(&v->q, &addrs);
 	if (r == 0)
 		r = virtq_set_features(&v->q, d->features);
 	/* A non-zero base resumes where the ring stopped: the chains the ring's
-	 * in-flight area still holds are in flight again (inflight.h). */
+	 * in-flight area still holds are in flight again (<virtq/inflight.h>).
+	 * A shared area always resumes: it may come from a back-end process
+	 * that died, and the front-end then rewinds the base to used.idx. */
+	bool resume = v->base != 0 || vu_inflight_shared(d, idx);
 	if (r == 0)
-		r = v->base == 0 ? virtq_activate(&v->q) : virtq_resume(&v->q, v->base);
+		r = resume ? virtq_resume(&v->q, v->base) : virtq_activate(&v->q);
 	if (r < 0) {
 		log_info("ring %u: refused by virtq: %s: not started", idx, virtq_errname(r));
 		virtq_reset(&v->q);
@@ -120,6 +125,11 @@ void vu_vring_try_start(struct vu_dev *d, unsigned idx)
 		return;
 	}
 	v->started = true;
+	uint16_t heads[1];
+	int in_flight = virtq_in_flight_list(&v->q, heads, 0);
+	if (in_flight == -VIRTQ_ENOSPC)
+		log_info("ring %u resumed at avail index %u with chains in flight", idx,
+			 virtq_next_avail(&v->q));
 	log_debug("ring %u started: size %u, avail index %u", idx, v->num, v->base);
 	d->ops->ring_started(d, idx);
 	/* Buffers may have been posted before the kick fd was watched. */
