@@ -253,14 +253,10 @@ static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
 }
 
-int virtq_pop(struct virtq *q, struct virtq_chain *c)
+int virtq_queue_pop_ready(struct virtq *q, struct virtq_chain *c)
 {
 	uint16_t head;
-	int r = queue_usable(q);
-	if (VIRTQ_UNLIKELY(r))
-		return r;
-	if (VIRTQ_UNLIKELY(!c))
-		return -VIRTQ_EINVAL;
+	int r;
 	if ((r = next_head(q, c, &head)) <= 0)
 		return r;
 	r = walk_chain(q, c, head);
@@ -268,6 +264,16 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return chain_failed(q, c, r);
 	consume(q, head, c->ndesc);
 	return 1;
+}
+
+int virtq_pop(struct virtq *q, struct virtq_chain *c)
+{
+	int r = queue_usable(q);
+	if (VIRTQ_UNLIKELY(r))
+		return r;
+	if (VIRTQ_UNLIKELY(!c))
+		return -VIRTQ_EINVAL;
+	return virtq_queue_pop_ready(q, c); /* a tail call */
 }
 
 int virtq_discard(struct virtq *q, struct virtq_chain *c)
