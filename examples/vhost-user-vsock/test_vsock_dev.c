@@ -329,7 +329,7 @@ int main(void)
 	struct virtq_mock_config cfg;
 	virtq_mock_config_default(&cfg);
 	cfg.regions[0].size = 16u << 20;
-	cfg.features = VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
+	cfg.features |= VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
 	if (virtq_mock_init(&rxm, &cfg) || virtq_mock_init(&txm, &cfg) ||
 	    virtq_mock_attach(&rxm, &dev.vu.vring[VSOCK_RX].q) ||
 	    virtq_mock_attach(&txm, &dev.vu.vring[VSOCK_TX].q))
