@@ -2,7 +2,8 @@
 # PID 1 of the blk end-to-end guest (busybox, in the initramfs run_blk.sh
 # builds). Runs blk_bad (malformed requests) against the disk first, then
 # virtio_blk: a pattern written with direct I/O by four processes and read
-# back, then the throughput runs. Reports on the serial console with "E2E-"
+# back, writes during which the host restarts the back-end, then the
+# throughput runs. Reports on the serial console with "E2E-"
 # lines, which run_blk.sh reads. Every step is bounded in time.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -42,6 +43,26 @@ for i in 0 1 2 3; do
 done
 wait
 say "DATA-DONE"
+
+# reconnect: the host kills the back-end (SIGKILL) during these writes and
+# starts a new one; QEMU reconnects with the inflight region. Each process
+# writes its 8 MiB region 8 times (seeds 200 + 10 i + 1..8), then reads back
+# the last pattern; no write may fail.
+say "RECONNECT-START"
+for i in 0 1 2 3; do
+	(
+		for r in 1 2 3 4 5 6 7 8; do
+			timeout 300 /bin/blk_tool write /dev/vda $((48 + i * 8)) 8 $((200 + i * 10 + r)) ||
+				echo "write failed"
+		done
+	) 2>&1 | sed "s/^/E2E-rc$i /" &
+done
+wait
+for i in 0 1 2 3; do
+	run "rc$i" verify /dev/vda $((48 + i * 8)) 8 $((208 + i * 10)) &
+done
+wait
+say "RECONNECT-DONE"
 
 # throughput: 1 MiB sequential over 16 MiB, 4 KiB random for 5 s each way
 run bench bench /dev/vda 32 16 5

@@ -7,7 +7,7 @@
 # Builds blk_bad (a kernel module sending malformed requests) against the
 # guest kernel's headers and an initramfs (busybox-static, blk_tool, the
 # virtio modules, guest_init_blk.sh as /init), starts the back-end on a
-# 64 MiB image with 2 queues, boots Debian's kernel with 2 vCPUs under
+# 96 MiB image with 2 queues, boots Debian's kernel with 2 vCPUs under
 # qemu-system-x86 (KVM only if a probe boots a kernel with it, else TCG;
 # VIRTQ_E2E_ACCEL=kvm|tcg forces one) and checks:
 #   - malformed requests (sector beyond the disk, short header, status in a
@@ -15,6 +15,9 @@
 #     writable status, length 0) and the next request is served;
 #   - a pattern written with direct I/O by four processes reads back, and
 #     the image on the host holds exactly it (checksums);
+#   - reconnect: the back-end is killed (SIGKILL) during such writes and a
+#     new one started; QEMU (reconnect=1) comes back with the inflight
+#     region, no write fails, every checksum matches;
 #   - the back-end stops cleanly on SIGTERM, its log free of sanitizer reports.
 # Prints MiB/s of 1 MiB sequential I/O and IOPS of 4 KiB random I/O each
 # way, naming the accelerator. Exit 77 (ctest SKIP_RETURN_CODE) only if the
@@ -108,13 +111,16 @@ check() { # check DESCRIPTION COMMAND...: records a failed assertion
 }
 
 image=$work/disk.img sock=$work/blk.sock
-truncate -s 64M "$image"
-"$backend" --socket "$sock" --image "$image" --num-queues 2 --serial virtq-e2e \
-	>"$work/backend.log" 2>&1 &
-backend_pid=$!
-pids+=("$backend_pid")
-for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || { cat "$work/backend.log"; die "backend did not create $sock"; }
+truncate -s 96M "$image"
+start_backend() { # start_backend LOG: the back-end on the image, in backend_pid
+	rm -f "$sock"
+	"$backend" --socket "$sock" --image "$image" --num-queues 2 --serial virtq-e2e >"$1" 2>&1 &
+	backend_pid=$!
+	pids+=("$backend_pid")
+	for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	[ -S "$sock" ] || { cat "$1"; die "backend did not create $sock"; }
+}
+start_backend "$work/backend.log"
 
 e2e_pick_accel "/boot/vmlinuz-$kver" "$work" >"$work/accel" || exit 1
 accel=$E2E_ACCEL cpu=$E2E_CPU
@@ -130,6 +136,42 @@ timeout 900 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 512 \
 	-display none -serial "file:$console" -monitor none -nodefaults >"$console.qemu" 2>&1 &
 qemu_pid=$!
 pids+=("$qemu_pid")
+# kill_mid_request PID: stops PID (SIGSTOP) until it is caught inside
+# preadv or pwritev (x86_64 system calls 295, 296: a request popped and in
+# flight), then SIGKILLs it there. Fails if it never catches one.
+kill_mid_request() {
+	local pid=$1 nr
+	for _ in $(seq 1 3000); do
+		kill -STOP "$pid"
+		for _ in $(seq 1 100); do
+			[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] && break
+		done
+		nr=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null || echo none)
+		case "$nr" in
+		295 | 296)
+			kill -KILL "$pid"
+			return 0
+			;;
+		esac
+		kill -CONT "$pid"
+		sleep 0.005
+	done
+	kill -KILL "$pid"
+	return 1
+}
+# reconnect: SIGKILL the back-end inside a request during the guest's
+# writes, start a new one on the same socket and image
+rc_killed=-1 caught=no
+if e2e_wait_console "$console" "E2E-RECONNECT-START" 600 "$qemu_pid"; then
+	sleep 0.2
+	kill_mid_request "$backend_pid" && caught=yes
+	wait "$backend_pid" 2>/dev/null || true
+	rc_killed=$(grep -ac 'E2E-rc[0-3] write ' "$console" || true)
+	say "back-end killed with $rc_killed of 32 reconnect writes done; starting a new one"
+	start_backend "$work/backend2.log"
+else
+	fail=1
+fi
 e2e_wait_console "$console" "E2E-DONE" 900 "$qemu_pid" || fail=1
 for _ in $(seq 1 60); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 1; done
 t_end=$(date +%s)
@@ -148,7 +190,7 @@ bad status-readable 238 0 # 0xee: untouched, nothing written
 bad after-status-readable 0 513
 bad unknown-type 2 1
 bad after-unknown-type 0 513
-check "virtio_blk sees 64 MiB on 2 queues" has "$console" "E2E-DISK sectors=131072 queues=2"
+check "virtio_blk sees 96 MiB on 2 queues" has "$console" "E2E-DISK sectors=196608 queues=2"
 for i in 0 1 2 3; do
 	w=$(grep -a -- "E2E-data$i write " "$console" | grep -o 'sum=[0-9a-f]*' || true)
 	v=$(grep -a -- "E2E-data$i verify " "$console" | grep -o 'sum=[0-9a-f]*' || true)
@@ -157,8 +199,24 @@ for i in 0 1 2 3; do
 	h=$("$tool" verify "$image" $((i * 8)) 8 $((100 + i)) | grep -o 'sum=[0-9a-f]*' || true)
 	check "process $i: the image holds the pattern" test -n "$w" -a "$w" = "$h"
 done
+check "reconnect: the back-end was killed inside a request, during the writes" \
+	test "$caught" = yes -a "$rc_killed" -ge 0 -a "$rc_killed" -lt 32
+check "reconnect: QEMU connected to the new back-end" has "$work/backend2.log" "front-end connected"
+for i in 0 1 2 3; do
+	n=$(grep -ac -- "E2E-rc$i write bytes=8388608 .* ok" "$console" || true)
+	last=$(grep -a -- "E2E-rc$i write " "$console" | tail -1 | grep -o 'sum=[0-9a-f]*' || true)
+	v=$(grep -a -- "E2E-rc$i verify " "$console" | grep -o 'sum=[0-9a-f]*' || true)
+	h=$("$tool" verify "$image" $((48 + i * 8)) 8 $((208 + i * 10)) | grep -o 'sum=[0-9a-f]*' || true)
+	check "reconnect: process $i: 8 writes of 8 MiB, none failed" test "$n" -eq 8
+	check "reconnect: process $i: read back and on the host, checksums match" \
+		test -n "$last" -a "$last" = "$v" -a "$last" = "$h"
+done
 check "no guest kernel warning or oops" bash -c "! grep -E 'WARNING:|BUG:|Oops|Call Trace|I/O error' '$console'"
 check "the back-end logged the malformed requests" test "$(grep -c 'bad request' "$work/backend.log")" -ge 3
+resubmitted=$(sed -n 's/.*: \([0-9]*\) requests in flight before the restart.*/\1/p' \
+	"$work/backend2.log" | awk '{ n += $1 } END { print n + 0 }')
+check "reconnect: the new back-end served again the $resubmitted request(s) the killed one had in flight" \
+	test "$resubmitted" -ge 1
 check "backend alive" kill -0 "$backend_pid"
 # the back-end's CPU time (utime + stime, in clock ticks) for all requests
 cpu_ticks=$(awk '{ print $14 + $15 }' "/proc/$backend_pid/stat" 2>/dev/null || echo 0)
@@ -167,16 +225,17 @@ backend_rc=0
 wait "$backend_pid" || backend_rc=$?
 check "backend exits 0 on SIGTERM" test "$backend_rc" -eq 0
 check "backend removed its socket" test ! -e "$sock"
-check "backend log free of sanitizer reports" bash -c "! grep -q -E 'Sanitizer|runtime error' '$work/backend.log'"
+check "backend logs free of sanitizer reports" \
+	bash -c "! grep -q -E 'Sanitizer|runtime error' '$work/backend.log' '$work/backend2.log'"
 
 # ---- throughput ---------------------------------------------------------------------
 val() { grep -a -- "E2E-bench bench $1 " "$console" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | head -1; }
 say "throughput ($accel, 2 vCPUs, queue depth 1, direct I/O): 1 MiB sequential write $(val seqwrite mibps) MiB/s," \
 	"read $(val seqread mibps) MiB/s; 4 KiB random write $(val randwrite iops) IOPS," \
 	"read $(val randread iops) IOPS; VM ran $((t_end - t_start)) s"
-requests=$(sed -n 's/.*: \([0-9]*\) requests, .*/\1/p' "$work/backend.log" | tail -1)
+requests=$(sed -n 's/.*: \([0-9]*\) requests, .*/\1/p' "$work/backend2.log" | tail -1)
 ticks_per_s=$(getconf CLK_TCK)
-say "back-end CPU: $((cpu_ticks * 1000 / ticks_per_s)) ms for ${requests:-?} requests" \
+say "back-end CPU (the restarted one): $((cpu_ticks * 1000 / ticks_per_s)) ms for ${requests:-?} requests" \
 	"($(( ${requests:-0} > 0 ? cpu_ticks * 1000000 / ticks_per_s / requests : 0 )) us each, synchronous I/O included)"
 if [ "$fail" -ne 0 ]; then
 	echo "--- backend log" >&2
