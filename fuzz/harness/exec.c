@@ -69,7 +69,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	harness_tracing = trace && strcmp(trace, "ops") != 0;
 	if (harness_guest_setup(&h, &s->hdr))
 		return; /* cannot happen for the sizes the header can express */
-	FUZZ_SAME(virtq_mock_attach(h.guest, &h.q), model_activate(&h.model), "activate");
+	harness_activate(&h);
 	harness_forget_stale_area(&h);
 	harness_stats.runs++;
 	harness_stats.activated += h.model.active;

@@ -126,6 +126,9 @@ void harness_restart_cursors(struct harness_slot *sl);
 void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
 			uint64_t offset, uint64_t n, unsigned char *out);
 void harness_reactivate(struct harness *h);
+/* Configures and activates the queue as the mock's driver does; the result
+ * must be the model's and harness/accept_activate.c's. */
+void harness_activate(struct harness *h);
 void harness_check_writes(struct harness *h);
 void harness_lifecycle_op(struct harness *h, const struct scn_op *op);
 /* Oracles shared by pop, discard and resubmit. */
