@@ -1465,6 +1465,27 @@ static void test_decode_rejects(void **state)
 	}
 }
 
+/* Bytes after an encoding's end are refused, not ignored: version 2 one byte
+ * and one head's worth longer than its heads, version 1 one byte longer. */
+static void test_decode_rejects_trailing_bytes(void **state)
+{
+	(void)state;
+	static unsigned char b[GOLDEN_LEN + 2];
+	static struct virtq_state s;
+	for (size_t extra = 1; extra <= 2; extra++) {
+		memcpy(b, golden_bytes, GOLDEN_LEN);
+		memset(b + GOLDEN_LEN, 0, extra);
+		poison(&s);
+		assert_err(decode_exact(&s, b, GOLDEN_LEN + extra), -VIRTQ_EFORMAT);
+		expect_zeroed(&s);
+	}
+	memcpy(b, golden_v1_bytes, V1);
+	b[V1] = 0;
+	poison(&s);
+	assert_err(decode_exact(&s, b, V1 + 1), -VIRTQ_EFORMAT);
+	expect_zeroed(&s);
+}
+
 /* A version-2 encoding announcing more heads than any queue has is refused
  * as such, once its bytes are all there (framing first). */
 static void test_decode_rejects_too_many_heads(void **state)
@@ -1633,6 +1654,7 @@ int main(void)
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_decode_rejects_too_many_heads),
+		cmocka_unit_test(test_decode_rejects_trailing_bytes),
 		cmocka_unit_test(test_decode_rejects_reserved_flags),
 		cmocka_unit_test(test_decode_newer_longer_version),
 		cmocka_unit_test(test_decode_misuse),

@@ -67,6 +67,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	const char *trace = getenv("VIRTQ_FUZZ_TRACE");
 	harness_tracing_ops = trace != NULL;
 	harness_tracing = trace && strcmp(trace, "ops") != 0;
+	harness_toctou_disarm(); /* nothing armed carries over from another run */
 	if (harness_guest_setup(&h, &s->hdr))
 		return; /* cannot happen for the sizes the header can express */
 	harness_activate(&h);

@@ -170,6 +170,27 @@ static int write_spoiled_state(const char *dir, const char *name, const struct v
 	return 0;
 }
 
+/* s's encoding and then `extra` zero bytes: framing that must be refused. */
+static int write_trailing_state(const char *dir, const char *name, const struct virtq_state *s,
+				size_t extra)
+{
+	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES + 8];
+	char path[4096];
+	int len = virtq_state_encode(s, bytes, VIRTQ_STATE_MAX_BYTES);
+	if (len < 0 || extra > 8) {
+		fprintf(stderr, "state %s does not encode\n", name);
+		return 1;
+	}
+	memset(bytes + len, 0, extra);
+	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(bytes, 1, (size_t)len + extra, f) != (size_t)len + extra || fclose(f)) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
 /* fuzz_state reads the restoring queue's limits from feature bits 60-63
  * (fuzz_state.c): 1 is "exactly s->size", 2 "half of it". */
 #define QUEUE_MAX_IS_SIZE (UINT64_C(1) << 62)
@@ -199,8 +220,13 @@ static int bound_seeds(const char *dir)
 	/* heads[1] (offset 68 + 2) = size: below max_size, not below size */
 	r |= write_spoiled_state(dir, "head_at_size", &s, VIRTQ_STATE_V2_FIXED_SIZE + 2, 16);
 	r |= write_spoiled_state(dir, "head_twice", &s, VIRTQ_STATE_V2_FIXED_SIZE + 2, 0);
-	/* unpop_depth (offset 64) 3: behind the completion */
-	r |= write_spoiled_state(dir, "unpop_depth_behind_completion", &s, 64, 3);
+	/* popped 15, 3 (completed), 0: only 0 is undoable; unpop_depth
+	 * (offset 64) 2 reaches behind the completion, yet is <= in_flight */
+	struct virtq_state behind = s;
+	behind.heads[0] = 15, behind.heads[1] = 3 | VIRTQ_STATE_HEAD_USED, behind.heads[2] = 0;
+	behind.unpop_depth = 1;
+	r |= write_spoiled_state(dir, "unpop_depth_behind_completion", &behind, 64, 2);
+	r |= write_trailing_state(dir, "trailing_bytes", &s, 2);
 	/* next_avail even: used.idx in memory stays 0, published_used is 6 */
 	s.next_avail = 10, s.next_used = 8, s.published_used = 7;
 	r |= write_state(dir, "used_idx_stale", &s);
