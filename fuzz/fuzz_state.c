@@ -120,17 +120,6 @@ static void expect_same_state(const struct virtq_state *got, const struct virtq_
 #undef SAME_FIELD
 }
 
-/* The mock's regions, for the predicates. */
-static void memory_of(struct virtq_mock *m, struct accept_memory *mem)
-{
-	mem->nregions = m->cfg.nregions;
-	for (uint32_t i = 0; i < m->cfg.nregions; i++)
-		mem->regions[i] = (struct accept_region){
-			m->cfg.regions[i].gpa, m->cfg.regions[i].size,
-			virtq_mock_host(m, m->cfg.regions[i].gpa, m->cfg.regions[i].size)
-		};
-}
-
 /* A limit chosen by two feature bits: s->size, half of it, or the largest. */
 static uint32_t limit_of(const struct virtq_state *s, unsigned shift)
 {
@@ -171,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     .max_size = limit_of(&s, 62),
 					     .area_heads = limit_of(&s, 60) };
 	virtq_mock_wipe(m);
-	memory_of(m, &mem);
+	harness_accept_memory(&m->mem, &mem);
 	FUZZ_CHECK(virtq_init(&q, &m->mem, limits.max_size) == 0, "init");
 	FUZZ_CHECK(virtq_set_inflight(&q, m->inflight, VIRTQ_INFLIGHT_BYTES(limits.area_heads)) == 0,
 		   "in-flight area");

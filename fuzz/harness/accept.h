@@ -23,10 +23,12 @@
 #define ACCEPT_MAX_REGIONS 16u
 
 /* Guest memory as the VMM mapped it: where each region lives in the guest
- * and in the host. Regions do not overlap. */
+ * and in the host, and what the device may not do there (mem.h: bit 0 no
+ * writes, bit 1 no reads). Regions do not overlap. */
 struct accept_region {
 	uint64_t gpa, size;
 	const unsigned char *host;
+	uint32_t flags;
 };
 
 struct accept_memory {
@@ -34,20 +36,32 @@ struct accept_memory {
 	struct accept_region regions[ACCEPT_MAX_REGIONS];
 };
 
+/* The regions of a memory map as the device sees them (the VMM's table:
+ * addresses, sizes, host addresses, permissions), read field by field. */
+struct virtq_mem;
+void harness_accept_memory(const struct virtq_mem *map, struct accept_memory *mem);
+
 /* The three rings of a split queue of `size` entries (virtio 1.x 2.7):
  * 0, -VIRTQ_EINVAL (guest or host address misaligned), -VIRTQ_EBADADDR (an
- * extent, event field included, not inside one region), -VIRTQ_EOVERFLOW
- * (an extent wraps past 2^64); desc first, then avail, then used. */
+ * extent, event field included, not inside one region), -VIRTQ_EACCES (its
+ * region does not let the device read it, or for the used ring also write
+ * it), -VIRTQ_EOVERFLOW (an extent wraps past 2^64); desc first, then
+ * avail, then used. */
 int accept_rings(const struct accept_memory *mem, uint32_t size, uint64_t desc, uint64_t avail,
 		 uint64_t used);
 
 /* The queue as virtq_activate() finds it (queue.h). */
 struct accept_queue {
 	bool initialized, active;
+	uint64_t features;
 	uint32_t max_size, size;
 	uint32_t area_heads; /* heads the attached in-flight area holds (0: none) */
 	uint64_t desc, avail, used;
 };
+
+/* The feature contract of queue.h: VERSION_1 (bit 32) required,
+ * ACCESS_PLATFORM, RING_PACKED, IN_ORDER (33..35) refused: 0 or -VIRTQ_ENOTSUP. */
+int accept_features(uint64_t features);
 
 /* Expected virtq_activate(). */
 int accept_activate(const struct accept_memory *mem, const struct accept_queue *q);

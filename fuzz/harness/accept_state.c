@@ -157,6 +157,10 @@ int accept_restore(const struct accept_memory *mem, const struct accept_queue *q
 		return -VIRTQ_EINVAL;
 	if (!s->active)
 		return 0;
+	/* The feature contract of activation; state.h's list of restore's
+	 * checks does not name it, virtq_restore() applies it here. */
+	if ((r = accept_features(s->features)))
+		return r;
 	if (q->area_heads < s->size)
 		return -VIRTQ_EINVAL;
 	if ((r = accept_rings(mem, s->size, s->desc_gpa, s->avail_gpa, s->used_gpa)))

@@ -7,15 +7,22 @@
 #include "accept.h"
 #include "harness.h"
 
+void harness_accept_memory(const struct virtq_mem *map, struct accept_memory *mem)
+{
+	mem->nregions = map->nregions < ACCEPT_MAX_REGIONS ? map->nregions : ACCEPT_MAX_REGIONS;
+	for (uint32_t i = 0; i < mem->nregions; i++)
+		mem->regions[i] = (struct accept_region){ map->regions[i].gpa, map->regions[i].size,
+							  map->regions[i].host,
+							  map->regions[i].flags };
+}
+
 void harness_activate(struct harness *h)
 {
 	const struct virtq_mock *g = h->guest;
-	struct accept_memory mem = { .nregions = h->model.nregions };
-	for (uint32_t i = 0; i < h->model.nregions; i++)
-		mem.regions[i] = (struct accept_region){ h->model.regions[i].gpa,
-							 h->model.regions[i].size,
-							 h->model.regions[i].host };
+	struct accept_memory mem;
+	harness_accept_memory(&g->mem, &mem);
 	const struct accept_queue q = { .initialized = true,
+					.features = g->cfg.features,
 					.max_size = VIRTQ_MAX_SIZE,
 					.size = g->cfg.queue_size,
 					.area_heads = accept_area_heads(g->inflight_bytes),

@@ -370,6 +370,23 @@ int model_add_used(struct model *md, uint16_t id)
 	return 0;
 }
 
+int model_add_used_many(struct model *md, const uint16_t *ids, uint32_t n)
+{
+	int r = usable(md);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
+		if (ids[i] >= md->size || md->head[ids[i]] != MODEL_IN_FLIGHT)
+			return -VIRTQ_EINVAL;
+		for (uint32_t j = 0; j < i; j++)
+			if (ids[j] == ids[i])
+				return -VIRTQ_EINVAL; /* twice: the whole batch is refused */
+	}
+	for (uint32_t i = 0; i < n; i++)
+		model_add_used(md, ids[i]);
+	return 0;
+}
+
 int model_publish(struct model *md)
 {
 	int r = usable(md);

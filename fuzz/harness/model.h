@@ -96,6 +96,8 @@ int model_discard(struct model *md, struct model_chain *c);
 int model_resubmit(struct model *md, uint16_t head, struct model_chain *c, uint32_t cap);
 int model_unpop(struct model *md);
 int model_add_used(struct model *md, uint16_t id);
+/* Expected virtq_add_used_many(): all ids completed, or none. */
+int model_add_used_many(struct model *md, const uint16_t *ids, uint32_t n);
 /* The heads in flight, oldest pop first; returns their number. */
 uint32_t model_in_flight_list(const struct model *md, uint16_t *heads);
 

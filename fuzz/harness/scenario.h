@@ -84,6 +84,10 @@ enum scn_opcode {
 #define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written;
 		      * WRITE_DESC: raw index and next; WRITE_AVAIL, BUMP_AVAIL: raw */
 #define SCN_MOD_C 4u /* SAVE_RESTORE: corrupt one byte of the encoding first;
+		      * POP: virtq_pop_many into the slots from slot on;
+		      * ADD_USED: virtq_complete (add, publish, notify decision);
+		      * PUBLISH: virtq_complete_many of every valid slot's chain
+		      * (with A: virtq_add_used_many, not published);
 		      * POKE: instead of writing at loc now, write value into the
 		      * bytes the next chain walk (pop, discard, resubmit) loads
 		      * at its load-th guest load, right after that load */

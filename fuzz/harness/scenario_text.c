@@ -67,7 +67,11 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 	case SCN_READ:
 		return bit == SCN_MOD_A ? "skip" : generic[bit >> 1];
 	case SCN_ADD_USED:
-		return bit == SCN_MOD_A ? "raw_id" : bit == SCN_MOD_B ? "written" : "c";
+		return bit == SCN_MOD_A ? "raw_id" : bit == SCN_MOD_B ? "written" : "complete";
+	case SCN_POP:
+		return bit == SCN_MOD_C ? "many" : generic[bit >> 1];
+	case SCN_PUBLISH:
+		return bit == SCN_MOD_C ? "complete_many" : bit == SCN_MOD_A ? "unpublished" : "b";
 	case SCN_WRITE_DESC:
 	case SCN_WRITE_TABLE:
 		return bit == SCN_MOD_A ? "raw_addr" : bit == SCN_MOD_B ? "raw_idx" : "c";

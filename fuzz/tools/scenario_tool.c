@@ -197,6 +197,7 @@ static int write_trailing_state(const char *dir, const char *name, const struct 
 #define QUEUE_MAX_IS_HALF (UINT64_C(2) << 62)
 #define AREA_IS_SIZE (UINT64_C(1) << 60)
 #define AREA_IS_HALF (UINT64_C(2) << 60)
+#define VERSION_1 (UINT64_C(1) << 32)
 
 /* States whose size is below their max_size, restored onto queues and areas
  * exactly as large as the size, or half as large: each bound met and missed. */
@@ -210,13 +211,13 @@ static int bound_seeds(const char *dir)
 	s.next_avail = 9, s.next_used = 7, s.published_used = 6, s.in_flight = 2;
 	s.heads[0] = 3 | VIRTQ_STATE_HEAD_USED, s.heads[1] = 15, s.heads[2] = 0;
 	s.unpop_depth = 2;
-	s.features = QUEUE_MAX_IS_SIZE | AREA_IS_SIZE;
+	s.features = VERSION_1 | QUEUE_MAX_IS_SIZE | AREA_IS_SIZE;
 	int r = write_state(dir, "size_below_max", &s);
-	s.features = QUEUE_MAX_IS_HALF | AREA_IS_SIZE;
+	s.features = VERSION_1 | QUEUE_MAX_IS_HALF | AREA_IS_SIZE;
 	r |= write_state(dir, "queue_max_below_size", &s);
-	s.features = QUEUE_MAX_IS_SIZE | AREA_IS_HALF;
+	s.features = VERSION_1 | QUEUE_MAX_IS_SIZE | AREA_IS_HALF;
 	r |= write_state(dir, "area_below_size", &s);
-	s.features = 0;
+	s.features = VERSION_1;
 	/* heads[1] (offset 68 + 2) = size: below max_size, not below size */
 	r |= write_spoiled_state(dir, "head_at_size", &s, VIRTQ_STATE_V2_FIXED_SIZE + 2, 16);
 	r |= write_spoiled_state(dir, "head_twice", &s, VIRTQ_STATE_V2_FIXED_SIZE + 2, 0);
@@ -239,14 +240,18 @@ static int state_seeds(const char *dir)
 {
 	static const struct virtq_state fresh = { .max_size = 256, .size = 256 };
 	static struct virtq_state active = { .max_size = 256, .size = 256, .active = true,
+					     .features = VERSION_1,
 					     .desc_gpa = 0, .avail_gpa = 0x1000,
 					     .used_gpa = 0x2000, .notify_enabled = true };
 	static struct virtq_state tiny = { .max_size = 1, .size = 1, .active = true,
+					   .features = VERSION_1,
 					   .desc_gpa = 0x3000, .avail_gpa = 0x3010,
 					   .used_gpa = 0x3020, .notify_enabled = true };
 	static struct virtq_state far;
 	int r = write_state(dir, "inactive", &fresh);
 	r |= write_state(dir, "active_start", &active);
+	active.features = 0; /* the feature contract: VERSION_1 required */
+	r |= write_state(dir, "active_without_version_1", &active);
 	active.next_avail = 7;
 	active.next_used = 4;
 	active.published_used = 3;

@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	cfg.nregions = 1;
 	cfg.regions[0] = (struct virtq_mock_region){ .gpa = REGION_GPA, .size = REGION_SIZE };
 	cfg.queue_size = QUEUE_SIZE;
-	cfg.features = 0;
+	cfg.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
 	if (virtq_mock_init(&m, &cfg) || virtq_mock_attach(&m, &q)) {
 		fprintf(stderr, "cannot set up the mock guest\n");
 		return 1;
