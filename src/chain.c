@@ -155,7 +155,7 @@ int64_t virtq_chain_skip(struct virtq_cursor *cur, size_t len)
 	return (int64_t)cursor_move(cur, NULL, len, COPY_NONE);
 }
 
-int virtq_chain_limit(struct virtq_cursor *cur, size_t len)
+int (virtq_chain_limit)(struct virtq_cursor *cur, size_t len)
 {
 	if (!cur)
 		return -VIRTQ_EINVAL;

@@ -107,7 +107,7 @@ VIRTQ_API int virtq_chain_segments(const struct virtq_cursor *cur, size_t len,
  * Inline fast paths (docs/abi.md "Inline fast paths"). The calls above are
  * also compiled into the caller for their common case: cursor set-up, a read
  * or write inside the current segment, bytes inside one segment as a view,
- * the counters. Everything else (NULL arguments, crossing segments, the end
+ * the limit, the counters. Everything else (NULL arguments, crossing segments, the end
  * of a part) calls the library's function, which stays exported with the
  * same behaviour; `(virtq_chain_read)(...)` calls it directly. Define
  * VIRTQ_NO_INLINE before including virtq's headers to always call it.
@@ -186,6 +186,16 @@ static inline int64_t virtq_chain_write_inline(struct virtq_cursor *cur, const v
 	return (int64_t)len;
 }
 
+static inline int virtq_chain_limit_inline(struct virtq_cursor *cur, size_t len)
+{
+	if (!cur)
+		return (virtq_chain_limit)(cur, len);
+	if (len > cur->total - cur->done)
+		return -VIRTQ_ESHORT;
+	cur->total = cur->done + len;
+	return 0;
+}
+
 static inline size_t virtq_chain_remaining_inline(const struct virtq_cursor *cur)
 {
 	return cur ? cur->total - cur->done : 0;
@@ -211,6 +221,7 @@ static inline int virtq_chain_segments_inline(const struct virtq_cursor *cur, si
 #define virtq_chain_writer(cur, c) virtq_chain_writer_inline(cur, c)
 #define virtq_chain_read(cur, dst, len) virtq_chain_read_inline(cur, dst, len)
 #define virtq_chain_write(cur, src, len) virtq_chain_write_inline(cur, src, len)
+#define virtq_chain_limit(cur, len) virtq_chain_limit_inline(cur, len)
 #define virtq_chain_remaining(cur) virtq_chain_remaining_inline(cur)
 #define virtq_chain_offset(cur) virtq_chain_offset_inline(cur)
 #define virtq_chain_segments(cur, len, out, cap) virtq_chain_segments_inline(cur, len, out, cap)
