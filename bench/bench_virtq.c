@@ -38,7 +38,7 @@ static struct ctx *setup(uint64_t features)
 	virtq_mock_config_default(&cfg);
 	cfg.regions[0].size = BG_MEM_SIZE;
 	cfg.queue_size = BG_QSIZE;
-	cfg.features = features;
+	cfg.features = features | VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
 	cfg.desc_gpa = BG_DESC;
 	cfg.avail_gpa = BG_AVAIL;
 	cfg.used_gpa = BG_USED;

@@ -995,6 +995,7 @@ static void test_restore_host_misaligned(void **state)
 	memset(&s, 0, sizeof(s));
 	s.max_size = s.size = 8;
 	s.active = s.notify_enabled = true;
+	s.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
 	s.desc_gpa = 0;
 	s.avail_gpa = 4096;
 	s.used_gpa = 6144;

@@ -43,10 +43,27 @@ extern "C" {
 /* Largest queue size of a split virtqueue (virtio 1.x 2.7). */
 #define VIRTQ_MAX_SIZE 32768u
 
-/* Feature bits, numbered as in the virtio spec, so negotiated feature words
- * can be passed unchanged; virtq ignores bits it does not know. */
+/*
+ * Feature bits, numbered as in the virtio spec, so negotiated feature words
+ * can be passed unchanged. The feature contract (virtq_activate()):
+ *   - VERSION_1 is required: virtq implements the little-endian virtio 1.x
+ *     rings only, not legacy ones;
+ *   - RING_PACKED and IN_ORDER change what the rings mean and are not
+ *     implemented: refused;
+ *   - ACCESS_PLATFORM (ring and buffer addresses are I/O virtual addresses)
+ *     is refused, as treating them as guest-physical would bypass the
+ *     guest's IOMMU;
+ *   - every other bit (device-specific bits 0..23, transport bits such as
+ *     NOTIFICATION_DATA or RING_RESET) does not change how virtq parses the
+ *     rings and is ignored.
+ * A refusal is -VIRTQ_ENOTSUP.
+ */
 #define VIRTQ_F_INDIRECT_DESC 28
 #define VIRTQ_F_EVENT_IDX 29
+#define VIRTQ_F_VERSION_1 32
+#define VIRTQ_F_ACCESS_PLATFORM 33
+#define VIRTQ_F_RING_PACKED 34
+#define VIRTQ_F_IN_ORDER 35
 #define VIRTQ_FEATURE(bit) (UINT64_C(1) << (bit))
 
 /* Descriptor flags (virtio 2.7.5). */
@@ -102,6 +119,14 @@ struct virtq {
 };
 
 /*
+ * The virtqueue feature bits virtq implements (INDIRECT_DESC, EVENT_IDX,
+ * VERSION_1): a VMM offers these, plus its device's own bits, and never one
+ * of the refused bits above. Device-specific and transport bits are not in
+ * the mask, as they are not virtq's to decide.
+ */
+VIRTQ_API uint64_t virtq_supported_features(void);
+
+/*
  * Prepares q for configuration. max_size is the largest queue size the
  * device supports: a power of two from 1 to 32768. The memory map is kept by
  * pointer and must outlive the queue; it may be extended before activation.
@@ -117,15 +142,18 @@ VIRTQ_API int virtq_set_size(struct virtq *q, uint32_t size);
  * -VIRTQ_EINVAL while active or for NULL. */
 VIRTQ_API int virtq_set_addrs(struct virtq *q, const struct virtq_ring_addrs *addrs);
 
-/* Negotiated feature bits (VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), ...).
- * -VIRTQ_EINVAL while active. */
+/* Negotiated feature bits (VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), ...), checked
+ * against the feature contract by virtq_activate(). -VIRTQ_EINVAL while active. */
 VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
 
 /*
- * Validates the configuration and starts the queue: desc table 16-aligned,
+ * Validates the configuration and starts the queue: the negotiated features
+ * keep the feature contract above (-VIRTQ_ENOTSUP, checked first), desc table 16-aligned,
  * avail ring 2-aligned, used ring 4-aligned (-VIRTQ_EINVAL), each ring's full
  * extent including used_event/avail_event inside one guest memory region
- * (-VIRTQ_EBADADDR), no overflow computing the extents (-VIRTQ_EOVERFLOW).
+ * (-VIRTQ_EBADADDR) whose permissions allow the device's access: read for the
+ * descriptor table and avail ring, read and write for the used ring
+ * (-VIRTQ_EACCES, mem.h), no overflow computing the extents (-VIRTQ_EOVERFLOW).
  * The host addresses must be aligned like the guest addresses (-VIRTQ_EINVAL).
  * An in-flight area large enough for the size must be attached
  * (virtq_set_inflight, -VIRTQ_EINVAL); activation starts it afresh.
@@ -151,10 +179,12 @@ VIRTQ_API void virtq_reset(struct virtq *q);
  *   -VIRTQ_EBADDESC  indirect rules broken, readable after writable
  *   -VIRTQ_ELOOP     chain longer than the queue size or its indirect table
  *   -VIRTQ_EBADADDR  a buffer or indirect table outside guest memory
+ *   -VIRTQ_EACCES    a writable buffer in read-only memory, a readable buffer
+ *                    or indirect table in write-only memory (mem.h)
  *   -VIRTQ_EOVERFLOW address range wraps, or chain total > 2^32 - 1 bytes
  *   -VIRTQ_EBUSY     size chains already in flight (not fatal)
  *   -VIRTQ_ENOSPC    c->segs too small (not fatal; the chain stays available)
- * The first five are fatal: the queue is broken afterwards. On any error the
+ * The first six are fatal: the queue is broken afterwards. On any error the
  * chain has no segments; c->ndesc tells how many descriptors were read.
  * -VIRTQ_ENOSPC is decided only after the whole chain was walked and found
  * well-formed (a malformed chain is fatal, however long): c->id is then its
