@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 
 #include "checked.h"
+#include "completion.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "virtq/log.h"
@@ -118,6 +119,24 @@ int virtq_chain_log_written(const struct virtq_chain *c, size_t n)
 		n -= chunk;
 	}
 	return err;
+}
+
+/* Logs the used elements [published_used, next_used), wrapping at the size. */
+static void log_unpublished(struct virtq *q, uint16_t n)
+{
+	const uint32_t size = queue_size(q), first = q->published_used & q->size_minus_1;
+	const uint32_t before_wrap = n < size - first ? n : size - first;
+	virtq_queue_log_used(q, used_ring_off(first), 8u * (uint64_t)before_wrap);
+	if (n > before_wrap)
+		virtq_queue_log_used(q, used_ring_off(0), 8u * (uint64_t)(n - before_wrap));
+}
+
+uint16_t virtq_completion_release_logged(struct virtq *q, uint16_t n)
+{
+	log_unpublished(q, n); /* log (b): before used.idx publishes them */
+	completion_release(q, n);
+	virtq_queue_log_used(q, USED_IDX, 2); /* log (a): after the write */
+	return n;
 }
 
 void virtq_queue_log_used(struct virtq *q, uint64_t off, uint64_t len)

@@ -22,9 +22,10 @@
 #include "host_sock.h"
 #include "log.h"
 #include "test_check.h"
+#include "unix_sock.h"
 #include "vsock_dev.h"
 
-bool log_verbose;
+
 
 
 #define GUEST_CID 3u
@@ -124,7 +125,7 @@ static int host_server(uint32_t port)
 {
 	char path[160];
 	snprintf(path, sizeof(path), "%s_%u", uds, port);
-	int fd = host_listen(path);
+	int fd = unix_sock_listen(path);
 	CHECK(fd >= 0);
 	return fd;
 }

@@ -10,6 +10,9 @@
  *     (or virtq_resume(q, next_avail): carry on after a back-end restart)
  *   loop: virtq_pop -> device I/O -> virtq_add_used -> virtq_publish_used
  *         -> virtq_needs_notify
+ *     or, many chains at once: virtq_pop_many -> ... -> virtq_complete_many
+ *     (virtq_add_used_many + publish + needs_notify), or one chain per kick:
+ *     virtq_pop -> ... -> virtq_complete (add_used + publish + needs_notify)
  *   virtq_reset(q)             back to the state after virtq_init
  *
  * Chains may be completed in any order; each popped chain is recorded per
@@ -247,6 +250,52 @@ VIRTQ_API int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len);
 /* Makes all added used entries visible to the driver (writes used.idx).
  * Returns the number of entries published. */
 VIRTQ_API int virtq_publish_used(struct virtq *q);
+
+/* ---- batch calls (src/batch.c): the queue's state checked once per call */
+
+/*
+ * Pops up to max chains into chains[0 .. max), each with its own segment
+ * array (virtq_chain_init()), every chain walked and checked as by
+ * virtq_pop(). Returns the number popped (1 .. max), 0 if the ring is empty,
+ * or a negative error:
+ *   - a fatal one (virtq_pop()'s list) wherever it occurs: the queue is
+ *     broken, the chains of this call with it;
+ *   - -VIRTQ_ENOSPC or -VIRTQ_EBUSY (not fatal) only for the first chain:
+ *     met later, the call returns the chains popped before, and the next call
+ *     meets it first (the chain stays available; after -VIRTQ_ENOSPC,
+ *     chains[0].id and .needed tell which and how many segments).
+ * -VIRTQ_EINVAL for chains NULL with max > 0, as virtq_pop()'s entry checks.
+ */
+VIRTQ_API int virtq_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max);
+
+/* One completion: virtq_add_used()'s id and len. */
+struct virtq_used_elem {
+	uint16_t id;  /* virtq_chain.id */
+	uint32_t len; /* bytes written into the chain's writable part */
+};
+
+/*
+ * virtq_add_used() for elems[0 .. n), in that order, as one step: the state
+ * is checked once and every id before anything is written. -VIRTQ_EINVAL if
+ * any id is >= size, not in flight, or given twice: then nothing is added
+ * and the queue carries on. Returns 0, or the entry checks' codes. The
+ * entries become visible at the next virtq_publish_used().
+ */
+VIRTQ_API int virtq_add_used_many(struct virtq *q, const struct virtq_used_elem *elems,
+				  uint32_t n);
+
+/*
+ * The fused completion of one chain, for a device that completes each chain
+ * as it is done: virtq_add_used(q, id, len), virtq_publish_used(q) and
+ * virtq_needs_notify(q) in one call. Returns 1 (notify the driver), 0, or
+ * virtq_add_used()'s error, in which case nothing was written or published.
+ */
+VIRTQ_API int virtq_complete(struct virtq *q, uint16_t id, uint32_t len);
+
+/* The same for many chains: virtq_add_used_many(), publish, needs_notify.
+ * Returns 1 (notify), 0, or virtq_add_used_many()'s error (nothing written). */
+VIRTQ_API int virtq_complete_many(struct virtq *q, const struct virtq_used_elem *elems,
+				  uint32_t n);
 
 /*
  * Whether the driver must be notified (interrupt) for the entries published
