@@ -101,8 +101,12 @@ static void pop(struct harness *h, const struct scn_op *op)
 	/* The model first: pop reads the rings, then writes avail_event, which a
 	 * guest may have placed over its own descriptors; the model must read
 	 * what the library read. */
+	harness_toctou_model_begin(h);
 	int want = model_pop(&h->model, &sl->want, cap);
+	harness_toctou_model_end(h);
+	harness_toctou_library_begin(h);
 	int got = virtq_pop(&h->q, &sl->chain);
+	harness_toctou_library_end(h);
 	if (got != want)
 		dump_chains(h, sl, got, want);
 	FUZZ_SAME(got, want, "pop");
@@ -284,7 +288,7 @@ void harness_reactivate(struct harness *h)
 	virtq_mock_alloc_reset(h->guest);
 	model_reset(&h->model);
 	h->model.at_max_size = false; /* attach sets the size again */
-	FUZZ_SAME(virtq_mock_attach(h->guest, &h->q), model_activate(&h->model), "activate");
+	harness_activate(h);
 	harness_forget_stale_area(h);
 	for (unsigned i = 0; i < SCN_SLOTS; i++)
 		h->slots[i].valid = false;

@@ -256,6 +256,10 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		virtq_mock_set_used_event(g, op->value);
 		break;
 	case SCN_POKE: {
+		if (scn_mods(op) & SCN_MOD_C) {
+			harness_toctou_arm(h, op);
+			break;
+		}
 		const unsigned char le[4] = { (unsigned char)op->len32, (unsigned char)(op->len32 >> 8),
 					      (unsigned char)(op->len32 >> 16),
 					      (unsigned char)(op->len32 >> 24) };

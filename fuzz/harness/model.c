@@ -14,9 +14,13 @@ static const struct model_region *region_at(const struct model *md, uint64_t gpa
 	return NULL;
 }
 
+void (*model_read_observer)(uint64_t gpa, uint64_t len);
+
 bool model_read(const struct model *md, uint64_t gpa, void *dst, uint64_t len)
 {
 	unsigned char *out = dst;
+	if (model_read_observer)
+		model_read_observer(gpa, len);
 	while (len) {
 		const struct model_region *r = region_at(md, gpa);
 		if (!r)

@@ -76,6 +76,10 @@ static inline uint32_t model_in_flight(const struct model *md)
 	return (uint16_t)(md->next_avail - md->next_used);
 }
 
+/* Called with every model_read() when not NULL (the TOCTOU executor counts
+ * what the model reads during one walk). */
+extern void (*model_read_observer)(uint64_t gpa, uint64_t len);
+
 /* Guest memory reads by address; false if any byte is outside memory. */
 bool model_read(const struct model *md, uint64_t gpa, void *dst, uint64_t len);
 uint16_t model_read16(const struct model *md, uint64_t gpa);

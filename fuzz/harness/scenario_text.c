@@ -88,6 +88,8 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 		return bit == SCN_MOD_A ? "writable" : generic[bit >> 1];
 	case SCN_RECONNECT:
 		return bit == SCN_MOD_A ? "rewound" : bit == SCN_MOD_B ? "torn" : "corrupt_area";
+	case SCN_POKE:
+		return bit == SCN_MOD_C ? "after_load" : generic[bit >> 1];
 	default:
 		return generic[bit == 4 ? 2 : bit >> 1];
 	}
