@@ -4,6 +4,7 @@
  * One iteration = the guest driver's half (bench/guest.h) + the device's half
  * through virtq's public API, both inside the timed loop.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,10 +27,13 @@ struct ctx {
 	struct virtq_seg chain_segs[BG_BATCH][4];
 	struct virtq_used_elem done[BG_BATCH]; /* W1, W4: the batch's completions */
 	uint64_t k; /* iterations so far (W5, W6 cycle through descriptor pairs) */
+	struct virtq_log log; /* W7: dirty logging on */
+	uint64_t log_words[VIRTQ_LOG_BYTES(BG_MEM_SIZE) / 8];
 };
 
-/* Guest memory and an active queue with the workloads' layout (guest.h). */
-static struct ctx *setup(uint64_t features)
+/* Guest memory and an active queue with the workloads' layout (guest.h);
+ * with `logged`, a dirty log over all of it, switched on. */
+static struct ctx *setup(uint64_t features, bool logged)
 {
 	struct ctx *x = calloc(1, sizeof(*x));
 	struct virtq_mock_config cfg;
@@ -48,6 +52,14 @@ static struct ctx *setup(uint64_t features)
 		free(x);
 		return NULL;
 	}
+	if (logged && (virtq_log_init(&x->log, &x->m.mem, x->log_words, sizeof(x->log_words)) ||
+		       virtq_set_log(&x->q, &x->log))) {
+		fprintf(stderr, "bench: log setup failed\n");
+		virtq_mock_destroy(&x->m);
+		free(x);
+		return NULL;
+	}
+	virtq_log_set_enabled(&x->log, logged);
 	bg_init(&x->g, virtq_mock_host(&x->m, 0, BG_MEM_SIZE));
 	virtq_chain_init(&x->c, x->segs, 2 * BG_QSIZE);
 	for (uint32_t i = 0; i < BG_BATCH; i++)
@@ -196,6 +208,32 @@ static int w5_steady(void *p, uint64_t iters)
 	return 0;
 }
 
+/* W7: W5 with dirty logging on: virtq logs the used ring writes, the
+ * device logs the 4096 B it wrote with virtq_chain_log_written(). */
+static int w7_steady_logged(void *p, uint64_t iters)
+{
+	struct ctx *x = p;
+	uint64_t sum = 0;
+	for (uint64_t it = 0; it < iters; it++, x->k++) {
+		struct virtq_cursor in;
+		unsigned char req[16];
+		bg_post_steady(&x->g, x->k);
+		if (virtq_pop(&x->q, &x->c) != 1)
+			return -1;
+		virtq_chain_reader(&in, &x->c);
+		if (virtq_chain_read(&in, req, sizeof(req)) != (int64_t)sizeof(req) ||
+		    virtq_chain_log_written(&x->c, 4096))
+			return -1;
+		sum += req[0];
+		if (virtq_add_used(&x->q, x->c.id, 4096) || virtq_publish_used(&x->q) != 1)
+			return -1;
+		if (virtq_needs_notify(&x->q) != 1 || bg_reap(&x->g, &sum) != 1)
+			return -1;
+	}
+	bench_consume(sum + x->log_words[0]);
+	return 0;
+}
+
 #ifdef VIRTQ_BENCH_VSOCK
 /* W6: a vsock TX packet (44 B header + 4096 B data) popped, parsed, its data
  * described as segments, used, published. */
@@ -228,17 +266,19 @@ struct workload {
 	const char *name;
 	bench_fn fn;
 	uint64_t features;
+	bool logged;
 };
 
 static const struct workload workloads[] = {
-	{ "multi", w1_multi, 0 },
-	{ "single", w2_single, 0 },
-	{ "single_indirect", w3_single_indirect, VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) },
-	{ "add_used", w4_add_used, 0 },
-	{ "steady", w5_steady, VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) },
+	{ "multi", w1_multi, 0, false },
+	{ "single", w2_single, 0, false },
+	{ "single_indirect", w3_single_indirect, VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC), false },
+	{ "add_used", w4_add_used, 0, false },
+	{ "steady", w5_steady, VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), false },
 #ifdef VIRTQ_BENCH_VSOCK
-	{ "vsock_tx", w6_vsock_tx, 0 },
+	{ "vsock_tx", w6_vsock_tx, 0, false },
 #endif
+	{ "steady_logged", w7_steady_logged, VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), true },
 };
 
 int main(int argc, char **argv)
@@ -250,7 +290,7 @@ int main(int argc, char **argv)
 		const struct workload *w = &workloads[i];
 		if (!bench_selected(&o, w->name))
 			continue;
-		struct ctx *x = setup(w->features);
+		struct ctx *x = setup(w->features, w->logged);
 		if (!x || bench_run(&o, w->name, w->fn, x))
 			status = 1;
 		teardown(x);

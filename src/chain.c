@@ -6,6 +6,7 @@
  * their names in parentheses, so the header's macros leave them alone. */
 #include "chain_build.h"
 #include "compiler.h"
+#include "log_internal.h"
 #include "virtq/chain.h"
 
 void virtq_chain_init(struct virtq_chain *c, struct virtq_seg *segs, uint32_t cap)
@@ -23,6 +24,7 @@ void virtq_chain_clear(struct virtq_chain *c)
 		return;
 	c->nseg = c->nread = c->read_len = c->write_len = c->ndesc = c->needed = 0;
 	c->id = 0;
+	c->log = NULL;
 }
 
 int virtq_chain_append(struct virtq_chain *c, void *addr, size_t len, int writable)
@@ -39,25 +41,25 @@ int virtq_chain_append(struct virtq_chain *c, void *addr, size_t len, int writab
 }
 
 static void cursor_over(struct virtq_cursor *cur, const struct virtq_seg *first,
-			const struct virtq_seg *end, size_t total)
+			const struct virtq_seg *end, size_t total, struct virtq_log *log)
 {
-	*cur = (struct virtq_cursor){ .seg = first, .end = end, .total = total };
+	*cur = (struct virtq_cursor){ .seg = first, .end = end, .total = total, .log = log };
 }
 
 void (virtq_chain_reader)(struct virtq_cursor *cur, const struct virtq_chain *c)
 {
 	if (cur && c)
-		cursor_over(cur, c->segs, c->segs + c->nread, c->read_len);
+		cursor_over(cur, c->segs, c->segs + c->nread, c->read_len, c->log);
 	else if (cur)
-		cursor_over(cur, NULL, NULL, 0);
+		cursor_over(cur, NULL, NULL, 0, NULL);
 }
 
 void (virtq_chain_writer)(struct virtq_cursor *cur, const struct virtq_chain *c)
 {
 	if (cur && c)
-		cursor_over(cur, c->segs + c->nread, c->segs + c->nseg, c->write_len);
+		cursor_over(cur, c->segs + c->nread, c->segs + c->nseg, c->write_len, c->log);
 	else if (cur)
-		cursor_over(cur, NULL, NULL, 0);
+		cursor_over(cur, NULL, NULL, 0, NULL);
 }
 
 enum copy_dir { COPY_NONE, COPY_OUT, COPY_IN };
@@ -118,10 +120,29 @@ static VIRTQ_NOINLINE int64_t read_slow(struct virtq_cursor *cur, void *dst, siz
 	return (int64_t)cursor_move(cur, dst, len, COPY_OUT);
 }
 
+/* Logs the n bytes written from segment seg, offset off on (log.h). */
+static int log_written(struct virtq_log *log, const struct virtq_seg *seg, size_t off, size_t n)
+{
+	int err = 0;
+	for (; n; seg++, off = 0) {
+		size_t chunk = seg->len - off < n ? seg->len - off : n;
+		int e = log_cursor_write(log, (unsigned char *)seg->addr + off, chunk);
+		if (e)
+			err = e;
+		n -= chunk;
+	}
+	return err;
+}
+
 static VIRTQ_NOINLINE int64_t write_slow(struct virtq_cursor *cur, const void *src, size_t len)
 {
+	const struct virtq_seg *seg = cur->seg;
+	const size_t off = cur->off;
 	/* COPY_IN only reads from buf: the cast drops const for the shared helper. */
-	return (int64_t)cursor_move(cur, (unsigned char *)(uintptr_t)src, len, COPY_IN);
+	size_t n = cursor_move(cur, (unsigned char *)(uintptr_t)src, len, COPY_IN);
+	if (cur->log && log_written(cur->log, seg, off, n))
+		return -VIRTQ_ENOSPC;
+	return (int64_t)n;
 }
 
 int64_t (virtq_chain_read)(struct virtq_cursor *cur, void *dst, size_t len)
@@ -143,6 +164,8 @@ int64_t (virtq_chain_write)(struct virtq_cursor *cur, const void *src, size_t le
 		return -VIRTQ_EINVAL;
 	if (VIRTQ_LIKELY(cursor_fast(cur, len, &at))) {
 		memcpy(at, src, len);
+		if (VIRTQ_UNLIKELY(cur->log != NULL) && log_cursor_write(cur->log, at, len))
+			return -VIRTQ_ENOSPC;
 		return (int64_t)len;
 	}
 	return write_slow(cur, src, len);

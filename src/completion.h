@@ -37,17 +37,30 @@ static inline void forget_signalled_if_wrapped(struct virtq *q, uint16_t n)
 		q->signalled_valid = false;
 }
 
-/* Makes the added used entries visible; returns how many there were. */
-static inline uint16_t completion_publish(struct virtq *q)
+/* Makes the n added used entries visible. */
+static inline void completion_release(struct virtq *q, uint16_t n)
 {
-	const uint16_t n = (uint16_t)(q->next_used - q->published_used);
-	if (!n)
-		return 0;
 	/* 2.7.13 (b): release orders the used elements before the new used.idx. */
 	ring_store16_release(ring_at(q->used, USED_IDX), q->next_used);
 	inflight_published(q, n, q->next_used);
 	forget_signalled_if_wrapped(q, n);
 	q->published_used = q->next_used;
+}
+
+/* completion_release() with a dirty log attached (log.c): the elements are
+ * logged before used.idx publishes them, used.idx after it. Returns n. */
+uint16_t virtq_completion_release_logged(struct virtq *q, uint16_t n);
+
+/* Makes the added used entries visible; returns how many there were. A
+ * queue without a dirty log pays one branch for it (a tail call). */
+static inline uint16_t completion_publish(struct virtq *q)
+{
+	const uint16_t n = (uint16_t)(q->next_used - q->published_used);
+	if (!n)
+		return 0;
+	if (VIRTQ_UNLIKELY(q->log != NULL))
+		return virtq_completion_release_logged(q, n);
+	completion_release(q, n);
 	return n;
 }
 

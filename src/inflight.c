@@ -100,7 +100,7 @@ static uint32_t collect(const struct virtq *q, uint16_t *heads, uint32_t expecte
 
 int virtq_in_flight_list(const struct virtq *q, uint16_t *heads, uint32_t cap)
 {
-	int r = queue_usable(q);
+	int r = queue_usable_query(q);
 	if (r)
 		return r;
 	if (!heads && cap)

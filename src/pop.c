@@ -17,6 +17,7 @@
 #include "checked.h"
 #include "compiler.h"
 #include "inflight.h"
+#include "iommu_internal.h"
 #include "mem_lookup.h"
 #include "queue_internal.h"
 #include "ring_access.h"
@@ -45,14 +46,57 @@ static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, u
 		nseg++;
 		gpa += chunk;
 		len -= chunk;
+		if (r->flags)
+			q->region_hint = QUEUE_NO_HINT; /* never cached: see cache_region */
 	}
 	return (int)nseg;
 }
 
 /*
- * The region hint as locals: guest [gpa, last] is host [host, ...). Only a
- * region with no permission flags is cached, so the fast path needs no
- * permission check: buffers in restricted regions take split_buffer().
+ * A buffer at an I/O virtual address (ACCESS_PLATFORM): each mapping the
+ * translator returns is split at region boundaries like a guest-physical
+ * buffer. Returns the new segment count, -VIRTQ_EAGAIN on a miss, or the
+ * errors of virtq_iommu_lookup() and split_buffer().
+ */
+static VIRTQ_NOINLINE int iommu_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap,
+				       uint32_t nseg, uint64_t iova, uint32_t len,
+				       enum mem_access access)
+{
+	while (len) {
+		uint64_t gpa, covered;
+		int r = virtq_iommu_lookup(q->iotlb, iova, len, access, &gpa, &covered);
+		if (r)
+			return r;
+		r = split_buffer(q, segs, cap, nseg, gpa, (uint32_t)covered, access);
+		if (r < 0)
+			return r;
+		nseg = (uint32_t)r;
+		iova += covered; /* within the buffer, which does not wrap */
+		len -= (uint32_t)covered;
+	}
+	q->region_hint = QUEUE_NO_HINT; /* descriptors hold IOVAs: nothing cached */
+	return (int)nseg;
+}
+
+/* An indirect table at an IOVA: one mapping, one region, readable. */
+static VIRTQ_NOINLINE int iommu_table(struct virtq *q, uint64_t iova, uint32_t len, void **table)
+{
+	uint64_t gpa, covered;
+	int r = virtq_iommu_lookup(q->iotlb, iova, len, MEM_ACCESS_READ, &gpa, &covered);
+	if (r)
+		return r;
+	if (covered < len)
+		return -VIRTQ_EBADADDR;
+	q->region_hint = QUEUE_NO_HINT;
+	return virtq_mem_map_one(q->mem, gpa, len, MEM_ACCESS_READ, table);
+}
+
+/*
+ * The region hint as locals: guest [gpa, last] is host [host, ...). The
+ * hint never names a region with permission flags, nor any region while a
+ * translator is in use (split_buffer and iommu_buffer leave it at
+ * QUEUE_NO_HINT then), so the fast path needs no permission or translation
+ * check: those buffers take the slow path.
  */
 struct cached_region {
 	uint64_t gpa, last;
@@ -62,7 +106,7 @@ struct cached_region {
 static inline struct cached_region cache_region(const struct virtq *q)
 {
 	const struct virtq_mem *m = q->mem;
-	if (q->region_hint < m->nregions && !m->regions[q->region_hint].flags) {
+	if (q->region_hint < m->nregions) {
 		const struct virtq_mem_region *r = &m->regions[q->region_hint];
 		return (struct cached_region){ r->gpa, r->gpa + (r->size - 1), r->host };
 	}
@@ -124,7 +168,9 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 				FAIL(-VIRTQ_ELOOP);
 			if (!checked_range_last(d.addr, d.len, &last))
 				FAIL(-VIRTQ_EOVERFLOW);
-			int err = virtq_mem_map_one(q->mem, d.addr, d.len, MEM_ACCESS_READ, &table);
+			int err = q->iotlb ? iommu_table(q, d.addr, d.len, &table)
+					   : virtq_mem_map_one(q->mem, d.addr, d.len, MEM_ACCESS_READ,
+							       &table);
 			if (err)
 				FAIL(err);
 			direct_ndesc = walked + 1; /* including this one */
@@ -158,8 +204,11 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 				}
 				nseg++;
 			} else {
-				int r = split_buffer(q, segs, cap, nseg, d.addr, d.len,
-						     writable ? MEM_ACCESS_WRITE : MEM_ACCESS_READ);
+				const enum mem_access access =
+					writable ? MEM_ACCESS_WRITE : MEM_ACCESS_READ;
+				int r = VIRTQ_UNLIKELY(q->iotlb != NULL)
+						? iommu_buffer(q, segs, cap, nseg, d.addr, d.len, access)
+						: split_buffer(q, segs, cap, nseg, d.addr, d.len, access);
 				if (r < 0)
 					FAIL(r);
 				nseg = (uint32_t)r;
@@ -217,6 +266,10 @@ static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
 	c->nseg = c->nread = c->read_len = c->write_len = 0;
 	if (err == -VIRTQ_ENOSPC)
 		return err;
+	if (err == -VIRTQ_EAGAIN) { /* IOMMU miss: the chain stays available */
+		c->needed = 0;
+		return err;
+	}
 	c->needed = 0;
 	c->id = 0;
 	return queue_fail(q, err);
@@ -245,12 +298,21 @@ static VIRTQ_ALWAYS_INLINE int next_head(struct virtq *q, struct virtq_chain *c,
 }
 
 /* The chain is the device's now: recorded in flight, the avail slot consumed. */
-static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
+static VIRTQ_ALWAYS_INLINE void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
 {
 	inflight_popped(q, head, ndesc);
 	q->next_avail++;
 	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
+}
+
+/* What consume() wrote, logged (log.h); a tail call of the pop paths, so
+ * that a queue without a log pays one branch. Returns 1. */
+static VIRTQ_NOINLINE int consumed_logged(struct virtq *q)
+{
+	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
+		virtq_queue_log_used(q, avail_event_off(queue_size(q)), 2);
+	return 1;
 }
 
 /* virtq_pop() after its entry checks (q usable, c not NULL). */
@@ -264,6 +326,8 @@ static VIRTQ_ALWAYS_INLINE int pop_ready(struct virtq *q, struct virtq_chain *c)
 	if (VIRTQ_UNLIKELY(r))
 		return chain_failed(q, c, r);
 	consume(q, head, c->ndesc);
+	if (VIRTQ_UNLIKELY((c->log = q->log) != NULL))
+		return consumed_logged(q);
 	return 1;
 }
 
@@ -322,6 +386,8 @@ int virtq_discard(struct virtq *q, struct virtq_chain *c)
 	if (r != 1)
 		return r;
 	consume(q, head, count_only.ndesc);
+	if (q->log)
+		consumed_logged(q);
 	r = virtq_add_used(q, head, 0); /* just popped: in flight */
 	return r ? r : 1;
 }
@@ -334,5 +400,8 @@ int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c)
 	if (!c || head > q->size_minus_1 || !inflight_in_flight(q, head))
 		return -VIRTQ_EINVAL;
 	r = walk_chain_slow(q, c, head);
-	return r ? chain_failed(q, c, r) : 1;
+	if (r)
+		return chain_failed(q, c, r);
+	c->log = q->log;
+	return 1;
 }

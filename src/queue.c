@@ -4,6 +4,7 @@
 
 #include "checked.h"
 #include "inflight.h"
+#include "iommu_internal.h"
 #include "mem_lookup.h"
 #include "queue_internal.h"
 #include "ring_access.h"
@@ -28,7 +29,11 @@ void virtq_reset(struct virtq *q)
 	uint16_t max_minus_1 = q->max_size_minus_1;
 	void *inflight = q->inflight;
 	uint32_t inflight_max_size = q->inflight_max_size;
+	struct virtq_log *log = q->log;
+	const struct virtq_iommu *iommu = q->iommu;
 	memset(q, 0, sizeof(*q));
+	q->log = log;
+	q->iommu = iommu;
 	q->mem = mem;
 	q->max_size_minus_1 = max_minus_1;
 	q->size_minus_1 = max_minus_1;
@@ -84,45 +89,59 @@ int virtq_set_features(struct virtq *q, uint64_t features)
 uint64_t virtq_supported_features(void)
 {
 	return VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
-	       VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
+	       VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM);
 }
 
-int virtq_queue_check_features(uint64_t features)
+int virtq_queue_check_features(uint64_t features, const struct virtq_iommu *iommu)
 {
-	if (!(features & VIRTQ_FEATURE(VIRTQ_F_VERSION_1)) || (features & REFUSED_FEATURES))
+	uint64_t refused = REFUSED_FEATURES;
+	if (iommu)
+		refused &= ~VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM);
+	if (!(features & VIRTQ_FEATURE(VIRTQ_F_VERSION_1)) || (features & refused))
 		return -VIRTQ_ENOTSUP;
 	return 0;
 }
 
-/* Host address of one ring: whole extent in one region allowing the access,
- * aligned in guest and host. */
-static int map_ring(const struct virtq_mem *mem, uint64_t gpa, uint64_t bytes, uint64_t align,
-		    enum mem_access access, void **host)
+/* Host address of one ring: whole extent in one region allowing the access
+ * (and in one IOMMU mapping allowing it, with a translator), aligned in
+ * guest and host. *phys is its guest-physical address. */
+static int map_ring(const struct virtq_mem *mem, const struct virtq_iommu *iotlb, uint64_t addr,
+		    uint64_t bytes, uint64_t align, enum mem_access access, void **host,
+		    uint64_t *phys)
 {
-	uint64_t last;
+	uint64_t last, gpa = addr, covered;
 	int r;
-	if (gpa & (align - 1))
+	if (addr & (align - 1))
 		return -VIRTQ_EINVAL;
-	if (!checked_range_last(gpa, bytes, &last))
+	if (!checked_range_last(addr, bytes, &last))
 		return -VIRTQ_EOVERFLOW;
+	if (iotlb) {
+		if ((r = virtq_iommu_lookup(iotlb, addr, bytes, access, &gpa, &covered)))
+			return r;
+		if (covered < bytes)
+			return -VIRTQ_EBADADDR; /* a ring lies in one mapping */
+	}
 	if ((r = virtq_mem_map_one(mem, gpa, bytes, access, host)))
 		return r;
 	if ((uintptr_t)*host & (align - 1))
 		return -VIRTQ_EINVAL;
+	*phys = gpa;
 	return 0;
 }
 
-int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
-			  uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings)
+int virtq_queue_map_rings(const struct virtq_mem *mem, const struct virtq_iommu *iotlb,
+			  uint32_t size, uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
+			  struct queue_rings *rings)
 {
 	struct queue_rings r;
+	uint64_t phys;
 	int err;
-	if ((err = map_ring(mem, desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16, MEM_ACCESS_READ,
-			    &r.desc)) ||
-	    (err = map_ring(mem, avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2, MEM_ACCESS_READ,
-			    &r.avail)) ||
-	    (err = map_ring(mem, used_gpa, VIRTQ_USED_RING_BYTES(size), 4, MEM_ACCESS_RW,
-			    &r.used)))
+	if ((err = map_ring(mem, iotlb, desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16,
+			    MEM_ACCESS_READ, &r.desc, &phys)) ||
+	    (err = map_ring(mem, iotlb, avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2,
+			    MEM_ACCESS_READ, &r.avail, &phys)) ||
+	    (err = map_ring(mem, iotlb, used_gpa, VIRTQ_USED_RING_BYTES(size), 4, MEM_ACCESS_RW,
+			    &r.used, &r.used_phys)))
 		return err;
 	*rings = r;
 	return 0;
@@ -133,12 +152,14 @@ int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings)
 	int r = configurable(q);
 	if (r)
 		return r;
-	if ((r = virtq_queue_check_features(q->features)))
+	if ((r = virtq_queue_check_features(q->features, q->iommu)))
 		return r;
 	if (!inflight_fits(q, queue_size(q)))
 		return -VIRTQ_EINVAL;
-	return virtq_queue_map_rings(q->mem, queue_size(q), q->desc_gpa, q->avail_gpa, q->used_gpa,
-			       rings);
+	if (q->log && (r = virtq_log_covers_mem(q->log)))
+		return r;
+	return virtq_queue_map_rings(q->mem, queue_translator(q->features, q->iommu), queue_size(q),
+				     q->desc_gpa, q->avail_gpa, q->used_gpa, rings);
 }
 
 void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_t next_avail,
@@ -147,6 +168,10 @@ void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_
 	q->desc = rings->desc;
 	q->avail = rings->avail;
 	q->used = rings->used;
+	q->used_phys = rings->used_phys;
+	q->iotlb = queue_translator(q->features, q->iommu);
+	q->rings_stale = false;
+	q->region_hint = QUEUE_NO_HINT; /* the first buffer looks its region up */
 	q->next_avail = q->shadow_avail = next_avail;
 	q->next_used = q->published_used = q->signalled_used = next_used;
 	q->signalled_valid = false;
@@ -155,8 +180,11 @@ void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_
 	q->active = true;
 	/* The device owns the used ring: start with notifications wanted. */
 	ring_store16(ring_at(rings->used, USED_FLAGS), 0);
-	if (queue_has(q, VIRTQ_F_EVENT_IDX))
+	queue_log_used(q, USED_FLAGS, 2);
+	if (queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(rings->used, avail_event_off(queue_size(q))), next_avail);
+		queue_log_used(q, avail_event_off(queue_size(q)), 2);
+	}
 }
 
 int virtq_activate(struct virtq *q)
@@ -194,7 +222,7 @@ int virtq_unpop(struct virtq *q)
 
 bool virtq_is_broken(const struct virtq *q)
 {
-	return q && q->broken;
+	return q && q->broken && !q->rings_stale;
 }
 
 bool virtq_is_active(const struct virtq *q)

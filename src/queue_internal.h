@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 
+#include "compiler.h"
+#include "log_internal.h"
+#include "virtq/iommu.h"
 #include "virtq/queue.h"
 
 static inline bool is_pow2(uint32_t v)
@@ -22,6 +25,9 @@ static inline bool queue_has(const struct virtq *q, unsigned feature_bit)
 	return (q->features >> feature_bit) & 1u;
 }
 
+/* A region hint that names no region (pop.c: cache_region). */
+#define QUEUE_NO_HINT UINT32_MAX
+
 /* Latches the queue broken after a fatal guest error and returns err. */
 static inline int queue_fail(struct virtq *q, int err)
 {
@@ -35,21 +41,53 @@ static inline bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
 }
 
-/* The common entry check of every datapath call. */
-static inline int queue_usable(const struct virtq *q)
+/* Re-translates the rings of a queue whose rings an invalidation met
+ * (iommu.h): -VIRTQ_EAGAIN (the call that found them stale did nothing:
+ * call again; also when re-translation succeeded, so that the entry check
+ * stays a tail call) or a fatal error. */
+int virtq_queue_remap(struct virtq *q);
+
+/* The common entry check of every datapath call. Stale rings (iommu.h) ride
+ * on the broken flag, so they cost nothing until an invalidation. */
+static inline int queue_usable(struct virtq *q)
 {
 	if (!q)
 		return -VIRTQ_EINVAL;
-	if (q->broken)
+	if (VIRTQ_UNLIKELY(q->broken))
+		return q->rings_stale ? virtq_queue_remap(q) : -VIRTQ_EBROKEN;
+	if (!q->active)
+		return -VIRTQ_ENOTREADY;
+	return 0;
+}
+
+/* The same check for queries that touch no ring: stale rings do not matter. */
+static inline int queue_usable_query(const struct virtq *q)
+{
+	if (!q)
+		return -VIRTQ_EINVAL;
+	if (q->broken && !q->rings_stale)
 		return -VIRTQ_EBROKEN;
 	if (!q->active)
 		return -VIRTQ_ENOTREADY;
 	return 0;
 }
 
-/* Host addresses of a queue's three rings. */
+/*
+ * Dirty logging of what virtq writes to the used ring (log.h), called right
+ * after the store: one predictable branch without a log.
+ */
+void virtq_queue_log_used(struct virtq *q, uint64_t off, uint64_t len);
+static inline void queue_log_used(struct virtq *q, uint64_t off, uint64_t len)
+{
+	if (VIRTQ_UNLIKELY(q->log != NULL))
+		virtq_queue_log_used(q, off, len);
+}
+
+/* Host addresses of a queue's three rings, and the used ring's
+ * guest-physical address (its IOVA translated, with ACCESS_PLATFORM). */
 struct queue_rings {
 	void *desc, *avail, *used;
+	uint64_t used_phys;
 };
 
 /*
@@ -58,17 +96,29 @@ struct queue_rings {
  * used 4-aligned in guest and host (-VIRTQ_EINVAL); each ring's full extent,
  * event field included, inside one region (-VIRTQ_EBADADDR) allowing read
  * (desc, avail) or read and write (used) (-VIRTQ_EACCES); no wrap
- * computing the extents (-VIRTQ_EOVERFLOW). Shared by activation and restore,
+ * computing the extents (-VIRTQ_EOVERFLOW). With a translator (iotlb) the
+ * addresses are IOVAs, each ring inside one mapping with the access it
+ * needs (iommu.h; -VIRTQ_EAGAIN on a miss). Shared by activation and restore,
  * so a restored queue is held to exactly the rules of an activated one.
  */
-int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t desc_gpa,
-			  uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings);
+int virtq_queue_map_rings(const struct virtq_mem *mem, const struct virtq_iommu *iotlb,
+			  uint32_t size, uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
+			  struct queue_rings *rings);
 
 /*
- * The feature contract (queue.h): VERSION_1 present, nothing refused.
- * Returns 0 or -VIRTQ_ENOTSUP. Shared by activation, resume and restore.
+ * The feature contract (queue.h): VERSION_1 present, nothing refused,
+ * ACCESS_PLATFORM only with a translator. Returns 0 or -VIRTQ_ENOTSUP.
+ * Shared by activation, resume and restore.
  */
-int virtq_queue_check_features(uint64_t features);
+int virtq_queue_check_features(uint64_t features, const struct virtq_iommu *iommu);
+
+/* The translator a queue with these features uses: NULL without ACCESS_PLATFORM. */
+static inline const struct virtq_iommu *queue_translator(uint64_t features,
+							  const struct virtq_iommu *iommu)
+{
+	return (features >> VIRTQ_F_ACCESS_PLATFORM) & 1u ? iommu : NULL;
+}
+
 
 /*
  * What activation and resume check before starting: q inactive, the features

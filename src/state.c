@@ -143,11 +143,12 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return -VIRTQ_EINVAL;
 	if (!s->active)
 		return 0;
-	if ((r = virtq_queue_check_features(s->features)))
+	if ((r = virtq_queue_check_features(s->features, q->iommu)))
 		return r;
 	if (!inflight_fits(q, s->size))
 		return -VIRTQ_EINVAL;
-	r = virtq_queue_map_rings(mem, s->size, s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
+	r = virtq_queue_map_rings(mem, queue_translator(s->features, q->iommu), s->size,
+				  s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
 	if (r)
 		return r;
 	return used_idx_matches(rings->used, s->published_used) ? 0 : -VIRTQ_EBADSTATE;
@@ -169,6 +170,9 @@ static void restore_apply(struct virtq *q, const struct virtq_state *s,
 	q->desc = rings->desc;
 	q->avail = rings->avail;
 	q->used = rings->used;
+	q->used_phys = rings->used_phys;
+	q->iotlb = queue_translator(s->features, q->iommu);
+	q->region_hint = QUEUE_NO_HINT; /* the first buffer looks its region up */
 	q->next_avail = s->next_avail;
 	/* avail.idx is re-read at the first pop: nothing is assumed available. */
 	q->shadow_avail = s->next_avail;

@@ -44,10 +44,13 @@ int virtq_enable_notify(struct virtq *q)
 	if (r)
 		return r;
 	q->notify_enabled = true;
-	if (queue_has(q, VIRTQ_F_EVENT_IDX))
+	if (queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->shadow_avail);
-	else
+		queue_log_used(q, avail_event_off(queue_size(q)), 2);
+	} else {
 		ring_store16(ring_at(q->used, USED_FLAGS), 0);
+		queue_log_used(q, USED_FLAGS, 2);
+	}
 	/* 2.7.13 (d): the driver must see notifications enabled before we look
 	 * for buffers it added meanwhile; else it skips the kick and we sleep. */
 	ring_fence_full();
@@ -60,7 +63,9 @@ int virtq_disable_notify(struct virtq *q)
 	if (r)
 		return r;
 	q->notify_enabled = false;
-	if (!queue_has(q, VIRTQ_F_EVENT_IDX))
+	if (!queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(q->used, USED_FLAGS), VIRTQ_USED_F_NO_NOTIFY);
+		queue_log_used(q, USED_FLAGS, 2);
+	}
 	return 0;
 }

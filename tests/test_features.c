@@ -90,9 +90,13 @@ static void test_supported_activate(void **state)
 {
 	(void)state;
 	const uint64_t supported = virtq_supported_features();
-	assert_int_equal(supported, F(INDIRECT_DESC) | F(EVENT_IDX) | F(VERSION_1));
+	assert_int_equal(supported,
+			 F(INDIRECT_DESC) | F(EVENT_IDX) | F(VERSION_1) | F(ACCESS_PLATFORM));
 	struct fixture *f = new_guest();
+	/* ACCESS_PLATFORM needs a translator (test_iommu) */
 	f->m.cfg.features = supported | UINT64_C(0xffffff) /* device-specific bits 0..23 */;
+	assert_err(virtq_mock_attach(&f->m, &f->q), -VIRTQ_ENOTSUP);
+	f->m.cfg.features &= ~F(ACCESS_PLATFORM);
 	assert_err(virtq_mock_attach(&f->m, &f->q), 0);
 	int head = fixture_post(f, 8, 8, VIRTQ_MOCK_INDIRECT);
 	assert_err(virtq_pop(&f->q, &f->c), 1);

@@ -24,6 +24,8 @@
 extern "C" {
 #endif
 
+struct virtq_log;
+
 struct virtq_chain {
 	struct virtq_seg *segs; /* caller-owned array */
 	uint32_t cap;           /* entries in segs */
@@ -36,6 +38,7 @@ struct virtq_chain {
 				 * cap to retry with after -VIRTQ_ENOSPC */
 	uint16_t id;            /* pass to virtq_add_used(); after -VIRTQ_ENOSPC
 				 * too (or to virtq_discard() the chain) */
+	struct virtq_log *log;  /* the popping queue's dirty log (log.h), or NULL */
 };
 
 /* Attaches a caller-owned segment array of cap entries and empties the chain. */
@@ -63,6 +66,7 @@ struct virtq_cursor {
 	size_t off;                  /* offset inside *seg */
 	size_t done;                 /* bytes consumed so far */
 	size_t total;                /* bytes this cursor may consume in all */
+	struct virtq_log *log;       /* the chain's dirty log: writes are logged */
 };
 
 /* A cursor over the readable part (what the driver sent). */
@@ -75,6 +79,10 @@ VIRTQ_API void virtq_chain_writer(struct virtq_cursor *cur, const struct virtq_c
  * Copies up to len bytes out of (read) or into (write) the chain and advances.
  * Returns the number of bytes copied, which is short only at the end of the
  * part, or -VIRTQ_EINVAL for a NULL cursor or buffer with len > 0.
+ * A write into a chain popped from a queue with a dirty log (log.h) that is
+ * switched on marks the pages it wrote; -VIRTQ_ENOSPC if one lies beyond the
+ * log (the bytes are written and the cursor advanced: only possible if the
+ * memory map outgrew the log after virtq_set_log()).
  * Reading from a writer or writing through a reader is allowed: the cursor
  * only knows its part of the chain, the caller decides.
  */
@@ -126,6 +134,7 @@ static inline void virtq_chain_reader_inline(struct virtq_cursor *cur,
 	cur->off = 0;
 	cur->done = 0;
 	cur->total = c->read_len;
+	cur->log = c->log;
 }
 
 static inline void virtq_chain_writer_inline(struct virtq_cursor *cur,
@@ -140,6 +149,7 @@ static inline void virtq_chain_writer_inline(struct virtq_cursor *cur,
 	cur->off = 0;
 	cur->done = 0;
 	cur->total = c->write_len;
+	cur->log = c->log;
 }
 
 /* Where 0 < len bytes at the cursor lie inside its current segment and its
@@ -178,7 +188,8 @@ static inline int64_t virtq_chain_read_inline(struct virtq_cursor *cur, void *ds
 static inline int64_t virtq_chain_write_inline(struct virtq_cursor *cur, const void *src,
 					       size_t len)
 {
-	unsigned char *at = cur && src ? virtq_cursor_fast_at(cur, len) : NULL;
+	/* a chain with a dirty log: the library logs what it writes */
+	unsigned char *at = cur && src && !cur->log ? virtq_cursor_fast_at(cur, len) : NULL;
 	if (!at)
 		return (virtq_chain_write)(cur, src, len);
 	memcpy(at, src, len);

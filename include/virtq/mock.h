@@ -29,6 +29,8 @@
 #include "virtq/chain.h"
 #include "virtq/common.h"
 #include "virtq/inflight.h"
+#include "virtq/iommu.h"
+#include "virtq/log.h"
 #include "virtq/mem.h"
 #include "virtq/queue.h"
 
@@ -240,11 +242,44 @@ VIRTQ_API int virtq_mock_allow_write(struct virtq_mock *m, uint64_t gpa, uint64_
  * changed another byte, whose address goes to *bad_gpa (if not NULL);
  * -VIRTQ_EINVAL without a snapshot. */
 VIRTQ_API int virtq_mock_check_writes(struct virtq_mock *m, uint64_t *bad_gpa);
+/*
+ * The dirty-log oracle: 0 if every guest byte that changed since the
+ * snapshot (the driver's own writes excepted) lies in a page whose bit is
+ * set in log; 1 if one does not, its address to *bad_gpa (if not NULL);
+ * -VIRTQ_EINVAL without a snapshot or log.
+ */
+VIRTQ_API int virtq_mock_check_dirty(struct virtq_mock *m, const struct virtq_log *log,
+				     uint64_t *bad_gpa);
 /* true if no guard byte after any region was modified (guard pages fault). */
 VIRTQ_API bool virtq_mock_guards_intact(struct virtq_mock *m);
 
 /* Guest address of a host pointer inside guest memory; false if outside. */
 VIRTQ_API bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *gpa);
+
+/*
+ * A mock IOMMU (iommu.h): a table of mappings the test fills, and a
+ * translator over it for virtq_set_iommu(&q, &t->iommu). A miss is counted
+ * (misses, last_miss). With `forced` set, every lookup answers forced_map
+ * as it is, for testing what virtq makes of bad translator output.
+ */
+#define VIRTQ_MOCK_IOMMU_MAPS 16
+struct virtq_mock_iommu {
+	struct virtq_iommu iommu;
+	struct virtq_iommu_map maps[VIRTQ_MOCK_IOMMU_MAPS];
+	uint32_t nmaps;
+	uint32_t misses;
+	uint64_t last_miss;
+	bool forced;
+	struct virtq_iommu_map forced_map;
+};
+
+VIRTQ_API void virtq_mock_iommu_init(struct virtq_mock_iommu *t);
+/* Adds a mapping (no overlap check: the translator answers the first that
+ * contains an IOVA). -VIRTQ_ENOSPC when full. */
+VIRTQ_API int virtq_mock_iommu_map(struct virtq_mock_iommu *t, uint64_t iova, uint64_t size,
+				   uint64_t gpa, uint32_t perm);
+/* Removes every mapping that meets [iova, iova + size). Returns how many. */
+VIRTQ_API int virtq_mock_iommu_unmap(struct virtq_mock_iommu *t, uint64_t iova, uint64_t size);
 
 #ifdef __cplusplus
 }

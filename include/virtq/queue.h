@@ -51,8 +51,8 @@ extern "C" {
  *   - RING_PACKED and IN_ORDER change what the rings mean and are not
  *     implemented: refused;
  *   - ACCESS_PLATFORM (ring and buffer addresses are I/O virtual addresses)
- *     is refused, as treating them as guest-physical would bypass the
- *     guest's IOMMU;
+ *     needs a translator (virtq_set_iommu, iommu.h) and is refused without
+ *     one, as treating them as guest-physical would bypass the guest's IOMMU;
  *   - every other bit (device-specific bits 0..23, transport bits such as
  *     NOTIFICATION_DATA or RING_RESET) does not change how virtq parses the
  *     rings and is ignored.
@@ -90,6 +90,9 @@ struct virtq_ring_addrs {
 	uint64_t device_area; /* used ring, written by the device */
 };
 
+struct virtq_log;
+struct virtq_iommu;
+
 struct virtq {
 	/* configuration, frozen while active */
 	const struct virtq_mem *mem;
@@ -116,12 +119,18 @@ struct virtq {
 	uint16_t last_popped;    /* head of the most recent pop still undoable */
 	uint64_t pop_counter;    /* pop order stamp of the next chain popped */
 	uint32_t region_hint;    /* last region hit by translation */
+	struct virtq_log *log;   /* dirty log (log.h), or NULL */
+	const struct virtq_iommu *iommu; /* translator (iommu.h), or NULL */
+	const struct virtq_iommu *iotlb; /* the translator in use: ACCESS_PLATFORM on */
+	uint64_t used_phys;      /* guest-physical address of the used ring */
+	bool rings_stale;        /* an invalidation met a ring: re-translate (iommu.h) */
 };
 
 /*
  * The virtqueue feature bits virtq implements (INDIRECT_DESC, EVENT_IDX,
- * VERSION_1): a VMM offers these, plus its device's own bits, and never one
- * of the refused bits above. Device-specific and transport bits are not in
+ * VERSION_1, ACCESS_PLATFORM): a VMM offers these, plus its device's own
+ * bits, and never one of the refused bits above (ACCESS_PLATFORM only with
+ * a translator). Device-specific and transport bits are not in
  * the mask, as they are not virtq's to decide.
  */
 VIRTQ_API uint64_t virtq_supported_features(void);
@@ -147,6 +156,16 @@ VIRTQ_API int virtq_set_addrs(struct virtq *q, const struct virtq_ring_addrs *ad
 VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
 
 /*
+ * Attaches a dirty log (log.h) to q, or detaches it (log NULL); any time,
+ * active or not, from the thread running q. The log must be for q's memory
+ * map (-VIRTQ_EINVAL) and cover all of it (virtq_log_covers_mem,
+ * -VIRTQ_ENOSPC; activation checks it again). Whether anything is logged is
+ * the log's switch (virtq_log_set_enabled); chains popped from q carry the
+ * log. virtq_reset() keeps the log attached, like the in-flight area.
+ */
+VIRTQ_API int virtq_set_log(struct virtq *q, struct virtq_log *log);
+
+/*
  * Validates the configuration and starts the queue: the negotiated features
  * keep the feature contract above (-VIRTQ_ENOTSUP, checked first), desc table 16-aligned,
  * avail ring 2-aligned, used ring 4-aligned (-VIRTQ_EINVAL), each ring's full
@@ -156,7 +175,8 @@ VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
  * (-VIRTQ_EACCES, mem.h), no overflow computing the extents (-VIRTQ_EOVERFLOW).
  * The host addresses must be aligned like the guest addresses (-VIRTQ_EINVAL).
  * An in-flight area large enough for the size must be attached
- * (virtq_set_inflight, -VIRTQ_EINVAL); activation starts it afresh.
+ * (virtq_set_inflight, -VIRTQ_EINVAL); activation starts it afresh. An
+ * attached dirty log must cover the memory map (-VIRTQ_ENOSPC).
  * A newly activated queue starts at avail and used index 0, as a driver
  * expects after setting DRIVER_OK; resuming elsewhere is virtq_resume()
  * (after a back-end restart) or virtq_restore() (snapshot, migration).
@@ -184,6 +204,8 @@ VIRTQ_API void virtq_reset(struct virtq *q);
  *   -VIRTQ_EOVERFLOW address range wraps, or chain total > 2^32 - 1 bytes
  *   -VIRTQ_EBUSY     size chains already in flight (not fatal)
  *   -VIRTQ_ENOSPC    c->segs too small (not fatal; the chain stays available)
+ *   -VIRTQ_EAGAIN    an IOVA has no IOMMU translation (not fatal; the chain
+ *                    stays available: resolve the miss, pop again; iommu.h)
  * The first six are fatal: the queue is broken afterwards. On any error the
  * chain has no segments; c->ndesc tells how many descriptors were read.
  * -VIRTQ_ENOSPC is decided only after the whole chain was walked and found

@@ -8,6 +8,8 @@
 
 #include "virtq/version.h"
 #include "virtq/common.h"
+#include "virtq/iommu.h"
+#include "virtq/log.h"
 #include "virtq/mem.h"
 #include "virtq/chain.h"
 #include "virtq/queue.h"

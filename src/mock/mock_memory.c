@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mock_internal.h"
+#include "ring_access.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define MOCK_ASAN 1
@@ -374,4 +375,39 @@ bool virtq_mock_guards_intact(struct virtq_mock *m)
 		slack_poison(m, i, true);
 	}
 	return intact;
+}
+
+static bool page_logged(const struct virtq_log *log, uint64_t gpa)
+{
+	const uint64_t page = gpa >> VIRTQ_LOG_PAGE_SHIFT;
+	return page / 64u < log->nwords && (le64_cpu(log->words[page / 64u]) >> (page % 64u) & 1u);
+}
+
+int virtq_mock_check_dirty(struct virtq_mock *m, const struct virtq_log *log, uint64_t *bad_gpa)
+{
+	if (!m || !log)
+		return -VIRTQ_EINVAL;
+	for (uint32_t i = 0; i < m->cfg.nregions; i++) {
+		const unsigned char *now = region_base(m, i), *then = m->snapshot[i];
+		const uint64_t base = m->cfg.regions[i].gpa, size = m->cfg.regions[i].size;
+		if (!then)
+			return -VIRTQ_EINVAL;
+		/* page by page of guest-physical memory */
+		for (uint64_t off = 0; off < size;) {
+			const uint64_t gpa = base + off;
+			uint64_t n = MOCK_PAGE - (gpa & (MOCK_PAGE - 1u));
+			if (n > size - off)
+				n = size - off;
+			if (memcmp(now + off, then + off, (size_t)n) && !page_logged(log, gpa)) {
+				uint64_t b = 0;
+				while (now[off + b] == then[off + b])
+					b++;
+				if (bad_gpa)
+					*bad_gpa = gpa + b;
+				return 1;
+			}
+			off += n;
+		}
+	}
+	return 0;
 }

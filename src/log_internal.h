@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Dirty logging shared by the queue and the chain cursors (log.h). */
+#ifndef VIRTQ_LOG_INTERNAL_H
+#define VIRTQ_LOG_INTERNAL_H
+
+#include <stddef.h>
+
+#include "virtq/log.h"
+
+/* Logs [host, host + len) at the guest pages of every region mapping it;
+ * -VIRTQ_ENOSPC for a page beyond the log (its bit is not set). */
+int virtq_log_host(struct virtq_log *log, const void *host, size_t len);
+
+/* A cursor write of [at, at + n): logged if the log is switched on. */
+static inline int log_cursor_write(struct virtq_log *log, const void *at, size_t n)
+{
+	return virtq_log_enabled(log) ? virtq_log_host(log, at, n) : 0;
+}
+
+#endif /* VIRTQ_LOG_INTERNAL_H */
