@@ -57,7 +57,7 @@ static uint32_t serve(struct blk_dev *d, unsigned idx, const struct virtq_chain 
 	/* IN data and the status byte went into guest memory with preadv and a
 	 * plain store: the whole writable part is logged (a failed IN may have
 	 * filled part of it; logging more pages than written is harmless) */
-	(void)virtq_chain_log_written(c, c->write_len);
+	vu_dirty_log_written(&d->vu, c, c->write_len);
 	return written + 1;
 }
 

@@ -370,7 +370,7 @@ static void rx_pump(struct vsock_dev *d)
 		}
 		/* the payload came in with readv: log it with the header (a
 		 * header written through a cursor is logged twice, harmlessly) */
-		(void)virtq_chain_log_written(&chain, (size_t)n);
+		vu_dirty_log_written(&d->vu, &chain, (size_t)n);
 		(void)virtq_add_used(q, chain.id, (uint32_t)n);
 		done++;
 	}

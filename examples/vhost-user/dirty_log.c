@@ -47,8 +47,23 @@ static void unmap_log(struct vu_dirty_log *l)
 	l->map_len = 0;
 }
 
+void vu_dirty_log_written(struct vu_dev *d, const struct virtq_chain *c, size_t n)
+{
+	if (n == 0 || !vu_dirty_log_active(d))
+		return;
+	if (virtq_chain_log_written(c, n) == 0) {
+		d->dirty.written_bytes += n;
+		d->dirty.writes++;
+	}
+}
+
 void vu_dirty_log_clear(struct vu_dev *d)
 {
+	if (d->dirty.map)
+		log_info("dirty log: %llu bytes of device writes logged in %llu requests",
+			 (unsigned long long)d->dirty.written_bytes,
+			 (unsigned long long)d->dirty.writes);
+	d->dirty.written_bytes = d->dirty.writes = 0;
 	for (unsigned i = 0; i < d->num_queues; i++)
 		(void)virtq_set_log(&d->vring[i].q, NULL);
 	unmap_log(&d->dirty);

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <virtq/log.h>
 
@@ -35,6 +36,7 @@ struct vu_dirty_log {
 	void *map;       /* mapping of the front-end's log; NULL when none */
 	size_t map_len;
 	struct virtq_log log; /* over map, for the device's memory table */
+	uint64_t written_bytes, writes; /* logged through vu_dirty_log_written */
 };
 
 void vu_dirty_log_init(struct vu_dirty_log *l);
@@ -46,7 +48,12 @@ int vu_dirty_log_on_msg(struct vu_dev *d, const struct vu_msg *m, int *fds, unsi
 void vu_dirty_log_apply(struct vu_dev *d);
 /* Whether the rings log now. */
 bool vu_dirty_log_active(const struct vu_dev *d);
-/* Detaches and unmaps the log (a fresh connection). */
+/* What a device wrote into the first n bytes of c's writable part itself
+ * (readv, preadv, a store): logged (virtq_chain_log_written) and counted
+ * while logging is on. */
+void vu_dirty_log_written(struct vu_dev *d, const struct virtq_chain *c, size_t n);
+/* Detaches and unmaps the log (a fresh connection), saying how much the
+ * device logged. */
 void vu_dirty_log_clear(struct vu_dev *d);
 
 #endif
