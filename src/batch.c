@@ -58,7 +58,10 @@ static int add_used_many(struct virtq *q, const struct virtq_used_elem *elems, u
 	int r = claim_all(q, elems, n);
 	if (r)
 		return r;
+	const uint16_t first = q->next_used;
 	write_all(q, elems, n);
+	if (q->log) /* the elements just written (log.h) */
+		virtq_queue_log_elems(q, first, n);
 	return 0;
 }
 

@@ -134,6 +134,15 @@ static int log_written(struct virtq_log *log, const struct virtq_seg *seg, size_
 	return err;
 }
 
+int virtq_cursor_log_ahead(const struct virtq_cursor *cur, size_t n)
+{
+	if (!cur->log || !virtq_log_enabled(cur->log))
+		return 0;
+	if (n > cur->total - cur->done)
+		n = cur->total - cur->done;
+	return log_written(cur->log, cur->seg, cur->off, n);
+}
+
 static VIRTQ_NOINLINE int64_t write_slow(struct virtq_cursor *cur, const void *src, size_t len)
 {
 	const struct virtq_seg *seg = cur->seg;

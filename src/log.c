@@ -121,19 +121,21 @@ int virtq_chain_log_written(const struct virtq_chain *c, size_t n)
 	return err;
 }
 
-/* Logs the used elements [published_used, next_used), wrapping at the size. */
-static void log_unpublished(struct virtq *q, uint16_t n)
+int virtq_queue_log_elems(struct virtq *q, uint16_t idx, uint32_t n)
 {
-	const uint32_t size = queue_size(q), first = q->published_used & q->size_minus_1;
+	const uint32_t size = queue_size(q), first = idx & q->size_minus_1;
 	const uint32_t before_wrap = n < size - first ? n : size - first;
 	virtq_queue_log_used(q, used_ring_off(first), 8u * (uint64_t)before_wrap);
 	if (n > before_wrap)
 		virtq_queue_log_used(q, used_ring_off(0), 8u * (uint64_t)(n - before_wrap));
+	return 0;
 }
 
 uint16_t virtq_completion_release_logged(struct virtq *q, uint16_t n)
 {
-	log_unpublished(q, n); /* log (b): before used.idx publishes them */
+	/* log (b): before used.idx publishes them (again, for the paths that
+	 * write elements and publish in one call) */
+	virtq_queue_log_elems(q, q->published_used, n);
 	completion_release(q, n);
 	virtq_queue_log_used(q, USED_IDX, 2); /* log (a): after the write */
 	return n;

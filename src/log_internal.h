@@ -11,6 +11,11 @@
  * -VIRTQ_ENOSPC for a page beyond the log (its bit is not set). */
 int virtq_log_host(struct virtq_log *log, const void *host, size_t len);
 
+/* Logs the next n bytes after the cursor (at most what remains), without
+ * moving it: for bytes a device wrote into described segments (vsock RX
+ * zero-copy). 0 or -VIRTQ_ENOSPC. */
+int virtq_cursor_log_ahead(const struct virtq_cursor *cur, size_t n);
+
 /* A cursor write of [at, at + n): logged if the log is switched on. */
 static inline int log_cursor_write(struct virtq_log *log, const void *at, size_t n)
 {

@@ -77,6 +77,10 @@ static inline int queue_usable_query(const struct virtq *q)
  * after the store: one predictable branch without a log.
  */
 void virtq_queue_log_used(struct virtq *q, uint64_t off, uint64_t len);
+/* Logs n used elements from ring index idx on (wrapping); returns 0, so
+ * that a completion can end with it as a tail call. */
+int virtq_queue_log_elems(struct virtq *q, uint16_t idx, uint32_t n);
+
 static inline void queue_log_used(struct virtq *q, uint64_t off, uint64_t len)
 {
 	if (VIRTQ_UNLIKELY(q->log != NULL))

@@ -19,6 +19,8 @@ int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
 		return -VIRTQ_EINVAL;
 	completion_write(q, id, len);
 	inflight_entry_completed(q, entry, id);
+	if (VIRTQ_UNLIKELY(q->log != NULL)) /* the element just written (log.h) */
+		return virtq_queue_log_elems(q, (uint16_t)(q->next_used - 1u), 1);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 /* vsock packets over popped chains: TX parsing, RX writing, peer credit. */
 #include <string.h>
 
+#include "log_internal.h"
 #include "virtq/vsock.h"
 #include "vsock_wire.h"
 
@@ -124,8 +125,10 @@ int virtq_vsock_rx_commit(struct virtq_vsock_rx *rx, size_t n)
 	if (!rx || n > rx->described)
 		return -VIRTQ_EINVAL;
 	rx->described -= n;
+	/* the device wrote these bytes itself: dirty log (log.h) */
+	int r = virtq_cursor_log_ahead(&rx->data, n);
 	(void)virtq_chain_skip(&rx->data, n);
-	return 0;
+	return r;
 }
 
 int64_t virtq_vsock_rx_finish(struct virtq_vsock_rx *rx, struct virtq_vsock_hdr *hdr)

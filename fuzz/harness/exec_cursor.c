@@ -159,6 +159,7 @@ static void append(struct harness *h, struct harness_slot *sl, const struct scn_
 	}
 	if (!sl->valid) {
 		virtq_chain_init(&sl->chain, sl->segs, HARNESS_MAX_SEGS);
+		sl->chain.log = h->q.log; /* a device's own chain over guest memory: its log */
 		memset(&sl->want, 0, offsetof(struct model_chain, segs));
 		sl->valid = true;
 	}

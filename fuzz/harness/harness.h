@@ -76,6 +76,10 @@ struct harness_slot {
 	uint64_t model_read_done, model_read_total, model_write_done;
 };
 
+/* Guest memory the harness's dirty log covers (the largest layout is
+ * about 1.3 MiB: guest.c). */
+#define HARNESS_LOG_COVERS (UINT64_C(16) << 20)
+
 struct harness {
 	struct virtq_mock *guest; /* from a cache of mapped guests, see guest.c */
 	struct virtq q;
@@ -84,6 +88,8 @@ struct harness {
 	uint32_t nlocs;               /* regions a scn_loc can select */
 	uint64_t loc_gpa[MODEL_MAX_REGIONS], loc_size[MODEL_MAX_REGIONS];
 	struct harness_slot slots[SCN_SLOTS];
+	struct virtq_log log; /* dirty log over all guest memory, on: every run */
+	uint64_t log_words[VIRTQ_LOG_BYTES(HARNESS_LOG_COVERS) / 8];
 	unsigned char scratch[1u << 16];
 	unsigned char expect[1u << 16];
 };

@@ -143,7 +143,8 @@ VIRTQ_API uint32_t virtq_vsock_rx_room(const struct virtq_vsock_rx *rx);
  * rx_segments returns the number of segments, -VIRTQ_ESHORT if len is more
  * than the room left, -VIRTQ_ENOSPC if more than cap segments are needed,
  * -VIRTQ_EINVAL for NULL rx, or NULL out with cap > 0; a failed call changes
- * nothing. rx_commit returns 0, or -VIRTQ_EINVAL (nothing committed) for a
+ * nothing. With a dirty log on (log.h) rx_commit logs the n bytes (-VIRTQ_ENOSPC
+ * if beyond the log, committed all the same). rx_commit returns 0, or -VIRTQ_EINVAL (nothing committed) for a
  * NULL rx or an n larger than what the last successful rx_segments()
  * described and is not committed yet: only described bytes, all inside the
  * room, can count as data. Committing in parts is allowed;
