@@ -368,9 +368,6 @@ static void rx_pump(struct vsock_dev *d)
 			(void)virtq_unpop(q);
 			break;
 		}
-		/* the payload came in with readv: log it with the header (a
-		 * header written through a cursor is logged twice, harmlessly) */
-		vu_dirty_log_written(&d->vu, &chain, (size_t)n);
 		(void)virtq_add_used(q, chain.id, (uint32_t)n);
 		done++;
 	}

@@ -5,9 +5,10 @@
  * memory (one fd) of mmap_size bytes at mmap_offset, one bit per 4 KiB page
  * of guest-physical memory, mapped here and wrapped in virtq's dirty log
  * (<virtq/log.h>). While the acked features hold LOG_ALL the log is attached
- * to every ring and switched on, so virtq logs the used rings and cursor
- * writes; the devices log the bytes they write into segments themselves
- * (virtq_chain_log_written). Without LOG_ALL it is detached.
+ * to every ring and switched on, so virtq logs the used rings, cursor writes
+ * and vsock RX commits; a device that writes segments itself (blk's preadv
+ * and status byte) logs them with vu_dirty_log_written. Without LOG_ALL it
+ * is detached.
  *
  * Everything in SET_LOG_BASE is checked: exactly one fd, a size that is a
  * non-zero multiple of 8, a page-aligned offset, offset + size without

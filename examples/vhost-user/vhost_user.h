@@ -4,8 +4,8 @@
  * for one front-end connection: feature negotiation, the memory table, the
  * device's configuration space, and the dispatch of every message to the
  * file that owns its concept (vring.c, memtable.c, inflight.c, dirty_log.c).
- * LOG_ALL and LOG_SHMFD are offered for every device: each device logs the
- * bytes it writes into segments (virtq_chain_log_written).
+ * LOG_ALL and LOG_SHMFD are offered for every device: virtq logs what it
+ * writes, and a device what it writes into segments itself (dirty_log.h).
  *
  * Everything read from the socket is untrusted: sizes are checked against the
  * request's payload, indices against the number of queues, file descriptors
