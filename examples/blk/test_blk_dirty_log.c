@@ -117,7 +117,7 @@ static int64_t vring_addr_with_log(void)
 static bool page_logged(uint64_t gpa)
 {
 	uint64_t page = gpa >> 12;
-	return (log_map[LOG_OFFSET + page / 8] >> (page % 8)) & 1u;
+	return (((unsigned)log_map[LOG_OFFSET + page / 8] >> (page % 8)) & 1u) != 0;
 }
 
 static unsigned pages_logged(void)
