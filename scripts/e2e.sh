@@ -7,7 +7,8 @@
 # those). Takes a few minutes under TCG; prints the throughput.
 #
 #   scripts/e2e.sh                   vsock (tests/e2e/run.sh), gcc, sanitizers
-#   scripts/e2e.sh --device blk      blk (tests/e2e/run_blk.sh)
+#   scripts/e2e.sh --device blk      blk (tests/e2e/run_blk.sh, then the live
+#                                    migration, tests/e2e/run_blk_migrate.sh)
 #   scripts/e2e.sh --compiler clang
 #   scripts/e2e.sh --no-sanitize     an optimized build without sanitizers
 set -euo pipefail
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--compiler) cc=$2; shift 2 ;;
 	--device) device=${2:-}; shift 2 || shift ;;
 	--no-sanitize) sanitize=OFF; shift ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -42,7 +43,7 @@ say "e2e: build"
 cmake --build "$dir" -j "$(nproc_or_2)" --target "${targets[@]}" \
 	-- --no-print-directory >/dev/null ||
 	cmake --build "$dir" -j 1 --target "${targets[@]}"
-say "e2e: ctest -L e2e -R e2e_vhost_user_$device"
+say "e2e: ctest -L e2e -R '^e2e_vhost_user_$device(_migrate)?\$'"
 (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ctest -L e2e -R "^e2e_vhost_user_$device\$" --output-on-failure -V)
+	ctest -L e2e -R "^e2e_vhost_user_$device(_migrate)?\$" --output-on-failure -V)

@@ -54,6 +54,10 @@ static uint32_t serve(struct blk_dev *d, unsigned idx, const struct virtq_chain 
 	else
 		bad_request(d, idx, r.why);
 	*r.status = (unsigned char)status;
+	/* IN data and the status byte went into guest memory with preadv and a
+	 * plain store: the whole writable part is logged (a failed IN may have
+	 * filled part of it; logging more pages than written is harmless) */
+	vu_dirty_log_written(&d->vu, c, c->write_len);
 	return written + 1;
 }
 

@@ -186,7 +186,9 @@ int main(void)
 	CHECK(feat & (1ull << 32) && feat & (1ull << 28) && feat & (1ull << 29) && feat & (1ull << 30));
 	msg(15, 0, 0, 0, 0, 0);
 	uint64_t pf = u64_reply(15);
-	CHECK(pf == ((1ull << 3) | (1ull << 9) | (1ull << 12))); /* REPLY_ACK CONFIG INFLIGHT_SHMFD */
+	CHECK(feat & (1ull << 26)); /* LOG_ALL */
+	/* LOG_SHMFD REPLY_ACK CONFIG INFLIGHT_SHMFD */
+	CHECK(pf == ((1ull << 1) | (1ull << 3) | (1ull << 9) | (1ull << 12)));
 	msg(16, 0, &pf, 8, 0, 0);
 	msg(3, 0, 0, 0, 0, 0);
 	unsigned char cfg[12 + 8] = { 0 };

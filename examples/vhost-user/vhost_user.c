@@ -44,6 +44,7 @@ static int on_set_features(struct vu_dev *d, const struct vu_msg *m)
 	}
 	d->features = f;
 	d->features_set = true;
+	vu_dirty_log_apply(d); /* LOG_ALL switched on or off */
 	/* Without VHOST_USER_F_PROTOCOL_FEATURES rings start enabled. */
 	if (!(f & VIRTQ_FEATURE(VU_F_PROTOCOL_FEATURES)))
 		for (unsigned i = 0; i < d->num_queues; i++) {
@@ -150,6 +151,7 @@ static void dev_reset(struct vu_dev *d)
 	for (unsigned i = 0; i < d->num_queues; i++)
 		vu_vring_reset(d, i);
 	vu_inflight_clear(d);
+	vu_dirty_log_clear(d);
 	memtable_clear(&d->mem);
 	d->features = 0;
 	d->features_set = false;
@@ -174,9 +176,15 @@ static int dispatch(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned
 		return on_set_protocol_features(d, m);
 	case VU_SET_MEM_TABLE:
 		return on_set_mem_table(d, m, fds, nfds);
-	case VU_SET_LOG_BASE:
+	case VU_SET_LOG_BASE: {
+		/* With LOG_SHMFD the front-end waits for a reply, REPLY_ACK or not */
+		int r = vu_dirty_log_on_msg(d, m, fds, nfds);
+		if (r >= 0 && (d->protocol_features & VIRTQ_FEATURE(VU_PROTOCOL_F_LOG_SHMFD)))
+			return reply_u64(d, m->request, r == 0 ? 0 : 1);
+		return r;
+	}
 	case VU_SET_LOG_FD:
-		return vu_dirty_log_on_msg(d, m, nfds);
+		return vu_dirty_log_on_msg(d, m, fds, nfds);
 	case VU_SET_VRING_NUM:
 		return vu_vring_on_num(d, m);
 	case VU_SET_VRING_ADDR:
@@ -211,7 +219,8 @@ static bool has_own_reply(uint32_t request)
 {
 	return request == VU_GET_FEATURES || request == VU_GET_PROTOCOL_FEATURES ||
 	       request == VU_GET_VRING_BASE || request == VU_GET_CONFIG ||
-	       request == VU_GET_QUEUE_NUM || request == VU_GET_INFLIGHT_FD;
+	       request == VU_GET_QUEUE_NUM || request == VU_GET_INFLIGHT_FD ||
+	       request == VU_SET_LOG_BASE;
 }
 
 static void on_socket(struct ev_handler *h, uint32_t events)
@@ -263,13 +272,15 @@ void vu_dev_init(struct vu_dev *d, struct ev_loop *loop, const struct vu_dev_des
 							   : desc->num_queues;
 	d->offered_features = desc->features | VIRTQ_FEATURE(VU_F_VERSION_1) |
 			      VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
-			      VIRTQ_FEATURE(VU_F_PROTOCOL_FEATURES);
+			      VIRTQ_FEATURE(VU_F_PROTOCOL_FEATURES) | VIRTQ_FEATURE(VU_F_LOG_ALL);
 	d->offered_protocol_features = desc->protocol_features |
 				       VIRTQ_FEATURE(VU_PROTOCOL_F_REPLY_ACK) |
-				       VIRTQ_FEATURE(VU_PROTOCOL_F_CONFIG);
+				       VIRTQ_FEATURE(VU_PROTOCOL_F_CONFIG) |
+				       VIRTQ_FEATURE(VU_PROTOCOL_F_LOG_SHMFD);
 	ev_handler_init(&d->sock, on_socket);
 	memtable_init(&d->mem);
 	vu_inflight_init(&d->inflight);
+	vu_dirty_log_init(&d->dirty);
 	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 		vu_vring_init(d, i);
 }

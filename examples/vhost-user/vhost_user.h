@@ -4,6 +4,8 @@
  * for one front-end connection: feature negotiation, the memory table, the
  * device's configuration space, and the dispatch of every message to the
  * file that owns its concept (vring.c, memtable.c, inflight.c, dirty_log.c).
+ * LOG_ALL and LOG_SHMFD are offered for every device: virtq logs what it
+ * writes, and a device what it writes into segments itself (dirty_log.h).
  *
  * Everything read from the socket is untrusted: sizes are checked against the
  * request's payload, indices against the number of queues, file descriptors
@@ -19,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dirty_log.h"
 #include "inflight.h"
 #include "loop.h"
 #include "memtable.h"
@@ -72,6 +75,7 @@ struct vu_dev {
 	uint64_t protocol_features;
 	struct memtable mem;
 	struct vu_inflight inflight; /* SET_INFLIGHT_FD */
+	struct vu_dirty_log dirty;   /* SET_LOG_BASE */
 	struct vu_vring vring[VU_MAX_QUEUES];
 };
 

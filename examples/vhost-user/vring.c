@@ -180,12 +180,19 @@ int vu_vring_on_addr(struct vu_dev *d, const struct vu_msg *m)
 	if (r)
 		return r;
 	struct vu_vring *v = &d->vring[idx];
-	if (v->started)
-		return 1;
-	/* index, flags (LOG: no dirty logging is offered), desc, used, avail, log */
-	v->desc_uva = vu_get64(m, 8);
-	v->used_uva = vu_get64(m, 16);
-	v->avail_uva = vu_get64(m, 24);
+	/* index, flags (LOG), desc, used, avail, log address. The used ring is
+	 * logged at the guest-physical address of used_uva, which is what the
+	 * log address names, so that one is not needed. */
+	uint64_t desc = vu_get64(m, 8), used = vu_get64(m, 16), avail = vu_get64(m, 24);
+	if (v->started) {
+		/* QEMU sends the same addresses again with the LOG flag when
+		 * migration starts; only a move is refused */
+		bool same = desc == v->desc_uva && used == v->used_uva && avail == v->avail_uva;
+		return same ? 0 : 1;
+	}
+	v->desc_uva = desc;
+	v->used_uva = used;
+	v->avail_uva = avail;
 	v->addr_set = true;
 	vu_vring_try_start(d, idx);
 	return 0;

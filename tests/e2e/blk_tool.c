@@ -8,9 +8,16 @@
  *   blk_tool bench  DEV START_MIB MIB SECONDS
  *       1 MiB sequential writes and reads over MIB, then 4 KiB random writes
  *       and reads for SECONDS each, all direct I/O at queue depth 1
+ *   blk_tool churn  DEV START_MIB MIB SEED SECONDS
+ *       for SECONDS, rounds r = 0, 1, ...: the region written with seed
+ *       SEED + r, then read back whole into one buffer (so what the device
+ *       put there stays in guest memory for the length of the round, across
+ *       a live migration) and compared
  *
  * Output, one line each: "write bytes=N sum=S ok", "verify bytes=N sum=S ok"
- * (or "bad at OFFSET"), "bench seqwrite mibps=X" ... "bench randread iops=X".
+ * (or "bad at OFFSET"), "bench seqwrite mibps=X" ... "bench randread iops=X",
+ * "churn round=R seed=S sum=X ok" each round (or "churn round=R bad at
+ * OFFSET") and "churn rounds=N last_seed=S ok".
  * The pattern of byte offset o under seed s is a function of (o / 8, s), so a
  * block written to the wrong place or twice from the wrong data shows.
  * O_DIRECT where the file system has it (a guest disk), buffered otherwise
@@ -162,15 +169,65 @@ static int bench(const char *dev, uint64_t start, uint64_t len, double seconds)
 	return 0;
 }
 
+/* One churn round: written with seed, read back whole into back, compared. */
+static int churn_round(int fd, unsigned char *chunk, unsigned char *back, uint64_t start,
+		       uint64_t len, uint64_t seed, unsigned long round)
+{
+	for (uint64_t off = 0; off < len; off += CHUNK) {
+		fill(chunk, CHUNK, start + off, seed);
+		if (io_all(fd, chunk, CHUNK, start + off, 1))
+			return 1;
+	}
+	for (uint64_t off = 0; off < len; off += CHUNK)
+		if (io_all(fd, back + off, CHUNK, start + off, 0))
+			return 1;
+	for (uint64_t off = 0; off < len; off += CHUNK) {
+		fill(chunk, CHUNK, start + off, seed);
+		if (memcmp(back + off, chunk, CHUNK)) {
+			size_t i = 0;
+			while (back[off + i] == chunk[i])
+				i++;
+			printf("churn round=%lu bad at %llu\n", round,
+			       (unsigned long long)(start + off + i));
+			return 1;
+		}
+	}
+	printf("churn round=%lu seed=%llu sum=%016llx ok\n", round, (unsigned long long)seed,
+	       (unsigned long long)sum_of(0xcbf29ce484222325ull, back, len));
+	return 0;
+}
+
+static int churn(const char *dev, uint64_t start, uint64_t len, uint64_t seed, double seconds)
+{
+	int fd = open_dev(dev, O_RDWR);
+	unsigned char *chunk = aligned_alloc(4096, CHUNK), *back = aligned_alloc(4096, len);
+	if (fd < 0 || !chunk || !back || len % CHUNK)
+		return 1;
+	double t0 = now();
+	unsigned long r = 0;
+	do {
+		if (churn_round(fd, chunk, back, start, len, seed + r, r))
+			return 1;
+		r++;
+	} while (now() - t0 < seconds);
+	printf("churn rounds=%lu last_seed=%llu ok\n", r, (unsigned long long)(seed + r - 1));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
-	if (argc != 6) {
-		fprintf(stderr, "usage: blk_tool write|verify|bench DEV START_MIB MIB SEED|SECONDS\n");
+	int is_churn = argc > 1 && !strcmp(argv[1], "churn");
+	if (argc != (is_churn ? 7 : 6)) {
+		fprintf(stderr, "usage: blk_tool write|verify|bench DEV START_MIB MIB SEED|SECONDS\n"
+				"       blk_tool churn DEV START_MIB MIB SEED SECONDS\n");
 		return 2;
 	}
 	uint64_t start = strtoull(argv[3], 0, 10) * MIB, len = strtoull(argv[4], 0, 10) * MIB;
 	uint64_t arg = strtoull(argv[5], 0, 10);
+	if (is_churn)
+		return churn(argv[2], start, len, arg, strtod(argv[6], 0));
 	if (!strcmp(argv[1], "write"))
 		return pattern(argv[2], start, len, arg, 1);
 	if (!strcmp(argv[1], "verify"))
