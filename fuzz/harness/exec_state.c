@@ -75,6 +75,10 @@ void harness_save_restore(struct harness *h, const struct scn_op *op)
 {
 	static struct virtq_state s, decoded;
 	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES], again[VIRTQ_STATE_MAX_BYTES];
+	if (scn_mods(op) & SCN_MOD_A) { /* used.idx is the device's: restore must notice */
+		const uint8_t le[2] = { (uint8_t)op->idx, (uint8_t)(op->idx >> 8) };
+		virtq_mock_write(h->guest, h->model.used + 2, le, 2);
+	}
 	FUZZ_SAME(virtq_save(&h->q, &s), 0, "save");
 	const size_t len = encode_exact(&s, bytes);
 	if (scn_mods(op) & SCN_MOD_C) {

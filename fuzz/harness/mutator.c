@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "scenario.h"
 #include "scenario_visit.h"
 
@@ -55,9 +56,10 @@ static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1)
 static struct boundary_context context_of(const struct scn_header *h)
 {
 	struct boundary_context cx = { .size = 1u << ((h->size_log2 + 4u) % 16u) };
+	const uint64_t base = harness_memory_base(h);
 	const uint64_t avail = align_up(16 * cx.size, 4096);
 	const uint64_t used = align_up(avail + 6 + 2 * cx.size, 4096);
-	cx.gpa[0] = align_up(used + 6 + 8 * cx.size, 65536);
+	cx.gpa[0] = base + align_up(used + 6 + 8 * cx.size, 65536);
 	cx.bytes[0] = 65536;
 	cx.nregions = 1 + (h->regions & 3u);
 	for (uint32_t i = 1; i < cx.nregions; i++) {
