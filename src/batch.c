@@ -5,25 +5,9 @@
  * decision). Every guest-facing check of the one-chain calls still runs per
  * chain: the pops are virtq_pop()'s, the used elements and the in-flight
  * area are written by the same helpers as virtq_add_used()'s.
+ * virtq_pop_many() is in pop.c, next to the walk it inlines.
  */
 #include "completion.h"
-
-int virtq_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max)
-{
-	int r = queue_usable(q);
-	if (r)
-		return r;
-	if (!chains && max)
-		return -VIRTQ_EINVAL;
-	uint32_t n = 0;
-	while (n < max && (r = virtq_queue_pop_ready(q, &chains[n])) == 1)
-		n++;
-	/* A fatal error broke the queue: the chains of this call are void with it.
-	 * A non-fatal one after some chains waits for the next call. */
-	if (r < 0 && (n == 0 || q->broken))
-		return r;
-	return (int)n; /* n <= in flight <= 32768 */
-}
 
 /* Undoes claim_all()'s first n marks. */
 static void unclaim(struct virtq *q, const struct virtq_used_elem *elems, uint32_t n)

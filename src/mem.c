@@ -46,8 +46,9 @@ int virtq_mem_add_region_flags(struct virtq_mem *m, uint64_t gpa, uint64_t size,
 	if (pos < m->nregions && region_overlaps(&m->regions[pos], gpa, last))
 		return -VIRTQ_EINVAL;
 
-	memmove(&m->regions[pos + 1], &m->regions[pos],
-		(m->nregions - pos) * sizeof(m->regions[0]));
+	if (pos < m->nregions) /* else &regions[pos + 1] may be one past the array */
+		memmove(&m->regions[pos + 1], &m->regions[pos],
+			(m->nregions - pos) * sizeof(m->regions[0]));
 	m->regions[pos] =
 		(struct virtq_mem_region){ .gpa = gpa, .size = size, .host = host, .flags = flags };
 	m->nregions++;

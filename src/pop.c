@@ -253,7 +253,8 @@ static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
 }
 
-int virtq_queue_pop_ready(struct virtq *q, struct virtq_chain *c)
+/* virtq_pop() after its entry checks (q usable, c not NULL). */
+static VIRTQ_ALWAYS_INLINE int pop_ready(struct virtq *q, struct virtq_chain *c)
 {
 	uint16_t head;
 	int r;
@@ -273,7 +274,27 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return r;
 	if (VIRTQ_UNLIKELY(!c))
 		return -VIRTQ_EINVAL;
-	return virtq_queue_pop_ready(q, c); /* a tail call */
+	return pop_ready(q, c);
+}
+
+/* A batch call (include/virtq/queue.h; the others are in batch.c), here so
+ * that the walk is inlined into its loop: the entry checks, the call and the
+ * register saves are paid once per batch, not per chain. */
+int virtq_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max)
+{
+	int r = queue_usable(q);
+	if (r)
+		return r;
+	if (!chains && max)
+		return -VIRTQ_EINVAL;
+	uint32_t n = 0;
+	while (n < max && (r = pop_ready(q, &chains[n])) == 1)
+		n++;
+	/* A fatal error broke the queue: the chains of this call are void with it.
+	 * A non-fatal one after some chains waits for the next call. */
+	if (r < 0 && (n == 0 || q->broken))
+		return r;
+	return (int)n; /* n <= in flight <= 32768 */
 }
 
 int virtq_discard(struct virtq *q, struct virtq_chain *c)

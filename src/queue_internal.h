@@ -93,8 +93,4 @@ static inline uint16_t queue_in_flight(const struct virtq *q)
 	return (uint16_t)(q->next_avail - q->next_used);
 }
 
-/* virtq_pop() after its entry checks (q usable, c not NULL): the batch calls
- * check once and pop many. */
-int virtq_queue_pop_ready(struct virtq *q, struct virtq_chain *c);
-
 #endif /* VIRTQ_QUEUE_INTERNAL_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Eva driver: the split-queue datapath against a guest whose memory holds
+ * anything, anytime. For every queue size 1, 2, 4, ..., 32768 and any
+ * features: activation, then any sequence of any length of pop, discard,
+ * resubmit, unpop, add_used (any id, any length), publish, the notification
+ * calls and the in-flight listing, then reset; separately, resume from an
+ * in-flight area holding arbitrary bytes at any index.
+ */
+#include "guest.h"
+
+#define SEGS 8u
+
+/* The caller's array for virtq_in_flight_list(), room for every head. */
+static uint16_t heads[VIRTQ_MAX_SIZE];
+
+static void datapath(struct virtq *q)
+{
+	struct virtq_seg segs[SEGS];
+	struct virtq_chain c;
+	virtq_chain_init(&c, segs, Frama_C_unsigned_int_interval(0, SEGS));
+	while (Frama_C_nondet(0, 1)) {
+		switch (Frama_C_interval(0, 9)) {
+		case 0: (void)virtq_pop(q, &c); break;
+		case 1: (void)virtq_discard(q, Frama_C_nondet(0, 1) ? &c : NULL); break;
+		case 2: (void)virtq_resubmit(q, any_u16(), &c); break;
+		case 3: (void)virtq_unpop(q); break;
+		case 4: (void)virtq_add_used(q, any_u16(), any_u32()); break;
+		case 5: (void)virtq_publish_used(q); break;
+		case 6: (void)virtq_needs_notify(q); break;
+		case 7: (void)virtq_enable_notify(q); break;
+		case 8: (void)virtq_disable_notify(q); break;
+		default: (void)virtq_in_flight_list(q, heads, VIRTQ_MAX_SIZE); break;
+		}
+	}
+	/* Last: inside the loop, a reset queue's NULL rings would be merged
+	 * with the active queue's (Eva is not relational), and everything
+	 * after a reset is activation again. */
+	virtq_reset(q);
+}
+
+static void one_size(const struct virtq_mem *mem, uint32_t size)
+{
+	struct virtq q;
+	if (guest_queue(&q, mem, size) == 0)
+		datapath(&q);
+}
+
+static void resumed(const struct virtq_mem *mem, uint32_t size)
+{
+	struct virtq q;
+	if (guest_queue(&q, mem, size) != 0)
+		return;
+	virtq_reset(&q);
+	Frama_C_make_unknown((char *)guest_inflight_area, sizeof(guest_inflight_area));
+	if (virtq_resume(&q, any_u16()) == 0)
+		datapath(&q);
+}
+
+int main(void)
+{
+	struct virtq_mem_region slots[GUEST_NREGIONS];
+	struct virtq_mem mem;
+	if (guest_map(&mem, slots))
+		return 1;
+#ifndef LOG2_SIZES
+#define LOG2_SIZES 15 /* sizes 1 .. 2^15 = 32768 */
+#endif
+	//@ loop unroll 16;
+	for (uint32_t k = 0; k <= LOG2_SIZES; k++) {
+		one_size(&mem, 1u << k);
+		resumed(&mem, 1u << k);
+	}
+	return 0;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#include "guest.h"
+
+volatile unsigned char guest_desc_ram[GUEST_DESC_BYTES] __attribute__((aligned(16)));
+volatile unsigned char guest_avail_ram[GUEST_AVAIL_BYTES] __attribute__((aligned(16)));
+volatile unsigned char guest_used_ram[GUEST_USED_BYTES] __attribute__((aligned(16)));
+volatile unsigned char guest_data_ram[GUEST_DATA_BYTES] __attribute__((aligned(16)));
+unsigned char guest_inflight_area[VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE)] __attribute__((aligned(VIRTQ_INFLIGHT_ALIGN)));
+
+uint64_t any_u64(void) { return Frama_C_unsigned_long_long_interval(0, UINT64_MAX); }
+uint32_t any_u32(void) { return Frama_C_unsigned_int_interval(0, UINT32_MAX); }
+uint16_t any_u16(void) { return (uint16_t)Frama_C_unsigned_int_interval(0, UINT16_MAX); }
+
+/* Host arrays are volatile; the library's pointers to them are not (a VMM's
+ * mapping of guest RAM is plain memory to the compiler). */
+static int add(struct virtq_mem *mem, uint64_t gpa, volatile unsigned char *host, uint64_t size)
+{
+	return virtq_mem_add_region(mem, gpa, size, (void *)(uintptr_t)host);
+}
+
+int guest_map(struct virtq_mem *mem, struct virtq_mem_region *slots)
+{
+	const uint64_t used_gpa = GUEST_BASE + GUEST_DESC_BYTES;
+	const uint64_t avail_gpa = used_gpa + GUEST_USED_BYTES;
+	const uint64_t data_gpa = avail_gpa + GUEST_AVAIL_BYTES + GUEST_HOLE;
+	if (virtq_mem_init(mem, slots, GUEST_NREGIONS) ||
+	    add(mem, GUEST_BASE, guest_desc_ram, GUEST_DESC_BYTES) ||
+	    add(mem, used_gpa, guest_used_ram, GUEST_USED_BYTES) ||
+	    add(mem, avail_gpa, guest_avail_ram, GUEST_AVAIL_BYTES) ||
+	    add(mem, data_gpa, guest_data_ram, GUEST_DATA_BYTES))
+		return -1;
+	return 0;
+}
+
+/*
+ * The library reads two feature bits, EVENT_IDX and INDIRECT_DESC
+ * (queue_has()); each is set or not (INDIRECT_DESC only if GUEST_INDIRECT),
+ * and the other bits are all clear or all set. (Any u64 with one bit forced
+ * clear is not an interval: Eva would lose that bit.)
+ */
+static uint64_t any_features(void)
+{
+	const uint64_t event_idx = VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	const uint64_t indirect = VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
+	uint64_t f = Frama_C_nondet(0, 1) ? 0 : ~(event_idx | indirect);
+	if (Frama_C_nondet(0, 1))
+		f |= event_idx;
+	if (GUEST_INDIRECT && Frama_C_nondet(0, 1))
+		f |= indirect;
+	return f;
+}
+
+int guest_queue(struct virtq *q, const struct virtq_mem *mem, uint32_t size)
+{
+	const uint64_t desc_end = GUEST_BASE + GUEST_DESC_BYTES;
+	const uint64_t used_end = desc_end + GUEST_USED_BYTES;
+	const uint64_t avail_end = used_end + GUEST_AVAIL_BYTES;
+	/* flush and still aligned: each region starts aligned and its size is
+	 * the ring's at 32768, so end - ring bytes differs by multiples of 16,
+	 * 8 and 2 from the region's start */
+	struct virtq_ring_addrs addrs = {
+		.desc_area = desc_end - VIRTQ_DESC_TABLE_BYTES(size),
+		.driver_area = avail_end - VIRTQ_AVAIL_RING_BYTES(size),
+		.device_area = used_end - VIRTQ_USED_RING_BYTES(size),
+	};
+	if (virtq_init(q, mem, VIRTQ_MAX_SIZE) ||
+	    virtq_set_inflight(q, guest_inflight_area, sizeof(guest_inflight_area)) ||
+	    virtq_set_size(q, size) || virtq_set_addrs(q, &addrs) ||
+	    virtq_set_features(q, any_features()))
+		return -1;
+	return virtq_activate(q);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# scripts/prove.sh on its failure paths: a deliberately reintroduced bug (the
+# chain walk following an unchecked `next`) gives an alarm, a non-zero exit
+# and a message naming it; an analysis that cannot run is reported as such;
+# bad options exit 2; the unpatched queue analysis passes. Runs the queue
+# analysis at queue size 1 only (--sizes 0), so it takes about a minute.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+expect() {
+	local what=$1
+	shift
+	if "$@"; then echo "ok: $what"; else echo "FAILED: $what" >&2; failures=$((failures + 1)); fi
+}
+has() { grep -q -E -- "$2" "$1"; }
+prove() { "$root/scripts/prove.sh" "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; cat "$tmp/out" "$tmp/err" >"$tmp/all"; }
+rc() { cat "$tmp/rc"; }
+
+prove --bogus
+expect "unknown option: exit 2" test "$(rc)" = 2
+prove --only nosuch
+expect "unknown analysis: exit 2" test "$(rc)" = 2
+expect "... named" has "$tmp/all" "unknown analysis: nosuch"
+prove --list
+expect "--list: exit 0, every analysis listed" test "$(rc)" = 0
+expect "... the queue analysis, gated" has "$tmp/all" '^queue +gated '
+
+prove --only queue --sizes 0 --patch "$root/proofs/negative/unchecked-next.patch"
+expect "unchecked next: exit 1" test "$(rc)" = 1
+expect "... the new alarm, at the descriptor read" \
+	has "$tmp/all" 'NEW ALARM\(S\) in analysis queue'
+expect "... with its place and kind" has "$tmp/all" 'src/ring_access.h:[0-9]+: out of bounds read'
+expect "... verdict FAILED, last" has <(tail -1 "$tmp/out") '^PROVE: FAILED \(new alarms'
+
+cat >"$tmp/unparsable.patch" <<'PATCH'
+--- a/src/vsock_hdr.c
++++ b/src/vsock_hdr.c
+@@ -6,2 +6,3 @@
+  */
+ #include "virtq/vsock.h"
++this is not C;
+PATCH
+prove --only vsock --patch "$tmp/unparsable.patch"
+expect "an analysis that does not run: exit 3" test "$(rc)" = 3
+expect "... reported" has "$tmp/all" 'FAILED to run: vsock'
+
+prove --only queue --sizes 0
+expect "unpatched queue analysis: exit 0" test "$(rc)" = 0
+expect "... a table row with functions, alarms, justified, time" \
+	has "$tmp/out" '^queue +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+s$'
+expect "... verdict PASSED" has <(tail -1 "$tmp/out") '^PROVE: PASSED'
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) of prove.sh failed" >&2; exit 1; }
+echo "prove.sh: failure paths checked"
