@@ -79,7 +79,7 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 	case SCN_BUMP_AVAIL:
 		return bit == SCN_MOD_B ? "raw" : bit == SCN_MOD_A ? "a" : "c";
 	case SCN_SAVE_RESTORE:
-		return bit == SCN_MOD_C ? "corrupt" : bit == SCN_MOD_A ? "scribble" : "b";
+		return bit == SCN_MOD_C ? "corrupt" : bit == SCN_MOD_A ? "scribble" : "advance";
 	case SCN_VSOCK_TX:
 		return bit == SCN_MOD_A ? "zero_copy" : bit == SCN_MOD_B ? "hdr_len" : "c";
 	case SCN_VSOCK_RX:
