@@ -72,16 +72,17 @@ static void restore_into_fresh_queue(struct harness *h, const struct virtq_state
 }
 
 /*
- * SAVE_RESTORE+B: the queue moves on as after `delta` chains were popped,
- * completed and published one at a time with no notification decision in
- * between -- through a saved state with every index moved, so it costs one
- * restore. Only on an active, drained queue with nothing posted (else the
- * ring slots would move under the chains), and no further than a state can
- * say (65535 publishes since the last decision): the publishes that follow
- * cross the 16-bit window for real.
+ * SAVE_RESTORE+B: the queue moves on as after chains were popped, completed
+ * and published one at a time with no notification decision in between,
+ * up to 65535 publishes since the last decision (all a state can say) --
+ * through a saved state with every index moved, so it costs one restore
+ * and crosses the 16-bit index wrap. Only on an active, drained queue with
+ * nothing posted (else the ring slots would move under the chains). The
+ * publishes that follow cross the 16-bit notification window for real.
  */
-static void advance(struct harness *h, uint16_t delta)
+static void advance(struct harness *h)
 {
+	uint16_t delta = 65535;
 	static struct virtq_state s;
 	struct model *md = &h->model;
 	struct virtq_mock *g = h->guest;
@@ -107,7 +108,7 @@ void harness_save_restore(struct harness *h, const struct scn_op *op)
 	static struct virtq_state s, decoded;
 	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES], again[VIRTQ_STATE_MAX_BYTES];
 	if (scn_mods(op) & SCN_MOD_B) {
-		advance(h, op->value);
+		advance(h);
 		return;
 	}
 	if (scn_mods(op) & SCN_MOD_A) { /* used.idx is the device's: restore must notice */

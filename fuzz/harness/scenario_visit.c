@@ -144,8 +144,7 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 		}
 		if (scn_mods(op) & SCN_MOD_A) /* the guest scribbles used.idx first */
 			U16(c, "used_idx", op->idx);
-		if (scn_mods(op) & SCN_MOD_B) /* instead: delta publishes at once */
-			U16(c, "advance", op->value);
+
 		break;
 	case SCN_RECONNECT:
 		if (scn_mods(op) & SCN_MOD_B)
