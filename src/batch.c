@@ -33,21 +33,27 @@ static int claim_all(struct virtq *q, const struct virtq_used_elem *elems, uint3
 	return 0;
 }
 
-/* The used elements of claimed ids, then the batch list. */
+/* The used elements of claimed ids, each linked into the batch list
+ * (inflight.h) in the same pass. */
 static void write_all(struct virtq *q, const struct virtq_used_elem *elems, uint32_t n)
 {
 	void *const used = q->used;
+	unsigned char *const base = q->inflight;
 	const uint16_t mask = q->size_minus_1;
 	uint16_t idx = q->next_used;
+	uint16_t batch_head = inflight_get16(base + INFLIGHT_LAST_BATCH_HEAD);
 	for (uint32_t i = 0; i < n; i++, idx++) {
+		const uint16_t id = elems[i].id;
 		/* At most size entries unpublished, each another claimed head:
 		 * no unpublished element is overwritten (completion_write()). */
 		void *elem = ring_at(used, used_ring_off(idx & mask));
-		ring_store32(elem, elems[i].id);
+		ring_store32(elem, id);
 		ring_store32(ring_at(elem, 4), elems[i].len);
+		inflight_put16(inflight_entry_at(base, mask, id) + ENTRY_NEXT, batch_head);
+		batch_head = id;
 	}
+	inflight_put16(base + INFLIGHT_LAST_BATCH_HEAD, batch_head);
 	q->next_used = idx;
-	inflight_link_batch(q, elems, n);
 }
 
 /* virtq_add_used_many() after the entry checks. */

@@ -11,8 +11,10 @@
  * Speed: the chain under construction lives in locals (registers) during the
  * walk and is written to the caller's struct once at the end; the memory
  * region that held the previous buffer is cached in locals too, so a buffer
- * inside it costs two comparisons. The checks are the same, in the same
- * order, whatever path a buffer takes.
+ * inside it costs two comparisons. The cache lives for one call (one pop, or
+ * every chain of a virtq_pop_many): the memory map does not change during a
+ * call, and a slow-path lookup refreshes it. The checks are the same, in the
+ * same order, whatever path a buffer takes.
  */
 #include "checked.h"
 #include "compiler.h"
@@ -89,7 +91,8 @@ static inline struct cached_region cache_region(const struct virtq *q)
  * (nread == NO_WRITABLE_YET before), and the descriptor count is derived
  * from the walk counters.
  */
-static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head)
+static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head,
+					  struct cached_region *region)
 {
 /* An error after reading the current descriptor: report how many were read. */
 #define FAIL(err)                                               \
@@ -99,7 +102,7 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 	} while (0)
 	struct virtq_seg *const segs = c->segs;
 	const uint32_t cap = c->cap;
-	struct cached_region cr = cache_region(q);
+	struct cached_region cr = *region;
 	void *table = q->desc;
 	uint32_t limit = queue_size(q), i = head, walked = 0;
 	uint32_t nseg = 0, nread = NO_WRITABLE_YET, direct_ndesc = 0;
@@ -163,7 +166,7 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 				if (r < 0)
 					FAIL(r);
 				nseg = (uint32_t)r;
-				cr = cache_region(q);
+				cr = *region = cache_region(q);
 			}
 		}
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
@@ -194,7 +197,8 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
  * one more copy of it, not two. */
 static VIRTQ_NOINLINE int walk_chain_slow(struct virtq *q, struct virtq_chain *c, uint16_t head)
 {
-	return walk_chain(q, c, head);
+	struct cached_region region = cache_region(q);
+	return walk_chain(q, c, head, &region);
 }
 
 /* Re-reads avail.idx. Returns 1 if entries are pending, 0 if none, or an error. */
@@ -253,14 +257,16 @@ static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
 }
 
-/* virtq_pop() after its entry checks (q usable, c not NULL). */
-static VIRTQ_ALWAYS_INLINE int pop_ready(struct virtq *q, struct virtq_chain *c)
+/* virtq_pop() after its entry checks (q usable, c not NULL), with the
+ * region cache of the call (walk_chain). */
+static VIRTQ_ALWAYS_INLINE int pop_ready(struct virtq *q, struct virtq_chain *c,
+					 struct cached_region *region)
 {
 	uint16_t head;
 	int r;
 	if ((r = next_head(q, c, &head)) <= 0)
 		return r;
-	r = walk_chain(q, c, head);
+	r = walk_chain(q, c, head, region);
 	if (VIRTQ_UNLIKELY(r))
 		return chain_failed(q, c, r);
 	consume(q, head, c->ndesc);
@@ -274,7 +280,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return r;
 	if (VIRTQ_UNLIKELY(!c))
 		return -VIRTQ_EINVAL;
-	return pop_ready(q, c);
+	struct cached_region region = cache_region(q);
+	return pop_ready(q, c, &region);
 }
 
 /* A batch call (include/virtq/queue.h; the others are in batch.c), here so
@@ -287,8 +294,10 @@ int virtq_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max)
 		return r;
 	if (!chains && max)
 		return -VIRTQ_EINVAL;
+	/* One region cache for the batch: the map cannot change during a call. */
+	struct cached_region region = cache_region(q);
 	uint32_t n = 0;
-	while (n < max && (r = pop_ready(q, &chains[n])) == 1)
+	while (n < max && (r = pop_ready(q, &chains[n], &region)) == 1)
 		n++;
 	/* A fatal error broke the queue: the chains of this call are void with it.
 	 * A non-fatal one after some chains waits for the next call. */

@@ -89,5 +89,4 @@ struct blk_req {
 unsigned blk_req_parse(struct blk_req *r, const struct virtq_chain *c,
 		       const struct blk_limits *l, struct virtq_seg *data, unsigned cap);
 
-/* The status byte's position is the chain's last writable byte. */
 #endif

@@ -125,9 +125,9 @@ void vu_vring_try_start(struct vu_dev *d, unsigned idx)
 		return;
 	}
 	v->started = true;
+	/* room for no head: -VIRTQ_ENOSPC says "some chains are in flight" */
 	uint16_t heads[1];
-	int in_flight = virtq_in_flight_list(&v->q, heads, 0);
-	if (in_flight == -VIRTQ_ENOSPC)
+	if (virtq_in_flight_list(&v->q, heads, 0) == -VIRTQ_ENOSPC)
 		log_info("ring %u resumed at avail index %u with chains in flight", idx,
 			 virtq_next_avail(&v->q));
 	log_debug("ring %u started: size %u, avail index %u", idx, v->num, v->base);

@@ -71,6 +71,7 @@ done
 pids=()
 cleanup() {
 	local p
+	[ "$BASHPID" = "$$" ] || return 0 # a subshell that inherited the trap
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done

@@ -92,6 +92,7 @@ modules blk_order virtio_blk
 pids=()
 cleanup() {
 	local p
+	[ "$BASHPID" = "$$" ] || return 0 # a subshell that inherited the trap
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done

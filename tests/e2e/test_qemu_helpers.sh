@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/qemu.sh
 source "$here/qemu.sh"
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+# only the test's own shell cleans up: a subshell that inherited the trap must not
+trap '[ "$BASHPID" = "$$" ] || exit; kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
 failures=0
 expect() { # expect DESCRIPTION COMMAND...
 	local what=$1
