@@ -16,7 +16,8 @@ usage() {
 	cat <<'EOF'
 usage: scripts/prove.sh [--only NAME]... [--all] [--patch FILE] [--sizes LOG2] [--list]
   (no option)    the analyses CI runs: every one with no unjustified alarm
-  --only NAME    run only this analysis (repeatable; see --list)
+  --only NAME    run only this analysis (repeatable; see --list; "wp" is
+                 the WP proofs)
   --all          run every analysis, those with open alarms too
   --patch FILE   analyse a copy of the tree with FILE applied (patch -p1),
                  e.g. a deliberately reintroduced bug that must give an alarm
@@ -43,6 +44,13 @@ ANALYSES=(
 	"chain|eva_chain.c|chain.c $SETUP_SOURCES||"
 	"vsock|eva_vsock.c|vsock.c vsock_hdr.c chain.c $SETUP_SOURCES||"
 )
+# WP proofs: name | file in proofs/wp/ | functions whose contracts (and
+# run-time errors, -wp-rte) are proved. Functions called but not listed keep
+# their contracts as assumptions (proofs/wp/*.c says which and why).
+WP_JOBS=(
+	"decode|state_codec.c|get_le,get16,get32,get64,announced_heads,check_v2_length,decode_fixed,decode_fields"
+)
+
 # What the CI stage runs (no option): the analyses at zero unjustified
 # alarms. The others run with --all or --only; they still have alarms that
 # need a relational argument (README, "What is proved": not yet covered).
@@ -52,7 +60,7 @@ GATED="queue indirect state mem"
 # queue set-up, so that the configuration stays exact.
 SETUP_SLEVEL="main:100,guest_map:200,add:200,virtq_mem_add_region:100,mem_first_above:100,guest_queue:100,virtq_activate:100,virtq_queue_start_checks:100,virtq_queue_map_rings:100,map_ring:100,virtq_mem_translate:50,mem_region_of:50"
 
-only=() patch="" log2_sizes=15 list=0 all=0
+only=() patch="" log2_sizes=15 list=0 all=0 wp=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) [ $# -ge 2 ] || { usage >&2; exit 2; }; only+=("$2"); shift 2 ;;
@@ -67,7 +75,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 known() { local a; for a in "${ANALYSES[@]}"; do [ "${a%%|*}" = "$1" ] && return 0; done; return 1; }
-for n in "${only[@]}"; do known "$n" || { echo "unknown analysis: $n (see --list)" >&2; exit 2; }; done
+for n in "${only[@]}"; do
+	[ "$n" = wp ] || known "$n" || { echo "unknown analysis: $n (see --list)" >&2; exit 2; }
+done
+if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx wp; then wp=0; fi
 [ -z "$patch" ] || [ -f "$patch" ] || { echo "no such patch: $patch" >&2; exit 2; }
 
 if [ "$list" = 1 ]; then
@@ -76,6 +87,10 @@ if [ "$list" = 1 ]; then
 		gate=$([[ " $GATED " == *" $name "* ]] && echo gated || echo open)
 		printf '%-8s %-5s proofs/drivers/%s %s: %s\n' "$name" "$gate" "$driver" "$defines" \
 			"$(sed -n '3,/\*\//p' "$VIRTQ_ROOT/proofs/drivers/$driver" | sed 's/^ *\*\/.*//; s/^ \* *//' | tr '\n' ' ' | sed 's/  */ /g')"
+	done
+	for j in "${WP_JOBS[@]}"; do
+		IFS='|' read -r name file fcts <<<"$j"
+		printf 'wp       gated proofs/wp/%s: %s\n' "$file" "$fcts"
 	done
 	exit 0
 fi
@@ -168,6 +183,30 @@ run_eva() {
 	row[$name]="$name|$n_fun|$n_alarms|$((n_alarms - n_new))|$((end - start))s"
 }
 
+declare -A wp_row
+run_wp() {
+	local name=$1 file=$2 fcts=$3 dir="$out/wp-$1" start end proved total
+	mkdir -p "$dir"
+	start=$(date +%s)
+	if ! (cd "$tree" && frama-c -c11 -machdep gcc_x86_64 -cpp-extra-args="-Iinclude -Isrc" \
+		"proofs/wp/$file" -wp -wp-rte -wp-fct "$fcts" -wp-prover z3,cvc4 \
+		-wp-timeout 20 -wp-par "$(nproc_or_2)" -wp-session "$dir/session") >"$dir/wp.log" 2>&1; then
+		echo "FAILED to run: wp $name (see $dir/wp.log)" >&2
+		grep -E 'User Error|Failure|error:' "$dir/wp.log" | head -5 >&2 || true
+		broken=1
+		wp_row[$name]="$name|-|did not run"
+		return
+	fi
+	end=$(date +%s)
+	read -r proved total < <(sed -n 's/^\[wp\] Proved goals: *\([0-9]*\) \/ \([0-9]*\)$/\1 \2/p' "$dir/wp.log")
+	if [ -z "${total:-}" ] || [ "$proved" != "$total" ]; then
+		failed=1
+		echo "FAILED GOAL(S) in wp $name: ${proved:-?} of ${total:-?} proved:" >&2
+		grep -A3 '^\[wp\] \[Failed\]\|^\[wp\] \[Unknown\]\|Timeout' "$dir/wp.log" | sed 's/^/  /' >&2
+	fi
+	wp_row[$name]="$name|${proved:-0} / ${total:-?}|$((end - start))s"
+}
+
 total_start=$(date +%s)
 for a in "${ANALYSES[@]}"; do
 	IFS='|' read -r name driver sources slevel defines <<<"$a"
@@ -181,12 +220,26 @@ for a in "${ANALYSES[@]}"; do
 	echo "  functions: $(tr '\n' ' ' <"$out/$name/functions.txt")"
 done
 
+if [ "$wp" = 1 ]; then
+	for j in "${WP_JOBS[@]}"; do
+		IFS='|' read -r name file fcts <<<"$j"
+		say "wp: $name (proofs/wp/$file: $fcts)"
+		run_wp "$name" "$file" "$fcts"
+	done
+fi
+
 printf '\n%-8s %9s %7s %9s %6s\n' analysis functions alarms justified time
 for a in "${ANALYSES[@]}"; do
 	name=${a%%|*}
 	[ -n "${row[$name]:-}" ] || continue
 	IFS='|' read -r n f al j t <<<"${row[$name]}"
 	printf '%-8s %9s %7s %9s %6s\n' "$n" "$f" "$al" "$j" "$t"
+done
+for j in "${WP_JOBS[@]}"; do
+	name=${j%%|*}
+	[ -n "${wp_row[$name]:-}" ] || continue
+	IFS='|' read -r n g t <<<"${wp_row[$name]}"
+	printf 'wp %-5s %-26s %6s\n' "$n" "goals proved: $g" "$t"
 done
 echo "total time: $(($(date +%s) - total_start))s"
 
@@ -195,7 +248,7 @@ if [ "$broken" = 1 ]; then
 	exit 3
 fi
 if [ "$failed" = 1 ]; then
-	echo "PROVE: FAILED (new alarms above; fix the code or justify them in proofs/false-alarms.md)"
+	echo "PROVE: FAILED (new alarms or failed goals above; fix the code, or justify an alarm in proofs/false-alarms.md)"
 	exit 1
 fi
-echo "PROVE: PASSED (no unjustified alarm)"
+echo "PROVE: PASSED (no unjustified alarm, every goal proved)"

@@ -51,6 +51,10 @@ static void put_le(unsigned char *p, uint64_t v, unsigned bytes)
 static uint64_t get_le(const unsigned char *p, unsigned bytes)
 {
 	uint64_t v = 0;
+	/*@ loop invariant 0 <= i <= bytes;
+	    loop invariant v == le_prefix(p, i);
+	    loop assigns i, v;
+	    loop variant bytes - i; */
 	for (unsigned i = 0; i < bytes; i++)
 		v |= (uint64_t)p[i] << (8u * i);
 	return v;
@@ -213,6 +217,9 @@ static int decode_fields(const unsigned char *b, int version, struct virtq_state
 	if (n > VIRTQ_MAX_SIZE)
 		return -VIRTQ_EBADSTATE;
 	s->unpop_depth = get32(b + OFF_UNPOP_DEPTH);
+	/*@ loop invariant 0 <= i <= n;
+	    loop assigns i, s->heads[0 .. n - 1];
+	    loop variant n - i; */
 	for (uint32_t i = 0; i < n; i++)
 		s->heads[i] = get16(b + OFF_HEADS + 2u * i);
 	return virtq_state_check(s);
