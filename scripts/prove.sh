@@ -44,11 +44,12 @@ ANALYSES=(
 	"chain|eva_chain.c|chain.c $SETUP_SOURCES||"
 	"vsock|eva_vsock.c|vsock.c vsock_hdr.c chain.c $SETUP_SOURCES||"
 )
-# WP proofs: name | file in proofs/wp/ | functions whose contracts (and
-# run-time errors, -wp-rte) are proved. Functions called but not listed keep
-# their contracts as assumptions (proofs/wp/*.c says which and why).
+# WP proofs: name | file in proofs/wp/ | functions proved | which of their
+# properties. Functions called but not listed keep their contracts as
+# assumptions (proofs/wp/*.c says which and why).
 WP_JOBS=(
-	"decode|state_codec.c|get_le,get16,get32,get64,announced_heads,check_v2_length,decode_fixed,decode_fields"
+	"decode|state_codec.c|get_le,get16,get32,get64,announced_heads,check_v2_length,decode_fixed,decode_fields|-wp-rte"
+	"walk|walk.c|walk_chain|-wp-prop=@invariant,@variant"
 )
 
 # What the CI stage runs (no option): the analyses at zero unjustified
@@ -89,8 +90,8 @@ if [ "$list" = 1 ]; then
 			"$(sed -n '3,/\*\//p' "$VIRTQ_ROOT/proofs/drivers/$driver" | sed 's/^ *\*\/.*//; s/^ \* *//' | tr '\n' ' ' | sed 's/  */ /g')"
 	done
 	for j in "${WP_JOBS[@]}"; do
-		IFS='|' read -r name file fcts <<<"$j"
-		printf 'wp       gated proofs/wp/%s: %s\n' "$file" "$fcts"
+		IFS='|' read -r name file fcts props <<<"$j"
+		printf 'wp       gated proofs/wp/%s: %s (%s)\n' "$file" "$fcts" "$props"
 	done
 	exit 0
 fi
@@ -122,11 +123,11 @@ sed -n 's/^| *\([a-z, ]*\) *| *`\([^`]*\)` *| *`\([^`]*\)` *|.*/\1|\2: \3/p' \
 
 # alarms LOG: one "file:line: message" line per alarm Eva emitted.
 alarms() {
-	awk '/^\[eva:alarm\]/ { if (key != "") print key; key = $2; next }
+	awk '/^\[eva:alarm\]/ { if (key != "") print key; key = $0; sub(/^\[eva:alarm\] /, "", key); next }
 	     key != "" && /^  stack:/ { print key; key = ""; next }
 	     key != "" && /^  / { m = $0; sub(/^ +/, "", m); key = key " " m; next }
 	     key != "" { print key; key = "" }
-	     END { if (key != "") print key }' "$1" | sed 's/  */ /g; s/ Warning: / /' | sort -u
+	     END { if (key != "") print key }' "$1" | sed 's/  */ /g; s/ Warning://' | sort -u
 }
 # without_line: "file: message", the key false-alarms.md lists.
 without_line() { sed -E 's/^([^:]+):[0-9]+: /\1: /' | sort -u; }
@@ -185,11 +186,13 @@ run_eva() {
 
 declare -A wp_row
 run_wp() {
-	local name=$1 file=$2 fcts=$3 dir="$out/wp-$1" start end proved total
+	local name=$1 file=$2 fcts=$3 props=$4 dir="$out/wp-$1" start end proved total
 	mkdir -p "$dir"
 	start=$(date +%s)
-	if ! (cd "$tree" && frama-c -c11 -machdep gcc_x86_64 -cpp-extra-args="-Iinclude -Isrc" \
-		"proofs/wp/$file" -wp -wp-rte -wp-fct "$fcts" -wp-prover z3,cvc4 \
+	# shellcheck disable=SC2086 # props: several options
+	if ! (cd "$tree" && frama-c -c11 -machdep gcc_x86_64 \
+		-cpp-extra-args="-Iinclude -Isrc -include proofs/include/atomics_model.h -include proofs/include/builtins_model.h" \
+		"proofs/wp/$file" -wp $props -wp-fct "$fcts" -wp-prover z3,cvc4 \
 		-wp-timeout 20 -wp-par "$(nproc_or_2)" -wp-session "$dir/session") >"$dir/wp.log" 2>&1; then
 		echo "FAILED to run: wp $name (see $dir/wp.log)" >&2
 		grep -E 'User Error|Failure|error:' "$dir/wp.log" | head -5 >&2 || true
@@ -222,9 +225,9 @@ done
 
 if [ "$wp" = 1 ]; then
 	for j in "${WP_JOBS[@]}"; do
-		IFS='|' read -r name file fcts <<<"$j"
-		say "wp: $name (proofs/wp/$file: $fcts)"
-		run_wp "$name" "$file" "$fcts"
+		IFS='|' read -r name file fcts props <<<"$j"
+		say "wp: $name (proofs/wp/$file: $fcts, $props)"
+		run_wp "$name" "$file" "$fcts" "$props"
 	done
 fi
 

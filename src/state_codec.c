@@ -48,6 +48,9 @@ static void put_le(unsigned char *p, uint64_t v, unsigned bytes)
 		p[i] = (unsigned char)(v >> (8u * i));
 }
 
+/*@ logic integer le_prefix{L}(unsigned char *p, integer n) =
+      n <= 0 ? 0 : (le_prefix(p, n - 1) | (uint64_t)(p[n - 1] << (8 * (n - 1))));
+*/
 static uint64_t get_le(const unsigned char *p, unsigned bytes)
 {
 	uint64_t v = 0;

@@ -14,10 +14,8 @@
 
 #include "virtq/state.h"
 
-/*@
-  logic integer le_prefix{L}(unsigned char *p, integer n) =
-    n <= 0 ? 0 : (le_prefix(p, n - 1) | (uint64_t)(p[n - 1] << (8 * (n - 1))));
-*/
+/* le_prefix (the value of n little-endian bytes) is defined in the source,
+ * next to the loop whose invariant uses it. */
 
 /*@
   logic integer heads_announced{L}(unsigned char *b) =
