@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 	virtq_mock_config_default(&cfg);
 	cfg.regions[0].size = BG_MEM_SIZE;
 	cfg.queue_size = BG_QSIZE;
-	cfg.features = VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	cfg.features |= VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
 	cfg.desc_gpa = BG_DESC;
 	cfg.avail_gpa = BG_AVAIL;
 	cfg.used_gpa = BG_USED;

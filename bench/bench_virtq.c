@@ -21,6 +21,10 @@ struct ctx {
 	struct bg g;
 	struct virtq_chain c;
 	struct virtq_seg segs[2 * BG_QSIZE];
+	/* W1: one chain per posted buffer, each with its own segments */
+	struct virtq_chain chains[BG_BATCH];
+	struct virtq_seg chain_segs[BG_BATCH][4];
+	struct virtq_used_elem done[BG_BATCH]; /* W1, W4: the batch's completions */
 	uint64_t k; /* iterations so far (W5, W6 cycle through descriptor pairs) */
 };
 
@@ -34,7 +38,7 @@ static struct ctx *setup(uint64_t features)
 	virtq_mock_config_default(&cfg);
 	cfg.regions[0].size = BG_MEM_SIZE;
 	cfg.queue_size = BG_QSIZE;
-	cfg.features = features;
+	cfg.features = features | VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
 	cfg.desc_gpa = BG_DESC;
 	cfg.avail_gpa = BG_AVAIL;
 	cfg.used_gpa = BG_USED;
@@ -46,6 +50,8 @@ static struct ctx *setup(uint64_t features)
 	}
 	bg_init(&x->g, virtq_mock_host(&x->m, 0, BG_MEM_SIZE));
 	virtq_chain_init(&x->c, x->segs, 2 * BG_QSIZE);
+	for (uint32_t i = 0; i < BG_BATCH; i++)
+		virtq_chain_init(&x->chains[i], x->chain_segs[i], 4);
 	return x;
 }
 
@@ -66,23 +72,22 @@ static uint64_t walk(const struct virtq_chain *c)
 	return sum;
 }
 
-/* W1: 128 one-descriptor chains popped, iterated, used; one publish. */
+/* W1: 128 one-descriptor chains popped (one batch call), iterated, used
+ * (one batch call); one publish. */
 static int w1_multi(void *p, uint64_t iters)
 {
 	struct ctx *x = p;
 	uint64_t sum = 0;
 	for (uint64_t it = 0; it < iters; it++) {
 		bg_post_multi(&x->g);
-		uint32_t n = 0;
-		int r;
-		while ((r = virtq_pop(&x->q, &x->c)) == 1) {
-			sum += walk(&x->c);
-			if (virtq_add_used(&x->q, x->c.id, 0))
-				return -1;
-			n++;
+		if (virtq_pop_many(&x->q, x->chains, BG_BATCH) != (int)BG_BATCH)
+			return -1;
+		for (uint32_t i = 0; i < BG_BATCH; i++) {
+			sum += walk(&x->chains[i]);
+			x->done[i] = (struct virtq_used_elem){ x->chains[i].id, 0 };
 		}
-		if (r < 0 || n != BG_BATCH || virtq_publish_used(&x->q) != (int)BG_BATCH ||
-		    bg_reap(&x->g, &sum) != BG_BATCH)
+		if (virtq_add_used_many(&x->q, x->done, BG_BATCH) ||
+		    virtq_publish_used(&x->q) != (int)BG_BATCH || bg_reap(&x->g, &sum) != BG_BATCH)
 			return -1;
 	}
 	bench_consume(sum);
@@ -143,7 +148,7 @@ static void w4_pretend_popped(struct ctx *x)
 	x->q.next_avail = (uint16_t)(x->q.next_avail + BG_BATCH);
 }
 
-/* W4: 128 x add_used(head, 0x1000), one publish. Each head once: a second
+/* W4: 128 x add_used(head, 0x1000) in one batch call, one publish. Each head once: a second
  * completion of a head is refused, so the workload's single id 123 is 0..127. */
 static int w4_add_used(void *p, uint64_t iters)
 {
@@ -152,9 +157,9 @@ static int w4_add_used(void *p, uint64_t iters)
 	for (uint64_t it = 0; it < iters; it++) {
 		w4_pretend_popped(x);
 		for (uint32_t i = 0; i < BG_BATCH; i++)
-			if (virtq_add_used(&x->q, (uint16_t)i, 0x1000))
-				return -1;
-		if (virtq_publish_used(&x->q) != (int)BG_BATCH || bg_reap(&x->g, &sum) != BG_BATCH)
+			x->done[i] = (struct virtq_used_elem){ (uint16_t)i, 0x1000 };
+		if (virtq_add_used_many(&x->q, x->done, BG_BATCH) ||
+		    virtq_publish_used(&x->q) != (int)BG_BATCH || bg_reap(&x->g, &sum) != BG_BATCH)
 			return -1;
 	}
 	bench_consume(sum);
@@ -163,7 +168,7 @@ static int w4_add_used(void *p, uint64_t iters)
 
 /* W5: EVENT_IDX, one 2-descriptor chain per iteration: pop, read the 16 B
  * request through a cursor, describe the 4096 B writable part as segments
- * (zero-copy readv), add_used, publish, needs_notify. */
+ * (zero-copy readv), add_used + publish + needs_notify (virtq_complete). */
 static int w5_steady(void *p, uint64_t iters)
 {
 	struct ctx *x = p;
@@ -183,10 +188,8 @@ static int w5_steady(void *p, uint64_t iters)
 		if (n != 1)
 			return -1;
 		sum += req[0] + (uintptr_t)iov[0].addr;
-		if (virtq_add_used(&x->q, x->c.id, 4096) || virtq_publish_used(&x->q) != 1)
-			return -1;
-		int notify = virtq_needs_notify(&x->q);
-		if (notify != 1 || bg_reap(&x->g, &sum) != 1)
+		/* add_used + publish + needs_notify, fused */
+		if (virtq_complete(&x->q, x->c.id, 4096) != 1 || bg_reap(&x->g, &sum) != 1)
 			return -1;
 	}
 	bench_consume(sum);

@@ -1,16 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_state: arbitrary bytes as a saved queue state (a file or a migration
- * stream). Decode answers with a documented code; an accepted encoding
- * re-encodes to exactly the same bytes; restoring it onto a real guest either
- * fails with a documented code (leaving the queue reset) or gives a queue
- * that saves back to the same state and pops only chains inside guest memory.
+ * stream). Decode and restore answer exactly what the independent predicates
+ * of harness/accept_state.c say (written from state.h, not from the code):
+ * accepted when they must be, refused with the documented code otherwise. An
+ * accepted encoding re-encodes to exactly the same bytes; a rejected restore
+ * leaves the queue reset; an accepted one saves back to the same state and
+ * pops only chains inside guest memory.
+ *
+ * The restoring queue's own limits come from feature bits 60-63, which virtq
+ * ignores (state.h: restore applies the queue's max size, not s->max_size):
+ * bits 62-63 give the queue's max size (1: s->size, 2: half of it, else the
+ * largest), bits 60-61 the heads its in-flight area holds (1: s->size, 2:
+ * half of it, else the largest), so both bounds are met exactly and missed
+ * by one power of two.
  */
 #include <stddef.h>
 #include <string.h>
 
 #include <virtq/state.h>
 
+#include "harness/accept.h"
 #include "harness/harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -82,17 +92,57 @@ static void drive(struct virtq_mock *m, struct virtq *q)
 	harness_check_error_text(virtq_enable_notify(q));
 }
 
+/* The library's decoding is the table's, field for field. */
+static void expect_same_state(const struct virtq_state *got, const struct virtq_state *want)
+{
+#define SAME_FIELD(f)                                                                  \
+	FUZZ_CHECK(got->f == want->f, "decoded " #f " 0x%llx, state.h's table 0x%llx",     \
+		   (unsigned long long)got->f, (unsigned long long)want->f)
+	SAME_FIELD(max_size);
+	SAME_FIELD(size);
+	SAME_FIELD(features);
+	SAME_FIELD(desc_gpa);
+	SAME_FIELD(avail_gpa);
+	SAME_FIELD(used_gpa);
+	SAME_FIELD(active);
+	SAME_FIELD(broken);
+	SAME_FIELD(next_avail);
+	SAME_FIELD(next_used);
+	SAME_FIELD(published_used);
+	SAME_FIELD(in_flight);
+	SAME_FIELD(signalled_used);
+	SAME_FIELD(signalled_valid);
+	SAME_FIELD(notify_enabled);
+	SAME_FIELD(unpop_depth);
+	const uint32_t held = want->in_flight + (uint16_t)(want->next_used - want->published_used);
+	for (uint32_t i = 0; i < held; i++)
+		SAME_FIELD(heads[i]);
+#undef SAME_FIELD
+}
+
+/* A limit chosen by two feature bits: s->size, half of it, or the largest. */
+static uint32_t limit_of(const struct virtq_state *s, unsigned shift)
+{
+	switch ((s->features >> shift) & 3u) {
+	case 1:
+		return s->size;
+	case 2:
+		return s->size > 1 ? s->size / 2 : 1;
+	default:
+		return VIRTQ_MAX_SIZE;
+	}
+}
+
 /* The fields of a state, heads[] (meaningful up to the counts) aside. */
 #define STATE_FIELDS offsetof(struct virtq_state, heads)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct virtq_state s, again;
+	static struct virtq_state s, again, want;
 	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES], back[VIRTQ_STATE_MAX_BYTES];
 	int r = virtq_state_decode(&s, data, size);
-	harness_check_error_text(r);
-	FUZZ_CHECK(r == 0 || r == -VIRTQ_EFORMAT || r == -VIRTQ_EVERSION || r == -VIRTQ_EBADSTATE,
-		   "decode returned %d", r);
+	FUZZ_SAME(r, accept_state_decode(data, size, &want), "state_decode against state.h");
+	FUZZ_SAME(virtq_state_check(&s), r ? -VIRTQ_EBADSTATE : 0, "state_check of the decoded");
 	if (r) {
 		FUZZ_CHECK(is_zero(&s, STATE_FIELDS), "a rejected decode left a state behind");
 		return 0;
@@ -101,11 +151,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   !memcmp(bytes, data, size),
 		   "encode(decode(b)) != b");
 
+	expect_same_state(&s, &want);
+
 	struct virtq_mock *m = guest();
 	struct virtq q;
+	struct accept_memory mem;
+	const struct accept_queue limits = { .initialized = true,
+					     .max_size = limit_of(&s, 62),
+					     .area_heads = limit_of(&s, 60) };
 	virtq_mock_wipe(m);
-	FUZZ_CHECK(virtq_init(&q, &m->mem, VIRTQ_MAX_SIZE) == 0, "init");
-	FUZZ_CHECK(virtq_set_inflight(&q, m->inflight, m->inflight_bytes) == 0, "in-flight area");
+	harness_accept_memory(&m->mem, &mem);
+	FUZZ_CHECK(virtq_init(&q, &m->mem, limits.max_size) == 0, "init");
+	FUZZ_CHECK(virtq_set_inflight(&q, m->inflight, VIRTQ_INFLIGHT_BYTES(limits.area_heads)) == 0,
+		   "in-flight area");
 	/* Make used.idx agree with the state half the time, so restore goes deep. */
 	if (s.active && (s.next_avail & 1u)) {
 		const uint8_t le[2] = { (uint8_t)s.published_used, (uint8_t)(s.published_used >> 8) };
@@ -113,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	virtq_mock_snapshot(m);
 	r = virtq_restore(&q, &m->mem, &s);
-	harness_check_error_text(r);
+	FUZZ_SAME(r, accept_restore(&mem, &limits, &s), "restore against state.h");
 	FUZZ_CHECK(virtq_mock_check_writes(m, NULL) == 0, "restore wrote guest memory");
 	if (r) {
 		FUZZ_CHECK(!virtq_is_active(&q) && !virtq_is_broken(&q), "rejected restore left state");

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end test: builds examples/vhost-user-vsock (gcc, -O2 with ASan+UBSan
-# by default) and runs ctest -L e2e: a Debian kernel under QEMU (KVM if
-# usable, TCG otherwise) drives the device through Linux's virtio-vsock
-# driver. Installs the Debian packages it misses when run as root (qemu,
-# kernel, busybox-static: tests/e2e/run.sh asks for those). Takes a few
-# minutes under TCG; prints the throughput of 64 KiB writes each way.
+# End-to-end test: builds an example device (gcc, -O2 with ASan+UBSan by
+# default) and runs its ctest e2e test: a Debian kernel under QEMU (KVM if
+# usable, TCG otherwise) drives the device through Linux's own driver.
+# Installs the Debian packages it misses when run as root (qemu, kernel,
+# busybox-static; for blk the kernel headers: tests/e2e/run*.sh ask for
+# those). Takes a few minutes under TCG; prints the throughput.
 #
-#   scripts/e2e.sh                   gcc, sanitizers
+#   scripts/e2e.sh                   vsock (tests/e2e/run.sh), gcc, sanitizers
+#   scripts/e2e.sh --device blk      blk (tests/e2e/run_blk.sh)
 #   scripts/e2e.sh --compiler clang
 #   scripts/e2e.sh --no-sanitize     an optimized build without sanitizers
 set -euo pipefail
@@ -15,14 +16,22 @@ source "$(dirname "$0")/lib/common.sh"
 
 cc=gcc
 sanitize=ON
+device=vsock
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--compiler) cc=$2; shift 2 ;;
+	--device) device=${2:-}; shift 2 || shift ;;
 	--no-sanitize) sanitize=OFF; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
+
+case "$device" in
+vsock) targets=(virtq-vsock-vhost-user e2e_vsock_tool) ;;
+blk) targets=(virtq-blk-vhost-user e2e_blk_tool) ;;
+*) die "unknown device '$device' (vsock, blk)" ;;
+esac
 
 ensure_packages "${VIRTQ_BUILD_PACKAGES[@]}"
 dir=$VIRTQ_ROOT/build/e2e-$cc-$([ "$sanitize" = ON ] && echo sanitize || echo release)
@@ -30,10 +39,10 @@ say "e2e: configure ($cc, sanitizers $sanitize)"
 cmake -S "$VIRTQ_ROOT" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DVIRTQ_SANITIZE="$sanitize" -DVIRTQ_BUILD_TESTS=OFF >/dev/null
 say "e2e: build"
-cmake --build "$dir" -j "$(nproc_or_2)" --target virtq-vsock-vhost-user e2e_vsock_tool \
+cmake --build "$dir" -j "$(nproc_or_2)" --target "${targets[@]}" \
 	-- --no-print-directory >/dev/null ||
-	cmake --build "$dir" -j 1 --target virtq-vsock-vhost-user e2e_vsock_tool
-say "e2e: ctest -L e2e"
+	cmake --build "$dir" -j 1 --target "${targets[@]}"
+say "e2e: ctest -L e2e -R e2e_vhost_user_$device"
 (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ctest -L e2e --output-on-failure -V)
+	ctest -L e2e -R "^e2e_vhost_user_$device\$" --output-on-failure -V)

@@ -97,4 +97,5 @@ for bin in my_vmm my_vmm_tests; do
 	"$work/cmake/build/$bin" || die "the find_package consumer $bin did not run"
 done
 virtq-vsock-vhost-user --help >/dev/null || die "virtq-vsock-vhost-user --help failed"
+virtq-blk-vhost-user --help >/dev/null || die "virtq-blk-vhost-user --help failed"
 say "packages ok: $(cd "$out" && echo ./*.deb)"

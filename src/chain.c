@@ -2,6 +2,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+/* The library's own definitions of the functions chain.h also inlines:
+ * their names in parentheses, so the header's macros leave them alone. */
 #include "chain_build.h"
 #include "compiler.h"
 #include "virtq/chain.h"
@@ -42,7 +44,7 @@ static void cursor_over(struct virtq_cursor *cur, const struct virtq_seg *first,
 	*cur = (struct virtq_cursor){ .seg = first, .end = end, .total = total };
 }
 
-void virtq_chain_reader(struct virtq_cursor *cur, const struct virtq_chain *c)
+void (virtq_chain_reader)(struct virtq_cursor *cur, const struct virtq_chain *c)
 {
 	if (cur && c)
 		cursor_over(cur, c->segs, c->segs + c->nread, c->read_len);
@@ -50,7 +52,7 @@ void virtq_chain_reader(struct virtq_cursor *cur, const struct virtq_chain *c)
 		cursor_over(cur, NULL, NULL, 0);
 }
 
-void virtq_chain_writer(struct virtq_cursor *cur, const struct virtq_chain *c)
+void (virtq_chain_writer)(struct virtq_cursor *cur, const struct virtq_chain *c)
 {
 	if (cur && c)
 		cursor_over(cur, c->segs + c->nread, c->segs + c->nseg, c->write_len);
@@ -122,7 +124,7 @@ static VIRTQ_NOINLINE int64_t write_slow(struct virtq_cursor *cur, const void *s
 	return (int64_t)cursor_move(cur, (unsigned char *)(uintptr_t)src, len, COPY_IN);
 }
 
-int64_t virtq_chain_read(struct virtq_cursor *cur, void *dst, size_t len)
+int64_t (virtq_chain_read)(struct virtq_cursor *cur, void *dst, size_t len)
 {
 	unsigned char *at;
 	if (VIRTQ_UNLIKELY(!cur || (!dst && len)))
@@ -134,7 +136,7 @@ int64_t virtq_chain_read(struct virtq_cursor *cur, void *dst, size_t len)
 	return read_slow(cur, dst, len);
 }
 
-int64_t virtq_chain_write(struct virtq_cursor *cur, const void *src, size_t len)
+int64_t (virtq_chain_write)(struct virtq_cursor *cur, const void *src, size_t len)
 {
 	unsigned char *at;
 	if (VIRTQ_UNLIKELY(!cur || (!src && len)))
@@ -153,7 +155,7 @@ int64_t virtq_chain_skip(struct virtq_cursor *cur, size_t len)
 	return (int64_t)cursor_move(cur, NULL, len, COPY_NONE);
 }
 
-int virtq_chain_limit(struct virtq_cursor *cur, size_t len)
+int (virtq_chain_limit)(struct virtq_cursor *cur, size_t len)
 {
 	if (!cur)
 		return -VIRTQ_EINVAL;
@@ -163,17 +165,17 @@ int virtq_chain_limit(struct virtq_cursor *cur, size_t len)
 	return 0;
 }
 
-size_t virtq_chain_remaining(const struct virtq_cursor *cur)
+size_t (virtq_chain_remaining)(const struct virtq_cursor *cur)
 {
 	return cur ? cur->total - cur->done : 0;
 }
 
-size_t virtq_chain_offset(const struct virtq_cursor *cur)
+size_t (virtq_chain_offset)(const struct virtq_cursor *cur)
 {
 	return cur ? cur->done : 0;
 }
 
-int virtq_chain_segments(const struct virtq_cursor *cur, size_t len, struct virtq_seg *out,
+int (virtq_chain_segments)(const struct virtq_cursor *cur, size_t len, struct virtq_seg *out,
 			 uint32_t cap)
 {
 	if (!cur || (!out && cap))

@@ -25,6 +25,9 @@ static const struct error_text error_texts[VIRTQ_ERROR_COUNT] = {
 	[VIRTQ_EFORMAT] = { "VIRTQ_EFORMAT", "malformed encoded data" },
 	[VIRTQ_EVERSION] = { "VIRTQ_EVERSION", "unsupported format version" },
 	[VIRTQ_EBADSTATE] = { "VIRTQ_EBADSTATE", "saved state or in-flight area inconsistent" },
+	[VIRTQ_EACCES] = { "VIRTQ_EACCES", "guest memory access against the region's permissions" },
+	[VIRTQ_EAGAIN] = { "VIRTQ_EAGAIN", "IOMMU translation missing; resolve it and retry" },
+	[VIRTQ_ENOTSUP] = { "VIRTQ_ENOTSUP", "negotiated feature not supported, or VERSION_1 missing" },
 };
 
 static const struct error_text *error_lookup(int err)

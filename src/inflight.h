@@ -145,6 +145,39 @@ static inline void inflight_entry_completed(struct virtq *q, unsigned char *e, u
 	e[ENTRY_USED_MARK] = 1;
 }
 
+/*
+ * Batch completion (virtq_add_used_many) in two passes. The first marks every
+ * head before anything else is written, so an id given twice finds its own
+ * mark and the batch is refused whole; a refused batch unmarks what it
+ * marked. A process killed after marking leaves entries (1, 1) outside the
+ * batch list, which resume takes as in flight again: their used elements
+ * were never published. The second pass links the heads into the batch list
+ * (inflight_link_batch), as inflight_entry_completed() does one at a time.
+ */
+static inline void inflight_entry_claim(unsigned char *e)
+{
+	e[ENTRY_USED_MARK] = 1;
+}
+
+static inline void inflight_entry_unclaim(unsigned char *e)
+{
+	e[ENTRY_USED_MARK] = 0;
+}
+
+/* Links heads[0..n) (claimed) into the batch list, the last one its head. */
+static inline void inflight_link_batch(struct virtq *q, const struct virtq_used_elem *elems,
+				       uint32_t n)
+{
+	unsigned char *const base = q->inflight;
+	const uint16_t mask = q->size_minus_1;
+	uint16_t batch_head = inflight_get16(base + INFLIGHT_LAST_BATCH_HEAD);
+	for (uint32_t i = 0; i < n; i++) {
+		inflight_put16(inflight_entry_at(base, mask, elems[i].id) + ENTRY_NEXT, batch_head);
+		batch_head = elems[i].id;
+	}
+	inflight_put16(base + INFLIGHT_LAST_BATCH_HEAD, batch_head);
+}
+
 static inline void inflight_completed(struct virtq *q, uint16_t head)
 {
 	inflight_entry_completed(q, inflight_entry(q, head), head);

@@ -24,8 +24,16 @@ static int region_overlaps(const struct virtq_mem_region *r, uint64_t first, uin
 
 int virtq_mem_add_region(struct virtq_mem *m, uint64_t gpa, uint64_t size, void *host)
 {
+	return virtq_mem_add_region_flags(m, gpa, size, host, 0);
+}
+
+int virtq_mem_add_region_flags(struct virtq_mem *m, uint64_t gpa, uint64_t size, void *host,
+			       uint32_t flags)
+{
 	uint64_t last;
 	if (!m || !host || size == 0)
+		return -VIRTQ_EINVAL;
+	if (flags != 0 && flags != VIRTQ_MEM_READONLY && flags != VIRTQ_MEM_WRITEONLY)
 		return -VIRTQ_EINVAL;
 	if (!checked_range_last(gpa, size, &last) || size - 1 > UINTPTR_MAX - (uintptr_t)host)
 		return -VIRTQ_EOVERFLOW;
@@ -41,7 +49,8 @@ int virtq_mem_add_region(struct virtq_mem *m, uint64_t gpa, uint64_t size, void 
 	if (pos < m->nregions) /* else &regions[pos + 1] may be one past the array */
 		memmove(&m->regions[pos + 1], &m->regions[pos],
 			(m->nregions - pos) * sizeof(m->regions[0]));
-	m->regions[pos] = (struct virtq_mem_region){ .gpa = gpa, .size = size, .host = host };
+	m->regions[pos] =
+		(struct virtq_mem_region){ .gpa = gpa, .size = size, .host = host, .flags = flags };
 	m->nregions++;
 	return 0;
 }
@@ -55,6 +64,19 @@ void *virtq_mem_translate(const struct virtq_mem *m, uint64_t gpa, uint64_t len)
 	if (!r || len > region_tail(r, gpa))
 		return NULL;
 	return region_host(r, gpa);
+}
+
+int virtq_mem_map_one(const struct virtq_mem *m, uint64_t gpa, uint64_t len, enum mem_access access,
+		void **host)
+{
+	uint32_t hint = 0;
+	const struct virtq_mem_region *r = mem_region_of(m, gpa, &hint);
+	if (!r || len > region_tail(r, gpa))
+		return -VIRTQ_EBADADDR;
+	if (!region_allows(r, access))
+		return -VIRTQ_EACCES;
+	*host = region_host(r, gpa);
+	return 0;
 }
 
 int virtq_mem_split(const struct virtq_mem *m, uint64_t gpa, uint64_t len,
@@ -86,11 +108,12 @@ int virtq_mem_split(const struct virtq_mem *m, uint64_t gpa, uint64_t len,
 }
 
 /*
- * Whether every byte of [gpa, gpa + len) is guest memory. Checked before a
- * copy starts, so that a copy is all-or-nothing without a segment array
- * whose size would depend on the table's capacity.
+ * Whether every byte of [gpa, gpa + len) is guest memory allowing the
+ * access. Checked before a copy starts, so that a copy is all-or-nothing
+ * without a segment array whose size would depend on the table's capacity.
  */
-static int check_mapped(const struct virtq_mem *m, uint64_t gpa, uint64_t len)
+static int check_mapped(const struct virtq_mem *m, uint64_t gpa, uint64_t len,
+			enum mem_access access)
 {
 	uint64_t last;
 	uint32_t hint = 0;
@@ -102,6 +125,8 @@ static int check_mapped(const struct virtq_mem *m, uint64_t gpa, uint64_t len)
 		const struct virtq_mem_region *r = mem_region_of(m, gpa, &hint);
 		if (!r)
 			return -VIRTQ_EBADADDR;
+		if (!region_allows(r, access))
+			return -VIRTQ_EACCES;
 		uint64_t tail = region_tail(r, gpa);
 		if (tail >= len)
 			return 0;
@@ -118,7 +143,7 @@ static int copy_range(const struct virtq_mem *m, uint64_t gpa, unsigned char *bu
 	uint32_t hint = 0;
 	if (!m || (!buf && len))
 		return -VIRTQ_EINVAL;
-	int r = check_mapped(m, gpa, len);
+	int r = check_mapped(m, gpa, len, dir == FROM_GUEST ? MEM_ACCESS_READ : MEM_ACCESS_WRITE);
 	while (r == 0 && len) {
 		const struct virtq_mem_region *reg = mem_region_of(m, gpa, &hint);
 		uint64_t tail = region_tail(reg, gpa);

@@ -45,6 +45,30 @@ static inline const struct virtq_mem_region *mem_region_of(const struct virtq_me
 	return r;
 }
 
+/*
+ * An access the device makes, as the region flag that forbids it: a region
+ * allows the access when it has none of these bits. MEM_ACCESS_RW needs
+ * both read and write.
+ */
+enum mem_access {
+	MEM_ACCESS_READ = VIRTQ_MEM_WRITEONLY,
+	MEM_ACCESS_WRITE = VIRTQ_MEM_READONLY,
+	MEM_ACCESS_RW = VIRTQ_MEM_WRITEONLY | VIRTQ_MEM_READONLY,
+};
+
+static inline int region_allows(const struct virtq_mem_region *r, enum mem_access access)
+{
+	return !(r->flags & (uint32_t)access);
+}
+
+/*
+ * Host address of [gpa, gpa + len) for an access: the whole range inside one
+ * region (else -VIRTQ_EBADADDR) that allows the access (else -VIRTQ_EACCES).
+ * The range must not wrap (the caller checked). For rings and indirect tables.
+ */
+int virtq_mem_map_one(const struct virtq_mem *m, uint64_t gpa, uint64_t len, enum mem_access access,
+		void **host);
+
 static inline void *region_host(const struct virtq_mem_region *r, uint64_t gpa)
 {
 	return (unsigned char *)r->host + (size_t)(gpa - r->gpa);

@@ -23,18 +23,21 @@
 #include "split_layout.h"
 
 /*
- * Slow path of a buffer that is not wholly inside the cached region: splits
- * [gpa, gpa + len) at region boundaries into segs[nseg..), storing only what
- * fits below cap and counting the rest. Returns the new segment count, or
- * -VIRTQ_EBADADDR.
+ * Slow path of a buffer that is not wholly inside the cached region (or
+ * lies in a region with permissions): splits [gpa, gpa + len) at region
+ * boundaries into segs[nseg..), storing only what fits below cap and
+ * counting the rest. Returns the new segment count, -VIRTQ_EBADADDR, or
+ * -VIRTQ_EACCES for a region that does not allow the access.
  */
 static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, uint32_t nseg,
-			uint64_t gpa, uint32_t len)
+			uint64_t gpa, uint32_t len, enum mem_access access)
 {
 	while (len) {
 		const struct virtq_mem_region *r = mem_region_of(q->mem, gpa, &q->region_hint);
 		if (!r)
 			return -VIRTQ_EBADADDR;
+		if (!region_allows(r, access))
+			return -VIRTQ_EACCES;
 		uint64_t tail = region_tail(r, gpa);
 		uint32_t chunk = tail < len ? (uint32_t)tail : len;
 		if (nseg < cap)
@@ -46,7 +49,11 @@ static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, u
 	return (int)nseg;
 }
 
-/* The region hint as locals: guest [gpa, last] is host [host, ...). */
+/*
+ * The region hint as locals: guest [gpa, last] is host [host, ...). Only a
+ * region with no permission flags is cached, so the fast path needs no
+ * permission check: buffers in restricted regions take split_buffer().
+ */
 struct cached_region {
 	uint64_t gpa, last;
 	unsigned char *host;
@@ -55,7 +62,7 @@ struct cached_region {
 static inline struct cached_region cache_region(const struct virtq *q)
 {
 	const struct virtq_mem *m = q->mem;
-	if (q->region_hint < m->nregions) {
+	if (q->region_hint < m->nregions && !m->regions[q->region_hint].flags) {
 		const struct virtq_mem_region *r = &m->regions[q->region_hint];
 		return (struct cached_region){ r->gpa, r->gpa + (r->size - 1), r->host };
 	}
@@ -71,8 +78,9 @@ static inline struct cached_region cache_region(const struct virtq *q)
  * with NEXT, len a non-zero multiple of 16 and at most size entries, table
  * inside guest memory; then at most n table entries, next < n, no nesting.
  * Every buffer: readable ones first (EBADDESC), chain total <= 2^32 - 1
- * (EOVERFLOW), no wrap (EOVERFLOW), inside guest memory (EBADADDR), one
- * segment per region crossed. Segments beyond c->cap are counted, not
+ * (EOVERFLOW), no wrap (EOVERFLOW), inside guest memory (EBADADDR) whose
+ * regions allow the access, read or write (EACCES), one segment per region
+ * crossed. The indirect table needs read access too. Segments beyond c->cap are counted, not
  * stored, and the walk goes on: ENOSPC only for a well-formed chain, with
  * c->needed saying how many segments it takes.
  *
@@ -126,9 +134,9 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 				FAIL(-VIRTQ_ELOOP);
 			if (!checked_range_last(d.addr, d.len, &last))
 				FAIL(-VIRTQ_EOVERFLOW);
-			table = virtq_mem_translate(q->mem, d.addr, d.len);
-			if (!table)
-				FAIL(-VIRTQ_EBADADDR);
+			int err = virtq_mem_map_one(q->mem, d.addr, d.len, MEM_ACCESS_READ, &table);
+			if (err)
+				FAIL(err);
 			direct_ndesc = walked + 1; /* including this one */
 			limit = n;
 			i = 0;
@@ -160,7 +168,8 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 				}
 				nseg++;
 			} else {
-				int r = split_buffer(q, segs, cap, nseg, d.addr, d.len);
+				int r = split_buffer(q, segs, cap, nseg, d.addr, d.len,
+						     writable ? MEM_ACCESS_WRITE : MEM_ACCESS_READ);
 				if (r < 0)
 					FAIL(r);
 				nseg = (uint32_t)r;
@@ -254,14 +263,11 @@ static void consume(struct virtq *q, uint16_t head, uint32_t ndesc)
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->next_avail);
 }
 
-int virtq_pop(struct virtq *q, struct virtq_chain *c)
+/* virtq_pop() after its entry checks (q usable, c not NULL). */
+static VIRTQ_ALWAYS_INLINE int pop_ready(struct virtq *q, struct virtq_chain *c)
 {
 	uint16_t head;
-	int r = queue_usable(q);
-	if (VIRTQ_UNLIKELY(r))
-		return r;
-	if (VIRTQ_UNLIKELY(!c))
-		return -VIRTQ_EINVAL;
+	int r;
 	if ((r = next_head(q, c, &head)) <= 0)
 		return r;
 	r = walk_chain(q, c, head);
@@ -269,6 +275,36 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return chain_failed(q, c, r);
 	consume(q, head, c->ndesc);
 	return 1;
+}
+
+int virtq_pop(struct virtq *q, struct virtq_chain *c)
+{
+	int r = queue_usable(q);
+	if (VIRTQ_UNLIKELY(r))
+		return r;
+	if (VIRTQ_UNLIKELY(!c))
+		return -VIRTQ_EINVAL;
+	return pop_ready(q, c);
+}
+
+/* A batch call (include/virtq/queue.h; the others are in batch.c), here so
+ * that the walk is inlined into its loop: the entry checks, the call and the
+ * register saves are paid once per batch, not per chain. */
+int virtq_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max)
+{
+	int r = queue_usable(q);
+	if (r)
+		return r;
+	if (!chains && max)
+		return -VIRTQ_EINVAL;
+	uint32_t n = 0;
+	while (n < max && (r = pop_ready(q, &chains[n])) == 1)
+		n++;
+	/* A fatal error broke the queue: the chains of this call are void with it.
+	 * A non-fatal one after some chains waits for the next call. */
+	if (r < 0 && (n == 0 || q->broken))
+		return r;
+	return (int)n; /* n <= in flight <= 32768 */
 }
 
 int virtq_discard(struct virtq *q, struct virtq_chain *c)

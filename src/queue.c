@@ -4,6 +4,7 @@
 
 #include "checked.h"
 #include "inflight.h"
+#include "mem_lookup.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "split_layout.h"
@@ -75,18 +76,37 @@ int virtq_set_features(struct virtq *q, uint64_t features)
 	return 0;
 }
 
-/* Host address of one ring: whole extent in one region, aligned in guest and host. */
+/* Bits whose meaning virtq does not implement (queue.h, feature contract). */
+#define REFUSED_FEATURES                                                              \
+	(VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM) | VIRTQ_FEATURE(VIRTQ_F_RING_PACKED) |  \
+	 VIRTQ_FEATURE(VIRTQ_F_IN_ORDER))
+
+uint64_t virtq_supported_features(void)
+{
+	return VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
+	       VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
+}
+
+int virtq_queue_check_features(uint64_t features)
+{
+	if (!(features & VIRTQ_FEATURE(VIRTQ_F_VERSION_1)) || (features & REFUSED_FEATURES))
+		return -VIRTQ_ENOTSUP;
+	return 0;
+}
+
+/* Host address of one ring: whole extent in one region allowing the access,
+ * aligned in guest and host. */
 static int map_ring(const struct virtq_mem *mem, uint64_t gpa, uint64_t bytes, uint64_t align,
-		    void **host)
+		    enum mem_access access, void **host)
 {
 	uint64_t last;
+	int r;
 	if (gpa & (align - 1))
 		return -VIRTQ_EINVAL;
 	if (!checked_range_last(gpa, bytes, &last))
 		return -VIRTQ_EOVERFLOW;
-	*host = virtq_mem_translate(mem, gpa, bytes);
-	if (!*host)
-		return -VIRTQ_EBADADDR;
+	if ((r = virtq_mem_map_one(mem, gpa, bytes, access, host)))
+		return r;
 	if ((uintptr_t)*host & (align - 1))
 		return -VIRTQ_EINVAL;
 	return 0;
@@ -97,9 +117,12 @@ int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t d
 {
 	struct queue_rings r;
 	int err;
-	if ((err = map_ring(mem, desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16, &r.desc)) ||
-	    (err = map_ring(mem, avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2, &r.avail)) ||
-	    (err = map_ring(mem, used_gpa, VIRTQ_USED_RING_BYTES(size), 4, &r.used)))
+	if ((err = map_ring(mem, desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16, MEM_ACCESS_READ,
+			    &r.desc)) ||
+	    (err = map_ring(mem, avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2, MEM_ACCESS_READ,
+			    &r.avail)) ||
+	    (err = map_ring(mem, used_gpa, VIRTQ_USED_RING_BYTES(size), 4, MEM_ACCESS_RW,
+			    &r.used)))
 		return err;
 	*rings = r;
 	return 0;
@@ -109,6 +132,8 @@ int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings)
 {
 	int r = configurable(q);
 	if (r)
+		return r;
+	if ((r = virtq_queue_check_features(q->features)))
 		return r;
 	if (!inflight_fits(q, queue_size(q)))
 		return -VIRTQ_EINVAL;

@@ -56,7 +56,8 @@ struct queue_rings {
  * Validates the rings of a queue of `size` at the given guest addresses and
  * maps them, without touching any queue: desc 16-aligned, avail 2-aligned,
  * used 4-aligned in guest and host (-VIRTQ_EINVAL); each ring's full extent,
- * event field included, inside one region (-VIRTQ_EBADADDR); no wrap
+ * event field included, inside one region (-VIRTQ_EBADADDR) allowing read
+ * (desc, avail) or read and write (used) (-VIRTQ_EACCES); no wrap
  * computing the extents (-VIRTQ_EOVERFLOW). Shared by activation and restore,
  * so a restored queue is held to exactly the rules of an activated one.
  */
@@ -64,7 +65,14 @@ int virtq_queue_map_rings(const struct virtq_mem *mem, uint32_t size, uint64_t d
 			  uint64_t avail_gpa, uint64_t used_gpa, struct queue_rings *rings);
 
 /*
- * What activation and resume check before starting: q inactive, an in-flight
+ * The feature contract (queue.h): VERSION_1 present, nothing refused.
+ * Returns 0 or -VIRTQ_ENOTSUP. Shared by activation, resume and restore.
+ */
+int virtq_queue_check_features(uint64_t features);
+
+/*
+ * What activation and resume check before starting: q inactive, the features
+ * (virtq_queue_check_features), an in-flight
  * area for its size (-VIRTQ_EINVAL), the rings (virtq_queue_map_rings). q is not
  * modified.
  */

@@ -13,7 +13,26 @@
 #define VIRTQ_RING_ACCESS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Fuzz builds only (VIRTQ_FUZZ_HOOKS, set by VIRTQ_FUZZ): every load of ring
+ * memory below is reported right after it happened, with the host address
+ * and size of what was loaded, so that a fuzz scenario can rewrite exactly
+ * those guest bytes and see whether the library loads them again (a double
+ * fetch). In every other build ring_loaded() is nothing at all.
+ */
+#ifdef VIRTQ_FUZZ_HOOKS
+extern void (*virtq_fuzz_load_hook)(const void *p, size_t bytes);
+static inline void ring_loaded(const void *p, size_t bytes)
+{
+	if (virtq_fuzz_load_hook)
+		virtq_fuzz_load_hook(p, bytes);
+}
+#else
+#define ring_loaded(p, bytes) ((void)0)
+#endif
 
 #if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && \
 	__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -33,12 +52,16 @@ static inline void *ring_at(void *base, uint64_t offset)
 
 static inline uint16_t ring_load16(void *p)
 {
-	return le16_cpu(atomic_load_explicit((_Atomic uint16_t *)p, memory_order_relaxed));
+	uint16_t v = le16_cpu(atomic_load_explicit((_Atomic uint16_t *)p, memory_order_relaxed));
+	ring_loaded(p, 2);
+	return v;
 }
 
 static inline uint16_t ring_load16_acquire(void *p)
 {
-	return le16_cpu(atomic_load_explicit((_Atomic uint16_t *)p, memory_order_acquire));
+	uint16_t v = le16_cpu(atomic_load_explicit((_Atomic uint16_t *)p, memory_order_acquire));
+	ring_loaded(p, 2);
+	return v;
 }
 
 static inline void ring_store16(void *p, uint16_t v)
@@ -60,7 +83,9 @@ static inline void ring_store16_release(void *p, uint16_t v)
 static inline uint16_t ring_load16_unaligned(void *p)
 {
 	const volatile unsigned char *b = p;
-	return (uint16_t)(b[0] | b[1] << 8);
+	uint16_t v = (uint16_t)(b[0] | b[1] << 8);
+	ring_loaded(p, 2);
+	return v;
 }
 
 static inline void ring_store16_unaligned(void *p, uint16_t v)
@@ -72,12 +97,16 @@ static inline void ring_store16_unaligned(void *p, uint16_t v)
 
 static inline uint32_t ring_load32(void *p)
 {
-	return le32_cpu(atomic_load_explicit((_Atomic uint32_t *)p, memory_order_relaxed));
+	uint32_t v = le32_cpu(atomic_load_explicit((_Atomic uint32_t *)p, memory_order_relaxed));
+	ring_loaded(p, 4);
+	return v;
 }
 
 static inline uint32_t ring_load32_acquire(void *p)
 {
-	return le32_cpu(atomic_load_explicit((_Atomic uint32_t *)p, memory_order_acquire));
+	uint32_t v = le32_cpu(atomic_load_explicit((_Atomic uint32_t *)p, memory_order_acquire));
+	ring_loaded(p, 4);
+	return v;
 }
 
 static inline void ring_store32(void *p, uint32_t v)
@@ -128,6 +157,7 @@ static inline struct ring_desc ring_read_desc(void *p)
 			hi |= (uint64_t)b[8 + i] << (8 * i);
 		}
 	}
+	ring_loaded(p, RING_DESC_BYTES); /* one descriptor: one load of 16 bytes */
 	return (struct ring_desc){
 		.addr = lo,
 		.len = (uint32_t)hi,

@@ -143,6 +143,8 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return -VIRTQ_EINVAL;
 	if (!s->active)
 		return 0;
+	if ((r = virtq_queue_check_features(s->features)))
+		return r;
 	if (!inflight_fits(q, s->size))
 		return -VIRTQ_EINVAL;
 	r = virtq_queue_map_rings(mem, s->size, s->desc_gpa, s->avail_gpa, s->used_gpa, rings);

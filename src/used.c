@@ -1,37 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Split virtqueue: returning chains to the driver and notification suppression. */
-#include "inflight.h"
-#include "queue_internal.h"
-#include "ring_access.h"
-#include "split_layout.h"
+#include "completion.h"
 
 bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
 	return need_event(event, new_idx, old_idx);
-}
-
-/*
- * Once 65536 or more entries were published since the last notification
- * decision, 16-bit indices cannot tell how many: used.idx may be back at the
- * old value, or any used_event may have been passed. The decision then knows
- * nothing, as the first one (virtio 2.7.7.2's wrap caveat; QEMU and vhost
- * reset their signalled index the same way).
- */
-static void forget_signalled_if_wrapped(struct virtq *q, uint16_t n)
-{
-	uint32_t since = (uint16_t)(q->published_used - q->signalled_used);
-	if (since + n > UINT16_MAX)
-		q->signalled_valid = false;
-}
-
-static void publish(struct virtq *q)
-{
-	const uint16_t n = (uint16_t)(q->next_used - q->published_used);
-	/* 2.7.13 (b): release orders the used elements before the new used.idx. */
-	ring_store16_release(ring_at(q->used, USED_IDX), q->next_used);
-	inflight_published(q, n, q->next_used);
-	forget_signalled_if_wrapped(q, n);
-	q->published_used = q->next_used;
 }
 
 int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
@@ -44,13 +17,8 @@ int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
 	unsigned char *entry = inflight_entry(q, id);
 	if (!inflight_entry_in_flight(entry))
 		return -VIRTQ_EINVAL;
-	/* At most size - 1 entries are unpublished: each is another head than
-	 * this one, in flight. So this element overwrites no unpublished one. */
-	void *elem = ring_at(q->used, used_ring_off(q->next_used & q->size_minus_1));
-	ring_store32(elem, id);
-	ring_store32(ring_at(elem, 4), len);
+	completion_write(q, id, len);
 	inflight_entry_completed(q, entry, id);
-	q->next_used++;
 	return 0;
 }
 
@@ -59,10 +27,7 @@ int virtq_publish_used(struct virtq *q)
 	int r = queue_usable(q);
 	if (r)
 		return r;
-	uint16_t n = (uint16_t)(q->next_used - q->published_used);
-	if (n)
-		publish(q);
-	return n;
+	return completion_publish(q);
 }
 
 int virtq_needs_notify(struct virtq *q)
@@ -70,20 +35,7 @@ int virtq_needs_notify(struct virtq *q)
 	int r = queue_usable(q);
 	if (r)
 		return r;
-	/* 2.7.13 (c): used.idx must be visible before we read the driver's
-	 * suppression field, or both sides may skip the notification. */
-	ring_fence_full();
-	const uint16_t old = q->signalled_used, now = q->published_used;
-	const bool known = q->signalled_valid;
-	q->signalled_used = now;
-	q->signalled_valid = true;
-	if (queue_has(q, VIRTQ_F_EVENT_IDX)) {
-		uint16_t event = ring_load16(ring_at(q->avail, used_event_off(queue_size(q))));
-		return !known || need_event(event, now, old);
-	}
-	if (known && now == old)
-		return 0; /* nothing published since the last decision */
-	return !(ring_load16(ring_at(q->avail, AVAIL_FLAGS)) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	return completion_needs_notify(q);
 }
 
 int virtq_enable_notify(struct virtq *q)

@@ -7,7 +7,7 @@ void fixture_config(struct virtq_mock_config *cfg)
 {
 	virtq_mock_config_default(cfg);
 	cfg->queue_size = 8;
-	cfg->features = VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
+	cfg->features |= VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
 }
 
 void fixture_start(struct fixture *f)

@@ -177,7 +177,7 @@ static int case_setup(void **state)
 		return -1;
 	fixture_config(&f->cfg);
 	if (rule->build == indirect_without_feature)
-		f->cfg.features = 0;
+		f->cfg.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
 	f->cfg.features |= rule->features;
 	if (rule->two_regions) {
 		f->cfg.nregions = 2;

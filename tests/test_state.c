@@ -647,12 +647,16 @@ static const struct script scripts[] = {
 
 /* ---- restore rejections ---------------------------------------------------- */
 
-#define BUSY_MAX 8u
+/* The device offers 16, the driver picks 8: a state's max_size and size
+ * differ, so a check made against the wrong one of the two is seen. */
+#define BUSY_MAX 16u
+#define BUSY_SIZE 8u
 
 /*
- * A queue of max size 8 on the fixture's rings with history: three chains
- * posted and popped, one returned and published, one returned and not
- * published, one in flight (next_avail 3, next_used 2, published_used 1).
+ * A queue of max size 16 and size 8 on the fixture's rings with history:
+ * three chains posted and popped, one returned and published, one returned
+ * and not published, one in flight (next_avail 3, next_used 2,
+ * published_used 1).
  */
 static struct fixture *busy_fixture(bool two_regions)
 {
@@ -661,6 +665,7 @@ static struct fixture *busy_fixture(bool two_regions)
 	int h[3];
 	assert_err(virtq_init(&f->q, &f->m.mem, BUSY_MAX), 0);
 	assert_err(virtq_set_inflight(&f->q, f->m.inflight, f->m.inflight_bytes), 0);
+	assert_err(virtq_set_size(&f->q, BUSY_SIZE), 0);
 	assert_err(virtq_set_addrs(&f->q, &rings_of(cfg)), 0);
 	assert_err(virtq_set_features(&f->q, cfg->features), 0);
 	assert_err(virtq_activate(&f->q), 0);
@@ -714,7 +719,7 @@ static void max_size_not_pow2(struct virtq_state *s) { s->max_size = 24; }
 static void max_size_too_large(struct virtq_state *s) { s->max_size = 65536; }
 static void size_zero(struct virtq_state *s) { s->size = 0; }
 static void size_not_pow2(struct virtq_state *s) { s->size = 6; }
-static void size_above_saved_max(struct virtq_state *s) { s->size = 16; }
+static void size_above_saved_max(struct virtq_state *s) { s->size = 32; }
 /* virtq_state_check: indices of an active queue (each spoiler keeps the others true) */
 static void in_flight_above_size(struct virtq_state *s)
 {
@@ -722,13 +727,31 @@ static void in_flight_above_size(struct virtq_state *s)
 	s->next_avail = (uint16_t)(s->next_used + 9);
 }
 static void in_flight_disagrees(struct virtq_state *s) { s->in_flight = 2; }
+/* max_size (16) is not the bound of anything held: size (8) is */
+static void in_flight_above_size_below_max(struct virtq_state *s)
+{
+	s->in_flight = BUSY_SIZE + 1;
+	s->next_used = s->published_used; /* nothing unpublished: only in_flight is over */
+	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
+	for (uint16_t i = 0; i < s->in_flight; i++)
+		s->heads[i] = i; /* distinct, and all but the last below size */
+}
+static void held_above_size_below_max(struct virtq_state *s)
+{
+	s->next_used = (uint16_t)(s->published_used + BUSY_SIZE); /* 8 unpublished + 1 in flight */
+	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
+	for (uint16_t i = 0; i < BUSY_SIZE; i++)
+		s->heads[i] = (uint16_t)(i | VIRTQ_STATE_HEAD_USED);
+	s->heads[BUSY_SIZE] = BUSY_SIZE; /* between size and max_size */
+}
 static void unpublished_above_size(struct virtq_state *s)
 {
 	s->next_used = (uint16_t)(s->published_used + 9); /* used.idx in memory still matches */
 	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
 }
 /* virtq_state_check: the heads held, busy_fixture's [h[1] unpublished, h[2]] */
-static void head_out_of_range(struct virtq_state *s) { s->heads[1] = 8; }
+static void head_out_of_range(struct virtq_state *s) { s->heads[1] = BUSY_SIZE; } /* < max_size */
+static void head_at_max_size(struct virtq_state *s) { s->heads[1] = BUSY_MAX; }
 static void head_twice(struct virtq_state *s)
 {
 	s->heads[1] = s->heads[0] & (uint16_t)~VIRTQ_STATE_HEAD_USED;
@@ -772,7 +795,7 @@ INACTIVE_WITH(signalled_valid, true)
 INACTIVE_WITH(notify_enabled, true)
 INACTIVE_WITH(unpop_depth, 1)
 /* the queue's own limit */
-static void size_above_queue_max(struct virtq_state *s) { s->size = s->max_size = 16; }
+static void size_above_queue_max(struct virtq_state *s) { s->size = s->max_size = 32; }
 /* the rings, as activation checks them (queue size 8: desc 128 B, avail 22 B, used 70 B) */
 static void desc_misaligned(struct virtq_state *s) { s->desc_gpa = 0x10008; }
 static void avail_misaligned(struct virtq_state *s) { s->avail_gpa = 0x10001; }
@@ -803,9 +826,12 @@ static const struct bad_state bad_states[] = {
 	{ "size_above_saved_max", size_above_saved_max, -VIRTQ_EBADSTATE, false },
 	{ "in_flight_above_size", in_flight_above_size, -VIRTQ_EBADSTATE, false },
 	{ "in_flight_disagrees", in_flight_disagrees, -VIRTQ_EBADSTATE, false },
+	{ "in_flight_above_size_below_max", in_flight_above_size_below_max, -VIRTQ_EBADSTATE, false },
+	{ "held_above_size_below_max", held_above_size_below_max, -VIRTQ_EBADSTATE, false },
 	{ "unpublished_above_size", unpublished_above_size, -VIRTQ_EBADSTATE, false },
 	{ "held_above_size", held_above_size, -VIRTQ_EBADSTATE, false },
 	{ "head_out_of_range", head_out_of_range, -VIRTQ_EBADSTATE, false },
+	{ "head_at_max_size", head_at_max_size, -VIRTQ_EBADSTATE, false },
 	{ "head_twice", head_twice, -VIRTQ_EBADSTATE, false },
 	{ "completion_unmarked", completion_unmarked, -VIRTQ_EBADSTATE, false },
 	{ "undoable_behind_a_completion", undoable_behind_a_completion, -VIRTQ_EBADSTATE, false },
@@ -982,6 +1008,51 @@ static void test_restore_keeps_unpop_depth(void **state)
 	assert_int_equal(f->c.id, h[2]);
 }
 
+/*
+ * The size limit of restore is the restoring queue's own max size (state.h),
+ * not the state's max_size: a saved max_size above or below the queue's is
+ * no reason to refuse, and the restored queue reports its own.
+ */
+static void test_restore_limit_is_the_queues(void **state)
+{
+	(void)state;
+	struct fixture *f = busy_fixture(false); /* max 16, size 8 */
+	static struct virtq_state good, s, again;
+	assert_err(virtq_save(&f->q, &good), 0);
+	assert_int_equal(good.max_size, BUSY_MAX);
+	assert_int_equal(good.size, BUSY_SIZE);
+	const uint32_t saved_max[] = { BUSY_SIZE, BUSY_MAX, VIRTQ_MAX_SIZE };
+	const uint32_t queue_max[] = { BUSY_SIZE, BUSY_MAX, VIRTQ_MAX_SIZE };
+	for (size_t i = 0; i < 3; i++)
+		for (size_t k = 0; k < 3; k++) {
+			struct virtq q;
+			s = good;
+			s.max_size = saved_max[i];
+			assert_err(virtq_init(&q, &f->m.mem, queue_max[k]), 0);
+			assert_err(virtq_set_inflight(&q, f->m.inflight, f->m.inflight_bytes), 0);
+			assert_err(virtq_restore(&q, &f->m.mem, &s), 0);
+			assert_err(virtq_save(&q, &again), 0);
+			assert_int_equal(again.max_size, queue_max[k]);
+			assert_int_equal(again.size, BUSY_SIZE);
+			assert_int_equal(virtq_in_flight(&q), 1);
+		}
+	/* a queue smaller than the state's size refuses it, however large the state's max */
+	struct virtq small;
+	s = good;
+	s.max_size = VIRTQ_MAX_SIZE;
+	assert_err(virtq_init(&small, &f->m.mem, BUSY_SIZE / 2), 0);
+	assert_err(virtq_set_inflight(&small, f->m.inflight, f->m.inflight_bytes), 0);
+	assert_err(virtq_restore(&small, &f->m.mem, &s), -VIRTQ_EINVAL);
+	/* and an in-flight area for fewer heads than the state's size, more than half */
+	struct virtq short_area;
+	assert_err(virtq_init(&short_area, &f->m.mem, BUSY_MAX), 0);
+	assert_err(virtq_set_inflight(&short_area, f->m.inflight, VIRTQ_INFLIGHT_BYTES(BUSY_SIZE - 1)), 0);
+	assert_err(virtq_restore(&short_area, &f->m.mem, &good), -VIRTQ_EINVAL);
+	assert_err(virtq_set_inflight(&short_area, f->m.inflight, VIRTQ_INFLIGHT_BYTES(BUSY_SIZE)), 0);
+	assert_err(virtq_restore(&short_area, &f->m.mem, &good), 0);
+	free_fixture(f);
+}
+
 /* The host mapping of a restored ring must be aligned like its guest address. */
 static void test_restore_host_misaligned(void **state)
 {
@@ -995,6 +1066,7 @@ static void test_restore_host_misaligned(void **state)
 	memset(&s, 0, sizeof(s));
 	s.max_size = s.size = 8;
 	s.active = s.notify_enabled = true;
+	s.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
 	s.desc_gpa = 0;
 	s.avail_gpa = 4096;
 	s.used_gpa = 6144;
@@ -1394,6 +1466,27 @@ static void test_decode_rejects(void **state)
 	}
 }
 
+/* Bytes after an encoding's end are refused, not ignored: version 2 one byte
+ * and one head's worth longer than its heads, version 1 one byte longer. */
+static void test_decode_rejects_trailing_bytes(void **state)
+{
+	(void)state;
+	static unsigned char b[GOLDEN_LEN + 2];
+	static struct virtq_state s;
+	for (size_t extra = 1; extra <= 2; extra++) {
+		memcpy(b, golden_bytes, GOLDEN_LEN);
+		memset(b + GOLDEN_LEN, 0, extra);
+		poison(&s);
+		assert_err(decode_exact(&s, b, GOLDEN_LEN + extra), -VIRTQ_EFORMAT);
+		expect_zeroed(&s);
+	}
+	memcpy(b, golden_v1_bytes, V1);
+	b[V1] = 0;
+	poison(&s);
+	assert_err(decode_exact(&s, b, V1 + 1), -VIRTQ_EFORMAT);
+	expect_zeroed(&s);
+}
+
 /* A version-2 encoding announcing more heads than any queue has is refused
  * as such, once its bytes are all there (framing first). */
 static void test_decode_rejects_too_many_heads(void **state)
@@ -1562,11 +1655,13 @@ int main(void)
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_decode_rejects_too_many_heads),
+		cmocka_unit_test(test_decode_rejects_trailing_bytes),
 		cmocka_unit_test(test_decode_rejects_reserved_flags),
 		cmocka_unit_test(test_decode_newer_longer_version),
 		cmocka_unit_test(test_decode_misuse),
 		cmocka_unit_test(test_decode_truncations),
 		cmocka_unit_test(test_decode_single_byte_corruptions),
+		cmocka_unit_test(test_restore_limit_is_the_queues),
 	};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 	struct CMUnitTest tests[COUNT(fixed) + COUNT(scripts) + COUNT(bad_states)];

@@ -15,13 +15,6 @@
 /* Longest "CONNECT <port>\n" line accepted (a u32 port fits easily). */
 #define HOST_LINE_MAX 64
 
-/* A listening, non-blocking Unix socket at path (a stale socket file there is
- * replaced). Returns the fd or -errno. */
-int host_listen(const char *path);
-
-/* Accepts a non-blocking connection. Returns the fd or -errno (-EAGAIN: none). */
-int host_accept(int listen_fd);
-
 /* Non-blocking connection to "<uds>_<port>". Returns the fd or -errno. */
 int host_connect_port(const char *uds, uint32_t port);
 

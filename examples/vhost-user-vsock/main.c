@@ -13,34 +13,23 @@
  *
  * One front-end at a time; when it goes away (the VM stopped) the device
  * resets and waits for the next one. SIGTERM and SIGINT end the process
- * cleanly (sockets closed and removed).
+ * cleanly (sockets closed and removed): ../vhost-user/server.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
-#include "host_sock.h"
 #include "log.h"
-#include "loop.h"
+#include "server.h"
 #include "vsock_dev.h"
 
-bool log_verbose;
-
 struct app {
-	struct ev_loop loop;
+	struct vu_server server;
 	struct vsock_dev dev;
-	struct ev_handler vu_listener; /* the front-end connects here */
-	struct ev_handler sig;
-	const char *socket_path;
 };
 
 static void usage(FILE *f)
@@ -113,32 +102,15 @@ static int parse_vm(char *spec, const char **sock, const char **uds, uint64_t *c
 	return 0;
 }
 
-static void on_signal(struct ev_handler *h, uint32_t events)
+/* After each event batch: the work a bounded batch left over, then free the
+ * connections that died. Returns whether work is still left. */
+static bool more_work(void *arg)
 {
-	(void)events;
-	struct app *a = (struct app *)(void *)((char *)h - offsetof(struct app, sig));
-	struct signalfd_siginfo si;
-	if (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		log_info("signal %u: shutting down", si.ssi_signo);
-	a->loop.stop = true;
-}
-
-static void on_vu_listener(struct ev_handler *h, uint32_t events)
-{
-	(void)events;
-	struct app *a = (struct app *)(void *)((char *)h - offsetof(struct app, vu_listener));
-	int fd = host_accept(h->fd);
-	if (fd < 0)
-		return;
-	if (vu_dev_connected(&a->dev.vu)) {
-		log_info("a second front-end connection refused");
-		close(fd);
-		return;
-	}
-	/* vhost-user messages are read blocking, with a timeout */
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if (vu_dev_attach(&a->dev.vu, fd) < 0)
-		close(fd);
+	struct vsock_dev *d = arg;
+	if (vsock_dev_busy(d))
+		vsock_dev_continue(d);
+	vsock_dev_reap(d);
+	return vsock_dev_busy(d);
 }
 
 static void after_batch(void *arg)
@@ -181,53 +153,32 @@ int main(int argc, char **argv)
 	if (!uds)
 		return bad_usage("--uds-path PATH is required");
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, 0);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (ev_loop_init(&a.loop) < 0) {
-		log_info("epoll: %s", strerror(errno));
+	log_name = "virtq-vsock";
+	int r = vu_server_init(&a.server);
+	if (r < 0) {
+		log_info("epoll: %s", strerror(-r));
 		return 1;
 	}
-	int r = vsock_dev_init(&a.dev, &a.loop, cid, uds);
+	r = vsock_dev_init(&a.dev, &a.server.loop, cid, uds);
 	if (r < 0) {
 		log_info("%s: %s", uds, strerror(-r));
 		return 1;
 	}
-	a.loop.after_batch = after_batch;
-	a.loop.after_batch_arg = &a.dev;
-	int lfd = host_listen(sock);
-	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	ev_handler_init(&a.vu_listener, on_vu_listener);
-	ev_handler_init(&a.sig, on_signal);
-	if (lfd < 0 || sfd < 0 || ev_add(&a.loop, &a.vu_listener, lfd, EPOLLIN) < 0 ||
-	    ev_add(&a.loop, &a.sig, sfd, EPOLLIN) < 0) {
-		log_info("%s: %s", sock, strerror(lfd < 0 ? -lfd : errno));
+	a.server.loop.after_batch = after_batch;
+	a.server.loop.after_batch_arg = &a.dev;
+	r = vu_server_listen(&a.server, sock, &a.dev.vu);
+	if (r < 0) {
+		log_info("%s: %s", sock, strerror(-r));
 		vsock_dev_close(&a.dev);
 		return 1;
 	}
 	log_info("guest CID %llu; vhost-user socket %s; host sockets %s, %s_<port>",
 		 (unsigned long long)cid, sock, uds, uds);
 
-	while (!a.loop.stop) {
-		r = ev_loop_run_once(&a.loop, vsock_dev_busy(&a.dev) ? 0 : -1);
-		if (r < 0) {
-			log_info("epoll_wait: %s", strerror(-r));
-			break;
-		}
-		if (vsock_dev_busy(&a.dev))
-			vsock_dev_continue(&a.dev);
-		vsock_dev_reap(&a.dev);
-	}
+	r = vu_server_run(&a.server, more_work, &a.dev);
 	log_info("%llu bytes guest->host, %llu bytes host->guest",
 		 (unsigned long long)a.dev.bytes_to_host, (unsigned long long)a.dev.bytes_to_guest);
 	vsock_dev_close(&a.dev);
-	close(lfd);
-	(void)unlink(sock);
-	close(sfd);
-	ev_loop_close(&a.loop);
+	vu_server_close(&a.server);
 	return r < 0 ? 1 : 0;
 }

@@ -21,7 +21,7 @@
 #include "test_check.h"
 #include "vsock_dev.h"
 
-bool log_verbose;
+
 
 
 #define MEM_SIZE (1u << 20)
@@ -62,11 +62,23 @@ static void msg(uint32_t req, uint32_t flags, const void *p, uint32_t size, cons
 	ev_loop_run_once(&loop, 100);
 }
 
-/* Reads one reply; returns its payload size, -1 if none. */
-static int reply(uint32_t want_req, void *p, uint32_t cap)
+/* Reads one reply and the fd it carries (*fd = -1 if none); returns its
+ * payload size, -1 if none. */
+static int reply_fd(uint32_t want_req, void *p, uint32_t cap, int *fd)
 {
 	unsigned char buf[12 + 512];
-	ssize_t n = recv(fe, buf, sizeof(buf), MSG_DONTWAIT);
+	union {
+		struct cmsghdr align;
+		char c[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.c,
+			     .msg_controllen = sizeof(ctl.c) };
+	ssize_t n = recvmsg(fe, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	*fd = -1;
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : 0;
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
 	if (n < 12)
 		return -1;
 	uint32_t req, flags, size;
@@ -77,6 +89,39 @@ static int reply(uint32_t want_req, void *p, uint32_t cap)
 	if (size <= cap)
 		memcpy(p, buf + 12, size);
 	return (int)size;
+}
+
+static int reply(uint32_t want_req, void *p, uint32_t cap)
+{
+	int fd;
+	int n = reply_fd(want_req, p, cap, &fd);
+	CHECK(fd < 0);
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* GET_INFLIGHT_FD (31) / SET_INFLIGHT_FD (32): mmap_size, mmap_offset,
+ * num_queues, queue_size. */
+static void inflight_msg(uint32_t req, uint32_t flags, uint64_t size, uint64_t offset,
+			 uint16_t nq, uint16_t qs, int fd)
+{
+	unsigned char p[24] = { 0 };
+	memcpy(p, &size, 8);
+	memcpy(p + 8, &offset, 8);
+	memcpy(p + 16, &nq, 2);
+	memcpy(p + 18, &qs, 2);
+	msg(req, flags, p, sizeof(p), &fd, fd >= 0 ? 1 : 0);
+}
+
+/* The inflight region of a GET_INFLIGHT_FD reply, its size in *size. */
+static int inflight_reply(uint64_t *size)
+{
+	unsigned char p[24] = { 0 };
+	int fd;
+	CHECK(reply_fd(31, p, sizeof(p), &fd) == 24);
+	memcpy(size, p, 8);
+	return fd;
 }
 
 static uint64_t u64_reply(uint32_t req)
@@ -141,7 +186,7 @@ int main(void)
 	CHECK(feat & (1ull << 32) && feat & (1ull << 28) && feat & (1ull << 29) && feat & (1ull << 30));
 	msg(15, 0, 0, 0, 0, 0);
 	uint64_t pf = u64_reply(15);
-	CHECK(pf == ((1ull << 3) | (1ull << 9)));
+	CHECK(pf == ((1ull << 3) | (1ull << 9) | (1ull << 12))); /* REPLY_ACK CONFIG INFLIGHT_SHMFD */
 	msg(16, 0, &pf, 8, 0, 0);
 	msg(3, 0, 0, 0, 0, 0);
 	unsigned char cfg[12 + 8] = { 0 };
@@ -170,6 +215,29 @@ int main(void)
 	unsigned char *guest = mmap(0, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	CHECK(guest != MAP_FAILED);
 
+	/* INFLIGHT_SHMFD: a geometry we cannot serve gets no region */
+	uint64_t isize = 1;
+	inflight_msg(31, 0, 0, 0, 4, 64, -1); /* 4 queues: vsock has 3 */
+	CHECK(inflight_reply(&isize) < 0 && isize == 0);
+	inflight_msg(31, 0, 0, 0, 3, 48, -1); /* not a power of two */
+	CHECK(inflight_reply(&isize) < 0 && isize == 0);
+	/* one area of VIRTQ_INFLIGHT_BYTES(64) = 1040 bytes, rounded to 64, per queue */
+	inflight_msg(31, 0, 0, 0, 3, 64, -1);
+	int ifd = inflight_reply(&isize);
+	CHECK(ifd >= 0 && isize == 3 * 1088);
+	/* a region larger than its file, or smaller than its queues, is refused */
+	inflight_msg(32, NEED_REPLY, isize, 64, 3, 64, ifd);
+	CHECK(u64_reply(32) == 1);
+	inflight_msg(32, NEED_REPLY, isize - 1, 0, 3, 64, ifd);
+	CHECK(u64_reply(32) == 1);
+	inflight_msg(32, NEED_REPLY, isize, 0, 3, 64, -1); /* no fd */
+	CHECK(u64_reply(32) == 1);
+	inflight_msg(32, NEED_REPLY, isize, 0, 3, 64, ifd);
+	CHECK(u64_reply(32) == 0);
+	CHECK(dev.vu.inflight.map && dev.vu.inflight.num_queues == 3);
+	unsigned char *iarea = mmap(0, isize, PROT_READ | PROT_WRITE, MAP_SHARED, ifd, 0);
+	CHECK(iarea != MAP_FAILED);
+
 	/* ring 0 resumes at avail index 5: the used ring says 5 were used */
 	const uint64_t desc = 0x0, avail = 0x1000, used = 0x2000; /* offsets in the region */
 	guest[used + 2] = 5;
@@ -184,6 +252,14 @@ int main(void)
 	vring_msg(18, 0, 1, NEED_REPLY);
 	CHECK(u64_reply(18) == 0);
 	CHECK(dev.vu.vring[0].started && virtq_is_active(&dev.vu.vring[0].q));
+	/* its in-flight record is the region's first area: version 1, desc_num 64 */
+	uint16_t version, desc_num;
+	memcpy(&version, iarea + 8, 2);
+	memcpy(&desc_num, iarea + 10, 2);
+	CHECK(version == 1 && desc_num == 64);
+	/* the region cannot change under a running ring */
+	inflight_msg(32, NEED_REPLY, isize, 0, 3, 64, ifd);
+	CHECK(u64_reply(32) == 1);
 	/* a memory table change keeps the running ring where it is */
 	mem_table(mfd, MEM_SIZE, 0);
 	CHECK(dev.vu.vring[0].started);
@@ -215,7 +291,7 @@ int main(void)
 	/* protocol errors end the connection, not the process */
 	vring_msg(8, 7, 64, 0); /* no queue 7 */
 	CHECK(!vu_dev_connected(&dev.vu));
-	CHECK(dev.vu.mem.n == 0 && !dev.vu.vring[1].started);
+	CHECK(dev.vu.mem.n == 0 && !dev.vu.vring[1].started && !dev.vu.inflight.map);
 
 	/* a new front-end: a message larger than any valid one ends it */
 	close(fe);
@@ -229,6 +305,8 @@ int main(void)
 	CHECK(!vu_dev_connected(&dev.vu));
 
 	close(fe);
+	munmap(iarea, isize);
+	close(ifd);
 	munmap(guest, MEM_SIZE);
 	close(mfd);
 	close(kick);

@@ -22,9 +22,10 @@
 #include "host_sock.h"
 #include "log.h"
 #include "test_check.h"
+#include "unix_sock.h"
 #include "vsock_dev.h"
 
-bool log_verbose;
+
 
 
 #define GUEST_CID 3u
@@ -124,7 +125,7 @@ static int host_server(uint32_t port)
 {
 	char path[160];
 	snprintf(path, sizeof(path), "%s_%u", uds, port);
-	int fd = host_listen(path);
+	int fd = unix_sock_listen(path);
 	CHECK(fd >= 0);
 	return fd;
 }
@@ -328,7 +329,7 @@ int main(void)
 	struct virtq_mock_config cfg;
 	virtq_mock_config_default(&cfg);
 	cfg.regions[0].size = 16u << 20;
-	cfg.features = VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
+	cfg.features |= VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
 	if (virtq_mock_init(&rxm, &cfg) || virtq_mock_init(&txm, &cfg) ||
 	    virtq_mock_attach(&rxm, &dev.vu.vring[VSOCK_RX].q) ||
 	    virtq_mock_attach(&txm, &dev.vu.vring[VSOCK_TX].q))

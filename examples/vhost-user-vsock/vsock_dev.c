@@ -16,6 +16,7 @@
 
 #include "host_sock.h"
 #include "log.h"
+#include "unix_sock.h"
 
 #define BATCH 256u
 #define FIRST_LOCAL_PORT (1u << 30)
@@ -647,7 +648,7 @@ static void on_listener(struct ev_handler *h, uint32_t events)
 	(void)events;
 	struct vsock_dev *d = (struct vsock_dev *)(void *)((char *)h - offsetof(struct vsock_dev, listener));
 	for (unsigned i = 0; i < 64; i++) {
-		int fd = host_accept(h->fd);
+		int fd = unix_sock_accept(h->fd);
 		if (fd < 0)
 			return;
 		if (!ring_running(d, VSOCK_RX) || !conn_new(d, fd, CONN_HANDSHAKE)) {
@@ -660,10 +661,37 @@ static void on_listener(struct ev_handler *h, uint32_t events)
 
 /* ---- vhost-user callbacks ------------------------------------------------------- */
 
+/*
+ * A ring resumed after a back-end restart (INFLIGHT_SHMFD) may have chains
+ * the dead process popped and never completed: TX packets are handled again
+ * (their connections died with that process: the guest gets RSTs), RX
+ * buffers go back empty. Each is completed exactly once.
+ */
+static void resubmit_in_flight(struct vsock_dev *d, unsigned idx)
+{
+	struct virtq *q = &d->vu.vring[idx].q;
+	static uint16_t heads[VU_MAX_QUEUE_SIZE];
+	int n = virtq_in_flight_list(q, heads, VU_MAX_QUEUE_SIZE);
+	if (n <= 0)
+		return;
+	struct virtq_chain chain;
+	virtq_chain_init(&chain, d->tx_chain, VU_MAX_QUEUE_SIZE);
+	for (int i = 0; i < n; i++) {
+		if (idx == VSOCK_TX && virtq_resubmit(q, heads[i], &chain) == 1)
+			handle_tx(d, &chain);
+		/* an unreadable chain (-VIRTQ_ENOSPC, never for these
+		 * segment arrays) is still completed: empty */
+		(void)virtq_add_used(q, heads[i], 0);
+	}
+	log_info("ring %u: %d chains in flight before the restart completed again", idx, n);
+	if (virtq_publish_used(q) > 0 && virtq_needs_notify(q) == 1)
+		vu_vring_notify(&d->vu, idx);
+}
+
 static void ring_started(struct vu_dev *vu, unsigned idx)
 {
-	(void)vu;
-	(void)idx;
+	if (idx == VSOCK_TX || idx == VSOCK_RX)
+		resubmit_in_flight(dev_of(vu), idx);
 }
 
 static void ring_stopped(struct vu_dev *vu, unsigned idx)
@@ -707,9 +735,13 @@ int vsock_dev_init(struct vsock_dev *d, struct ev_loop *loop, uint64_t guest_cid
 	d->next_port = FIRST_LOCAL_PORT;
 	for (unsigned i = 0; i < 8; i++)
 		d->config[i] = (unsigned char)(guest_cid >> (8 * i));
-	vu_dev_init(&d->vu, loop, &vsock_ops, d, 0);
+	const struct vu_dev_desc desc = {
+		.ops = &vsock_ops, .opaque = d, .num_queues = VSOCK_NUM_QUEUES,
+		.protocol_features = VIRTQ_FEATURE(VU_PROTOCOL_F_INFLIGHT_SHMFD),
+	};
+	vu_dev_init(&d->vu, loop, &desc);
 	ev_handler_init(&d->listener, on_listener);
-	int fd = host_listen(uds_path);
+	int fd = unix_sock_listen(uds_path);
 	if (fd < 0)
 		return fd;
 	int r = ev_add(loop, &d->listener, fd, EPOLLIN);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The virtio-vsock device (virtio 1.2, 5.10) on three virtq queues (RX 0,
- * TX 1, event 2) given by vhost_user.c: parses the guest's packets with
+ * TX 1, event 2) given by ../vhost-user/: parses the guest's packets with
  * virtq_vsock_parse_tx(), fills RX buffers with virtq_vsock_parse_rx(), and
  * moves data between guest connections (vsock_conn.c) and host Unix sockets
  * (host_sock.c).
@@ -25,6 +25,7 @@
 #define VSOCK_RX 0u
 #define VSOCK_TX 1u
 #define VSOCK_EVENT 2u
+#define VSOCK_NUM_QUEUES 3u
 #define VSOCK_MAX_CONNS 1024u
 #define VSOCK_HASH 256u
 #define VSOCK_RST_RING 64u

@@ -67,9 +67,10 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	const char *trace = getenv("VIRTQ_FUZZ_TRACE");
 	harness_tracing_ops = trace != NULL;
 	harness_tracing = trace && strcmp(trace, "ops") != 0;
+	harness_toctou_disarm(); /* nothing armed carries over from another run */
 	if (harness_guest_setup(&h, &s->hdr))
 		return; /* cannot happen for the sizes the header can express */
-	FUZZ_SAME(virtq_mock_attach(h.guest, &h.q), model_activate(&h.model), "activate");
+	harness_activate(&h);
 	harness_forget_stale_area(&h);
 	harness_stats.runs++;
 	harness_stats.activated += h.model.active;

@@ -101,8 +101,12 @@ static void pop(struct harness *h, const struct scn_op *op)
 	/* The model first: pop reads the rings, then writes avail_event, which a
 	 * guest may have placed over its own descriptors; the model must read
 	 * what the library read. */
+	harness_toctou_model_begin(h);
 	int want = model_pop(&h->model, &sl->want, cap);
+	harness_toctou_model_end(h);
+	harness_toctou_library_begin(h);
 	int got = virtq_pop(&h->q, &sl->chain);
+	harness_toctou_library_end(h);
 	if (got != want)
 		dump_chains(h, sl, got, want);
 	FUZZ_SAME(got, want, "pop");
@@ -113,6 +117,43 @@ static void pop(struct harness *h, const struct scn_op *op)
 		return;
 	harness_slot_filled(h, sl);
 	harness_check_avail_event(h);
+}
+
+/*
+ * POP with C: virtq_pop_many into the slots from op->slot to the last, one
+ * slot only while pops write avail_event (EVENT_IDX, notifications on): the
+ * model runs first and cannot see what the library's earlier pops of the
+ * same call wrote over descriptors the later ones read.
+ */
+static void pop_many(struct harness *h, const struct scn_op *op)
+{
+	struct virtq_chain chains[SCN_SLOTS];
+	const uint32_t first = op->slot % SCN_SLOTS, cap = op->cap ? op->cap : HARNESS_MAX_SEGS;
+	uint32_t k = SCN_SLOTS - first, n = 0;
+	int want = 0;
+	if (h->model.event_idx && h->model.notify_enabled)
+		k = 1;
+	for (uint32_t i = 0; i < k; i++)
+		virtq_chain_init(&chains[i], h->slots[first + i].segs, cap);
+	while (n < k && (want = model_pop(&h->model, &h->slots[first + n].want, cap)) == 1)
+		n++;
+	/* the error is the result when it comes first or broke the queue */
+	if (!(want < 0 && (n == 0 || h->model.broken)))
+		want = (int)n;
+	int got = virtq_pop_many(&h->q, chains, k);
+	FUZZ_SAME(got, want, "pop_many");
+	count_pop(got);
+	for (uint32_t i = 0; i < k && i <= n; i++) {
+		struct harness_slot *sl = &h->slots[first + i];
+		sl->chain = chains[i];
+		sl->valid = got > 0 && i < n;
+		if (i < n || got < 0)
+			harness_check_chain_info(h, &sl->chain, &sl->want, i < n ? 1 : got);
+		if (sl->valid)
+			harness_slot_filled(h, sl);
+	}
+	if (got > 0)
+		harness_check_avail_event(h);
 }
 
 void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len)
@@ -142,6 +183,64 @@ static void add_used(struct harness *h, const struct scn_op *op)
 	if (got)
 		return;
 	harness_check_used_elem(h, id, len);
+	if (published != h->model.published)
+		check_used_idx(h);
+}
+
+/* ADD_USED with C: the fused completion of one chain. */
+static void complete(struct harness *h, const struct scn_op *op)
+{
+	struct harness_slot *sl = slot_of(h, op);
+	uint16_t id = scn_mods(op) & SCN_MOD_A ? op->idx : sl->valid ? sl->chain.id : 0;
+	uint32_t len = scn_mods(op) & SCN_MOD_B ? (uint32_t)virtq_chain_offset(&sl->writer) : op->len32;
+	int want = model_add_used(&h->model, id);
+	if (!want) {
+		model_publish(&h->model);
+		want = model_needs_notify(&h->model);
+	}
+	int got = virtq_complete(&h->q, id, len);
+	FUZZ_SAME(got, want, "complete");
+	if (got < 0)
+		return;
+	harness_check_used_elem(h, id, len);
+	check_used_idx(h);
+}
+
+/* PUBLISH with C: every valid slot's chain completed in one call, each with
+ * the bytes its writer wrote; with A not published (add_used_many). */
+static void complete_many(struct harness *h, const struct scn_op *op)
+{
+	struct virtq_used_elem elems[SCN_SLOTS];
+	uint16_t ids[SCN_SLOTS];
+	const bool publish = !(scn_mods(op) & SCN_MOD_A);
+	const uint16_t published = h->model.published;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < SCN_SLOTS; i++) {
+		const struct harness_slot *sl = &h->slots[i];
+		if (!sl->valid)
+			continue;
+		ids[n] = sl->chain.id;
+		elems[n++] = (struct virtq_used_elem){ sl->chain.id,
+						       (uint32_t)virtq_chain_offset(&sl->writer) };
+	}
+	int want = model_add_used_many(&h->model, ids, n);
+	if (!want && publish) {
+		model_publish(&h->model);
+		want = model_needs_notify(&h->model);
+	}
+	int got = publish ? virtq_complete_many(&h->q, elems, n) : virtq_add_used_many(&h->q, elems, n);
+	FUZZ_SAME(got, want, publish ? "complete_many" : "add_used_many");
+	if (got < 0)
+		return;
+	const struct model *md = &h->model;
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char e[8];
+		uint64_t gpa = md->used + 4 + 8ull * ((uint16_t)(md->next_used - n + i) % md->size);
+		FUZZ_CHECK(model_read(md, gpa, e, 8), "used element outside memory");
+		FUZZ_CHECK(harness_le32(e) == elems[i].id && harness_le32(e + 4) == elems[i].len,
+			   "used element %u of the batch: {%u, %u}, want {%u, %u}", i,
+			   harness_le32(e), harness_le32(e + 4), elems[i].id, elems[i].len);
+	}
 	if (published != h->model.published)
 		check_used_idx(h);
 }
@@ -189,7 +288,7 @@ void harness_reactivate(struct harness *h)
 	virtq_mock_alloc_reset(h->guest);
 	model_reset(&h->model);
 	h->model.at_max_size = false; /* attach sets the size again */
-	FUZZ_SAME(virtq_mock_attach(h->guest, &h->q), model_activate(&h->model), "activate");
+	harness_activate(h);
 	harness_forget_stale_area(h);
 	for (unsigned i = 0; i < SCN_SLOTS; i++)
 		h->slots[i].valid = false;
@@ -199,15 +298,26 @@ void harness_device_op(struct harness *h, const struct scn_op *op)
 {
 	switch (scn_opcode(op)) {
 	case SCN_POP:
-		pop(h, op);
+		if (scn_mods(op) & SCN_MOD_C)
+			pop_many(h, op);
+		else
+			pop(h, op);
 		break;
 	case SCN_UNPOP:
 		FUZZ_SAME(virtq_unpop(&h->q), model_unpop(&h->model), "unpop");
 		break;
 	case SCN_ADD_USED:
-		add_used(h, op);
+		if (scn_mods(op) & SCN_MOD_C)
+			complete(h, op);
+		else
+			add_used(h, op);
 		break;
 	case SCN_PUBLISH:
+		if (scn_mods(op) & SCN_MOD_C)
+			complete_many(h, op);
+		else
+			notify_ops(h, SCN_PUBLISH);
+		break;
 	case SCN_NEEDS_NOTIFY:
 	case SCN_ENABLE_NOTIFY:
 	case SCN_DISABLE_NOTIFY:

@@ -50,8 +50,12 @@ static void discard(struct harness *h)
 	struct virtq_chain c;
 	virtq_chain_init(&c, NULL, 0);
 	c.nseg = 7; /* must come back 0 */
+	harness_toctou_model_begin(h);
 	const int expect = model_discard(&h->model, &want); /* the model first, as for pop */
+	harness_toctou_model_end(h);
+	harness_toctou_library_begin(h);
 	const int got = virtq_discard(&h->q, &c);
+	harness_toctou_library_end(h);
 	FUZZ_SAME(got, expect, "discard");
 	FUZZ_SAME(c.nseg, 0, "discard keeps no segments");
 	harness_check_chain_info(h, &c, &want, got);
@@ -147,8 +151,12 @@ static void resubmit(struct harness *h, const struct scn_op *op)
 	const uint16_t head = n ? heads[op->entry % n] : op->entry; /* else not in flight */
 	const uint32_t cap = op->cap ? op->cap : HARNESS_MAX_SEGS;
 	virtq_chain_init(&sl->chain, sl->segs, cap);
+	harness_toctou_model_begin(h);
 	const int want = model_resubmit(&h->model, head, &sl->want, cap);
+	harness_toctou_model_end(h);
+	harness_toctou_library_begin(h);
 	const int got = virtq_resubmit(&h->q, head, &sl->chain);
+	harness_toctou_library_end(h);
 	FUZZ_SAME(got, want, "resubmit");
 	harness_check_chain_info(h, &sl->chain, &sl->want, got);
 	sl->valid = got == 1;

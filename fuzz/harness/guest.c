@@ -54,7 +54,8 @@ int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
 
 	virtq_mock_config_default(&cfg);
 	cfg.queue_size = size;
-	cfg.features = (hdr->features & 1u ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0) |
+	cfg.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
+		       (hdr->features & 1u ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0) |
 		       (hdr->features & 2u ? VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0);
 	cfg.nregions = 1 + extra;
 	cfg.regions[0] = (struct virtq_mock_region){ .gpa = 0, .size = bufs + 64 * KiB };
@@ -255,6 +256,10 @@ void harness_guest_op(struct harness *h, const struct scn_op *op)
 		virtq_mock_set_used_event(g, op->value);
 		break;
 	case SCN_POKE: {
+		if (scn_mods(op) & SCN_MOD_C) {
+			harness_toctou_arm(h, op);
+			break;
+		}
 		const unsigned char le[4] = { (unsigned char)op->len32, (unsigned char)(op->len32 >> 8),
 					      (unsigned char)(op->len32 >> 16),
 					      (unsigned char)(op->len32 >> 24) };

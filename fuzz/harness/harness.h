@@ -126,6 +126,9 @@ void harness_restart_cursors(struct harness_slot *sl);
 void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
 			uint64_t offset, uint64_t n, unsigned char *out);
 void harness_reactivate(struct harness *h);
+/* Configures and activates the queue as the mock's driver does; the result
+ * must be the model's and harness/accept_activate.c's. */
+void harness_activate(struct harness *h);
 void harness_check_writes(struct harness *h);
 void harness_lifecycle_op(struct harness *h, const struct scn_op *op);
 /* Oracles shared by pop, discard and resubmit. */
@@ -135,6 +138,19 @@ void harness_check_chain_info(struct harness *h, const struct virtq_chain *c,
 void harness_slot_filled(struct harness *h, struct harness_slot *sl);
 void harness_check_avail_event(struct harness *h);
 void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len);
+/* Deterministic TOCTOU (exec_toctou.c, fuzz builds with VIRTQ_FUZZ_HOOKS):
+ * POKE+C arms a rewrite of the bytes the next chain walk loads at its
+ * load-th guest load, right after that load. The walk calls model_begin /
+ * model_end around the model's walk and library_begin / library_end around
+ * the library's (the model first); a rewritten field the model reads once
+ * and the library loads again is a double fetch, an oracle failure. */
+void harness_toctou_arm(struct harness *h, const struct scn_op *op);
+void harness_toctou_model_begin(struct harness *h);
+void harness_toctou_model_end(struct harness *h);
+void harness_toctou_library_begin(struct harness *h);
+void harness_toctou_library_end(struct harness *h);
+void harness_toctou_disarm(void);
+
 /* The mock's in-flight area outlives runs (cached guests): a queue that did
  * not activate must not see an earlier run's records. */
 void harness_forget_stale_area(struct harness *h);

@@ -14,9 +14,13 @@ static const struct model_region *region_at(const struct model *md, uint64_t gpa
 	return NULL;
 }
 
+void (*model_read_observer)(uint64_t gpa, uint64_t len);
+
 bool model_read(const struct model *md, uint64_t gpa, void *dst, uint64_t len)
 {
 	unsigned char *out = dst;
+	if (model_read_observer)
+		model_read_observer(gpa, len);
 	while (len) {
 		const struct model_region *r = region_at(md, gpa);
 		if (!r)
@@ -363,6 +367,23 @@ int model_add_used(struct model *md, uint16_t id)
 	md->head[id] = MODEL_USED;
 	md->unpublished[(uint16_t)(md->next_used - md->published)] = id;
 	md->next_used++;
+	return 0;
+}
+
+int model_add_used_many(struct model *md, const uint16_t *ids, uint32_t n)
+{
+	int r = usable(md);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
+		if (ids[i] >= md->size || md->head[ids[i]] != MODEL_IN_FLIGHT)
+			return -VIRTQ_EINVAL;
+		for (uint32_t j = 0; j < i; j++)
+			if (ids[j] == ids[i])
+				return -VIRTQ_EINVAL; /* twice: the whole batch is refused */
+	}
+	for (uint32_t i = 0; i < n; i++)
+		model_add_used(md, ids[i]);
 	return 0;
 }
 

@@ -76,6 +76,10 @@ static inline uint32_t model_in_flight(const struct model *md)
 	return (uint16_t)(md->next_avail - md->next_used);
 }
 
+/* Called with every model_read() when not NULL (the TOCTOU executor counts
+ * what the model reads during one walk). */
+extern void (*model_read_observer)(uint64_t gpa, uint64_t len);
+
 /* Guest memory reads by address; false if any byte is outside memory. */
 bool model_read(const struct model *md, uint64_t gpa, void *dst, uint64_t len);
 uint16_t model_read16(const struct model *md, uint64_t gpa);
@@ -92,6 +96,8 @@ int model_discard(struct model *md, struct model_chain *c);
 int model_resubmit(struct model *md, uint16_t head, struct model_chain *c, uint32_t cap);
 int model_unpop(struct model *md);
 int model_add_used(struct model *md, uint16_t id);
+/* Expected virtq_add_used_many(): all ids completed, or none. */
+int model_add_used_many(struct model *md, const uint16_t *ids, uint32_t n);
 /* The heads in flight, oldest pop first; returns their number. */
 uint32_t model_in_flight_list(const struct model *md, uint16_t *heads);
 

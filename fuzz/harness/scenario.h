@@ -83,7 +83,14 @@ enum scn_opcode {
 		      * WRITE_DESC/TABLE: raw address, length and flags */
 #define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written;
 		      * WRITE_DESC: raw index and next; WRITE_AVAIL, BUMP_AVAIL: raw */
-#define SCN_MOD_C 4u /* SAVE_RESTORE: corrupt one byte of the encoding first */
+#define SCN_MOD_C 4u /* SAVE_RESTORE: corrupt one byte of the encoding first;
+		      * POP: virtq_pop_many into the slots from slot on;
+		      * ADD_USED: virtq_complete (add, publish, notify decision);
+		      * PUBLISH: virtq_complete_many of every valid slot's chain
+		      * (with A: virtq_add_used_many, not published);
+		      * POKE: instead of writing at loc now, write value into the
+		      * bytes the next chain walk (pop, discard, resubmit) loads
+		      * at its load-th guest load, right after that load */
 /* RECONNECT: A resumes at used.idx (a front-end that lost the back-end's
  * index), else at the old next_avail; B the old back-end died publishing,
  * after used.idx, with `cleared` of its batch's flags cleared; C a byte of

@@ -67,7 +67,11 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 	case SCN_READ:
 		return bit == SCN_MOD_A ? "skip" : generic[bit >> 1];
 	case SCN_ADD_USED:
-		return bit == SCN_MOD_A ? "raw_id" : bit == SCN_MOD_B ? "written" : "c";
+		return bit == SCN_MOD_A ? "raw_id" : bit == SCN_MOD_B ? "written" : "complete";
+	case SCN_POP:
+		return bit == SCN_MOD_C ? "many" : generic[bit >> 1];
+	case SCN_PUBLISH:
+		return bit == SCN_MOD_C ? "complete_many" : bit == SCN_MOD_A ? "unpublished" : "b";
 	case SCN_WRITE_DESC:
 	case SCN_WRITE_TABLE:
 		return bit == SCN_MOD_A ? "raw_addr" : bit == SCN_MOD_B ? "raw_idx" : "c";
@@ -84,6 +88,8 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 		return bit == SCN_MOD_A ? "writable" : generic[bit >> 1];
 	case SCN_RECONNECT:
 		return bit == SCN_MOD_A ? "rewound" : bit == SCN_MOD_B ? "torn" : "corrupt_area";
+	case SCN_POKE:
+		return bit == SCN_MOD_C ? "after_load" : generic[bit >> 1];
 	default:
 		return generic[bit == 4 ? 2 : bit >> 1];
 	}

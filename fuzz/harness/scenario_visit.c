@@ -132,6 +132,10 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 	case SCN_POKE:
 		c->loc(c, "at", &op->loc);
 		U32(c, "value", op->len32);
+		if (scn_mods(op) & SCN_MOD_C) { /* instead: right after a device load */
+			U8(c, "load", op->entry);
+			U8(c, "offset", op->nread);
+		}
 		break;
 	case SCN_SAVE_RESTORE:
 		if (scn_mods(op) & SCN_MOD_C) { /* which byte and bit to corrupt */

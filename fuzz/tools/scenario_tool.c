@@ -147,20 +147,111 @@ static int write_state(const char *dir, const char *name, const struct virtq_sta
 	return 0;
 }
 
+/* An encoding the encoder refuses to write: s's bytes with the 16-bit field
+ * at `at` replaced by `value` (a state one rule away from a valid one). */
+static int write_spoiled_state(const char *dir, const char *name, const struct virtq_state *s,
+			       size_t at, uint16_t value)
+{
+	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES];
+	char path[4096];
+	int len = virtq_state_encode(s, bytes, sizeof(bytes));
+	if (len < 0 || at + 2 > (size_t)len) {
+		fprintf(stderr, "state %s does not encode\n", name);
+		return 1;
+	}
+	bytes[at] = (uint8_t)value;
+	bytes[at + 1] = (uint8_t)(value >> 8);
+	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(bytes, 1, (size_t)len, f) != (size_t)len || fclose(f)) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
+/* s's encoding and then `extra` zero bytes: framing that must be refused. */
+static int write_trailing_state(const char *dir, const char *name, const struct virtq_state *s,
+				size_t extra)
+{
+	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES + 8];
+	char path[4096];
+	int len = virtq_state_encode(s, bytes, VIRTQ_STATE_MAX_BYTES);
+	if (len < 0 || extra > 8) {
+		fprintf(stderr, "state %s does not encode\n", name);
+		return 1;
+	}
+	memset(bytes + len, 0, extra);
+	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(bytes, 1, (size_t)len + extra, f) != (size_t)len + extra || fclose(f)) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
+/* fuzz_state reads the restoring queue's limits from feature bits 60-63
+ * (fuzz_state.c): 1 is "exactly s->size", 2 "half of it". */
+#define QUEUE_MAX_IS_SIZE (UINT64_C(1) << 62)
+#define QUEUE_MAX_IS_HALF (UINT64_C(2) << 62)
+#define AREA_IS_SIZE (UINT64_C(1) << 60)
+#define AREA_IS_HALF (UINT64_C(2) << 60)
+#define VERSION_1 (UINT64_C(1) << 32)
+
+/* States whose size is below their max_size, restored onto queues and areas
+ * exactly as large as the size, or half as large: each bound met and missed. */
+static int bound_seeds(const char *dir)
+{
+	static struct virtq_state s = { .max_size = 256, .size = 16, .active = true,
+					.desc_gpa = 0x4000, .avail_gpa = 0x5000,
+					.used_gpa = 0x6000, .notify_enabled = true };
+	/* popped 15 (the largest head) and 0, 3 completed unpublished; next_avail
+	 * odd: fuzz_state writes used.idx = published_used */
+	s.next_avail = 9, s.next_used = 7, s.published_used = 6, s.in_flight = 2;
+	s.heads[0] = 3 | VIRTQ_STATE_HEAD_USED, s.heads[1] = 15, s.heads[2] = 0;
+	s.unpop_depth = 2;
+	s.features = VERSION_1 | QUEUE_MAX_IS_SIZE | AREA_IS_SIZE;
+	int r = write_state(dir, "size_below_max", &s);
+	s.features = VERSION_1 | QUEUE_MAX_IS_HALF | AREA_IS_SIZE;
+	r |= write_state(dir, "queue_max_below_size", &s);
+	s.features = VERSION_1 | QUEUE_MAX_IS_SIZE | AREA_IS_HALF;
+	r |= write_state(dir, "area_below_size", &s);
+	s.features = VERSION_1;
+	/* heads[1] (offset 68 + 2) = size: below max_size, not below size */
+	r |= write_spoiled_state(dir, "head_at_size", &s, VIRTQ_STATE_V2_FIXED_SIZE + 2, 16);
+	r |= write_spoiled_state(dir, "head_twice", &s, VIRTQ_STATE_V2_FIXED_SIZE + 2, 0);
+	/* popped 15, 3 (completed), 0: only 0 is undoable; unpop_depth
+	 * (offset 64) 2 reaches behind the completion, yet is <= in_flight */
+	struct virtq_state behind = s;
+	behind.heads[0] = 15, behind.heads[1] = 3 | VIRTQ_STATE_HEAD_USED, behind.heads[2] = 0;
+	behind.unpop_depth = 1;
+	r |= write_spoiled_state(dir, "unpop_depth_behind_completion", &behind, 64, 2);
+	r |= write_trailing_state(dir, "trailing_bytes", &s, 2);
+	/* next_avail even: used.idx in memory stays 0, published_used is 6 */
+	s.next_avail = 10, s.next_used = 8, s.published_used = 7;
+	r |= write_state(dir, "used_idx_stale", &s);
+	return r;
+}
+
 /* Representative saved states, through the encoder: fuzz_state's seeds.
  * The rings sit where the mock guest of fuzz_state has memory. */
 static int state_seeds(const char *dir)
 {
 	static const struct virtq_state fresh = { .max_size = 256, .size = 256 };
 	static struct virtq_state active = { .max_size = 256, .size = 256, .active = true,
+					     .features = VERSION_1,
 					     .desc_gpa = 0, .avail_gpa = 0x1000,
 					     .used_gpa = 0x2000, .notify_enabled = true };
 	static struct virtq_state tiny = { .max_size = 1, .size = 1, .active = true,
+					   .features = VERSION_1,
 					   .desc_gpa = 0x3000, .avail_gpa = 0x3010,
 					   .used_gpa = 0x3020, .notify_enabled = true };
 	static struct virtq_state far;
 	int r = write_state(dir, "inactive", &fresh);
 	r |= write_state(dir, "active_start", &active);
+	active.features = 0; /* the feature contract: VERSION_1 required */
+	r |= write_state(dir, "active_without_version_1", &active);
 	active.next_avail = 7;
 	active.next_used = 4;
 	active.published_used = 3;
@@ -189,7 +280,7 @@ static int state_seeds(const char *dir)
 	far.broken = false;
 	far.used_gpa = (2u << 20) + 0xfff8; /* the used ring runs off the second region */
 	r |= write_state(dir, "ring_off_memory", &far);
-	return r;
+	return r | bound_seeds(dir);
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "virtq/common.h"
 #include "virtq/mem.h"
@@ -101,6 +102,131 @@ VIRTQ_API size_t virtq_chain_offset(const struct virtq_cursor *cur);
  */
 VIRTQ_API int virtq_chain_segments(const struct virtq_cursor *cur, size_t len,
 				    struct virtq_seg *out, uint32_t cap);
+
+/*
+ * Inline fast paths (docs/abi.md "Inline fast paths"). The calls above are
+ * also compiled into the caller for their common case: cursor set-up, a read
+ * or write inside the current segment, bytes inside one segment as a view,
+ * the limit, the counters. Everything else (NULL arguments, crossing segments, the end
+ * of a part) calls the library's function, which stays exported with the
+ * same behaviour; `(virtq_chain_read)(...)` calls it directly. Define
+ * VIRTQ_NO_INLINE before including virtq's headers to always call it.
+ */
+#ifndef VIRTQ_NO_INLINE
+
+static inline void virtq_chain_reader_inline(struct virtq_cursor *cur,
+					     const struct virtq_chain *c)
+{
+	if (!cur || !c) {
+		(virtq_chain_reader)(cur, c);
+		return;
+	}
+	cur->seg = c->segs;
+	cur->end = c->segs + c->nread;
+	cur->off = 0;
+	cur->done = 0;
+	cur->total = c->read_len;
+}
+
+static inline void virtq_chain_writer_inline(struct virtq_cursor *cur,
+					     const struct virtq_chain *c)
+{
+	if (!cur || !c) {
+		(virtq_chain_writer)(cur, c);
+		return;
+	}
+	cur->seg = c->segs + c->nread;
+	cur->end = c->segs + c->nseg;
+	cur->off = 0;
+	cur->done = 0;
+	cur->total = c->write_len;
+}
+
+/* Where 0 < len bytes at the cursor lie inside its current segment and its
+ * limit, or NULL. */
+static inline unsigned char *virtq_cursor_fast_at(const struct virtq_cursor *cur, size_t len)
+{
+	if (len == 0 || cur->seg == cur->end || len > cur->total - cur->done ||
+	    len > cur->seg->len - cur->off)
+		return NULL;
+	return (unsigned char *)cur->seg->addr + cur->off;
+}
+
+/* Advances past len bytes found by virtq_cursor_fast_at(), onto the next
+ * segment at this one's end, as the library does. */
+static inline void virtq_cursor_fast_advance(struct virtq_cursor *cur, size_t len)
+{
+	if (len == cur->seg->len - cur->off) {
+		cur->seg++;
+		cur->off = 0;
+	} else {
+		cur->off += len;
+	}
+	cur->done += len;
+}
+
+static inline int64_t virtq_chain_read_inline(struct virtq_cursor *cur, void *dst, size_t len)
+{
+	unsigned char *at = cur && dst ? virtq_cursor_fast_at(cur, len) : NULL;
+	if (!at)
+		return (virtq_chain_read)(cur, dst, len);
+	memcpy(dst, at, len);
+	virtq_cursor_fast_advance(cur, len);
+	return (int64_t)len;
+}
+
+static inline int64_t virtq_chain_write_inline(struct virtq_cursor *cur, const void *src,
+					       size_t len)
+{
+	unsigned char *at = cur && src ? virtq_cursor_fast_at(cur, len) : NULL;
+	if (!at)
+		return (virtq_chain_write)(cur, src, len);
+	memcpy(at, src, len);
+	virtq_cursor_fast_advance(cur, len);
+	return (int64_t)len;
+}
+
+static inline int virtq_chain_limit_inline(struct virtq_cursor *cur, size_t len)
+{
+	if (!cur)
+		return (virtq_chain_limit)(cur, len);
+	if (len > cur->total - cur->done)
+		return -VIRTQ_ESHORT;
+	cur->total = cur->done + len;
+	return 0;
+}
+
+static inline size_t virtq_chain_remaining_inline(const struct virtq_cursor *cur)
+{
+	return cur ? cur->total - cur->done : 0;
+}
+
+static inline size_t virtq_chain_offset_inline(const struct virtq_cursor *cur)
+{
+	return cur ? cur->done : 0;
+}
+
+static inline int virtq_chain_segments_inline(const struct virtq_cursor *cur, size_t len,
+					      struct virtq_seg *out, uint32_t cap)
+{
+	unsigned char *at = cur && out && cap ? virtq_cursor_fast_at(cur, len) : NULL;
+	if (!at)
+		return (virtq_chain_segments)(cur, len, out, cap);
+	out[0].addr = at;
+	out[0].len = len;
+	return 1;
+}
+
+#define virtq_chain_reader(cur, c) virtq_chain_reader_inline(cur, c)
+#define virtq_chain_writer(cur, c) virtq_chain_writer_inline(cur, c)
+#define virtq_chain_read(cur, dst, len) virtq_chain_read_inline(cur, dst, len)
+#define virtq_chain_write(cur, src, len) virtq_chain_write_inline(cur, src, len)
+#define virtq_chain_limit(cur, len) virtq_chain_limit_inline(cur, len)
+#define virtq_chain_remaining(cur) virtq_chain_remaining_inline(cur)
+#define virtq_chain_offset(cur) virtq_chain_offset_inline(cur)
+#define virtq_chain_segments(cur, len, out, cap) virtq_chain_segments_inline(cur, len, out, cap)
+
+#endif /* VIRTQ_NO_INLINE */
 
 #ifdef __cplusplus
 }

@@ -44,12 +44,19 @@ enum virtq_error {
 	VIRTQ_ESHORT = 12,   /* chain too short for the header or the announced length */
 	VIRTQ_EFORMAT = 13,  /* encoded state: bad magic, length, reserved bits or values */
 	VIRTQ_EVERSION = 14, /* encoded state: version newer than this library understands */
-	VIRTQ_EBADSTATE = 15 /* saved state or in-flight area inconsistent (with itself,
-			      * the rings, or the indices to resume at) */
+	VIRTQ_EBADSTATE = 15, /* saved state or in-flight area inconsistent (with itself,
+			       * the rings, or the indices to resume at) */
+	VIRTQ_EACCES = 16,   /* guest memory used against its region's permissions: a writable
+			      * buffer or the used ring in read-only memory, a readable buffer,
+			      * table or ring in write-only memory (fatal in pop) */
+	VIRTQ_EAGAIN = 17,   /* IOMMU translation missing: nothing consumed, resolve it and
+			      * call again (not fatal) */
+	VIRTQ_ENOTSUP = 18   /* negotiated feature virtq does not implement, or VERSION_1
+			      * missing (activation refused) */
 };
 
 /* Number of error codes including VIRTQ_OK; for table-driven tests. */
-#define VIRTQ_ERROR_COUNT 16
+#define VIRTQ_ERROR_COUNT 19
 
 /*
  * Human-readable description of an error code. Accepts the code with either

@@ -17,6 +17,22 @@
  *
  * The table is read-only after setup and may be shared by queues running on
  * different threads: lookup hints live in the caller (struct virtq), not here.
+ *
+ * Permissions. Each region says what the device may do with its bytes
+ * (flags below; 0, as in a zero-initialised region, is read and write):
+ *   - a readable descriptor's buffer, an indirect table, the descriptor
+ *     table and the avail ring need read access;
+ *   - a writable descriptor's buffer needs write access;
+ *   - the used ring needs both (virtq writes it and reads used.idx back when
+ *     resuming or restoring).
+ * A violation is -VIRTQ_EACCES: fatal in virtq_pop() like -VIRTQ_EBADADDR,
+ * refused by virtq_activate(), virtq_resume() and virtq_restore() for the
+ * rings. So a writable descriptor pointing into guest ROM is the guest's
+ * error, not a SIGSEGV in the device. Permissions are part of the table:
+ * like the regions, they do not change while a queue uses them (rebuild the
+ * table and re-activate, as for any memory map change).
+ * virtq_mem_read() and virtq_mem_write() check them; virtq_mem_translate()
+ * and virtq_mem_split() do not (a VMM using them reads the region's flags).
  */
 #ifndef VIRTQ_MEM_H
 #define VIRTQ_MEM_H
@@ -44,10 +60,15 @@ struct virtq_seg {
 	size_t len;
 };
 
+/* Region flags: the access the device does not have (0: read and write). */
+#define VIRTQ_MEM_READONLY 1u  /* the device may not write: ROM, read-only backends */
+#define VIRTQ_MEM_WRITEONLY 2u /* the device may not read */
+
 struct virtq_mem_region {
-	uint64_t gpa;  /* first guest-physical address */
-	uint64_t size; /* bytes, > 0; gpa + size - 1 does not wrap */
-	void *host;    /* host address of gpa */
+	uint64_t gpa;   /* first guest-physical address */
+	uint64_t size;  /* bytes, > 0; gpa + size - 1 does not wrap */
+	void *host;     /* host address of gpa */
+	uint32_t flags; /* VIRTQ_MEM_READONLY or VIRTQ_MEM_WRITEONLY, or 0 */
 };
 
 struct virtq_mem {
@@ -77,6 +98,14 @@ VIRTQ_API int virtq_mem_init(struct virtq_mem *m, struct virtq_mem_region *regio
 VIRTQ_API int virtq_mem_add_region(struct virtq_mem *m, uint64_t gpa, uint64_t size, void *host);
 
 /*
+ * Adds a region with permissions: flags is 0 (read and write, the same as
+ * virtq_mem_add_region()), VIRTQ_MEM_READONLY or VIRTQ_MEM_WRITEONLY. Both
+ * at once, or any other bit, is -VIRTQ_EINVAL; otherwise as above.
+ */
+VIRTQ_API int virtq_mem_add_region_flags(struct virtq_mem *m, uint64_t gpa, uint64_t size,
+					 void *host, uint32_t flags);
+
+/*
  * Host address of [gpa, gpa + len) if the whole range lies inside one region,
  * else NULL. A zero-length range is accepted when gpa lies inside a region.
  */
@@ -94,7 +123,9 @@ VIRTQ_API int virtq_mem_split(const struct virtq_mem *m, uint64_t gpa, uint64_t 
 /*
  * Copies len bytes between guest memory and a host buffer, across region
  * boundaries. All-or-nothing: nothing is copied unless the whole range is
- * guest memory. Returns 0 or the errors of virtq_mem_split().
+ * guest memory the device may read (virtq_mem_read) or write
+ * (virtq_mem_write). Returns 0, -VIRTQ_EACCES for a byte in a region
+ * without that permission, or the errors of virtq_mem_split().
  */
 VIRTQ_API int virtq_mem_read(const struct virtq_mem *m, uint64_t gpa, void *dst, size_t len);
 VIRTQ_API int virtq_mem_write(const struct virtq_mem *m, uint64_t gpa, const void *src, size_t len);

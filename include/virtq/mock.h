@@ -44,9 +44,19 @@ extern "C" {
 /* Returned by virtq_mock_alloc() when the buffer area is exhausted. */
 #define VIRTQ_MOCK_NOMEM UINT64_MAX
 
+/*
+ * A guest region. flags are the memory map's (mem.h): a VIRTQ_MEM_READONLY
+ * region is mapped PROT_READ where the device sees it (virtq_mem, segment
+ * addresses), so a device write that virtq failed to refuse is a SIGSEGV in
+ * the test; the mock itself, the driver, writes it through a second,
+ * writable mapping of the same pages. VIRTQ_MEM_WRITEONLY cannot be mapped
+ * so (PROT_WRITE implies read): the region is readable and writable, and
+ * only virtq's checks keep the device from reading it.
+ */
 struct virtq_mock_region {
 	uint64_t gpa;
 	uint64_t size;
+	uint32_t flags;
 };
 
 struct virtq_mock_config {
@@ -82,8 +92,13 @@ struct virtq_mock_range {
 };
 
 struct virtq_mock {
-	struct virtq_mem mem;
+	struct virtq_mem mem; /* the device's view: what queues get */
 	struct virtq_mem_region mem_regions[VIRTQ_MOCK_MAX_REGIONS]; /* mem's storage */
+	/* The driver's view: the same pages, all writable, no flags. */
+	struct virtq_mem driver_mem;
+	struct virtq_mem_region driver_regions[VIRTQ_MOCK_MAX_REGIONS];
+	unsigned char *driver_alias[VIRTQ_MOCK_MAX_REGIONS]; /* a read-only region's
+							      * writable mapping */
 	struct virtq_mock_config cfg;
 	unsigned char *alloc[VIRTQ_MOCK_MAX_REGIONS];    /* guard page, region, guard page */
 	unsigned char *snapshot[VIRTQ_MOCK_MAX_REGIONS]; /* copy for write checks */
@@ -145,7 +160,8 @@ VIRTQ_API int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mo
 /* Back to a fresh driver side (free list, indices, rings zeroed); memory kept. */
 VIRTQ_API void virtq_mock_reset_driver(struct virtq_mock *m);
 
-/* Guest memory access (bounds-checked, across regions). */
+/* Guest memory access (bounds-checked, across regions), as the driver: host
+ * addresses are the driver's view, writable also in read-only regions. */
 VIRTQ_API void *virtq_mock_host(struct virtq_mock *m, uint64_t gpa, uint64_t len);
 VIRTQ_API int virtq_mock_read(struct virtq_mock *m, uint64_t gpa, void *dst, size_t len);
 VIRTQ_API int virtq_mock_write(struct virtq_mock *m, uint64_t gpa, const void *src, size_t len);

@@ -10,6 +10,9 @@
  *     (or virtq_resume(q, next_avail): carry on after a back-end restart)
  *   loop: virtq_pop -> device I/O -> virtq_add_used -> virtq_publish_used
  *         -> virtq_needs_notify
+ *     or, many chains at once: virtq_pop_many -> ... -> virtq_complete_many
+ *     (virtq_add_used_many + publish + needs_notify), or one chain per kick:
+ *     virtq_pop -> ... -> virtq_complete (add_used + publish + needs_notify)
  *   virtq_reset(q)             back to the state after virtq_init
  *
  * Chains may be completed in any order; each popped chain is recorded per
@@ -40,10 +43,27 @@ extern "C" {
 /* Largest queue size of a split virtqueue (virtio 1.x 2.7). */
 #define VIRTQ_MAX_SIZE 32768u
 
-/* Feature bits, numbered as in the virtio spec, so negotiated feature words
- * can be passed unchanged; virtq ignores bits it does not know. */
+/*
+ * Feature bits, numbered as in the virtio spec, so negotiated feature words
+ * can be passed unchanged. The feature contract (virtq_activate()):
+ *   - VERSION_1 is required: virtq implements the little-endian virtio 1.x
+ *     rings only, not legacy ones;
+ *   - RING_PACKED and IN_ORDER change what the rings mean and are not
+ *     implemented: refused;
+ *   - ACCESS_PLATFORM (ring and buffer addresses are I/O virtual addresses)
+ *     is refused, as treating them as guest-physical would bypass the
+ *     guest's IOMMU;
+ *   - every other bit (device-specific bits 0..23, transport bits such as
+ *     NOTIFICATION_DATA or RING_RESET) does not change how virtq parses the
+ *     rings and is ignored.
+ * A refusal is -VIRTQ_ENOTSUP.
+ */
 #define VIRTQ_F_INDIRECT_DESC 28
 #define VIRTQ_F_EVENT_IDX 29
+#define VIRTQ_F_VERSION_1 32
+#define VIRTQ_F_ACCESS_PLATFORM 33
+#define VIRTQ_F_RING_PACKED 34
+#define VIRTQ_F_IN_ORDER 35
 #define VIRTQ_FEATURE(bit) (UINT64_C(1) << (bit))
 
 /* Descriptor flags (virtio 2.7.5). */
@@ -99,6 +119,14 @@ struct virtq {
 };
 
 /*
+ * The virtqueue feature bits virtq implements (INDIRECT_DESC, EVENT_IDX,
+ * VERSION_1): a VMM offers these, plus its device's own bits, and never one
+ * of the refused bits above. Device-specific and transport bits are not in
+ * the mask, as they are not virtq's to decide.
+ */
+VIRTQ_API uint64_t virtq_supported_features(void);
+
+/*
  * Prepares q for configuration. max_size is the largest queue size the
  * device supports: a power of two from 1 to 32768. The memory map is kept by
  * pointer and must outlive the queue; it may be extended before activation.
@@ -114,15 +142,18 @@ VIRTQ_API int virtq_set_size(struct virtq *q, uint32_t size);
  * -VIRTQ_EINVAL while active or for NULL. */
 VIRTQ_API int virtq_set_addrs(struct virtq *q, const struct virtq_ring_addrs *addrs);
 
-/* Negotiated feature bits (VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), ...).
- * -VIRTQ_EINVAL while active. */
+/* Negotiated feature bits (VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), ...), checked
+ * against the feature contract by virtq_activate(). -VIRTQ_EINVAL while active. */
 VIRTQ_API int virtq_set_features(struct virtq *q, uint64_t features);
 
 /*
- * Validates the configuration and starts the queue: desc table 16-aligned,
+ * Validates the configuration and starts the queue: the negotiated features
+ * keep the feature contract above (-VIRTQ_ENOTSUP, checked first), desc table 16-aligned,
  * avail ring 2-aligned, used ring 4-aligned (-VIRTQ_EINVAL), each ring's full
  * extent including used_event/avail_event inside one guest memory region
- * (-VIRTQ_EBADADDR), no overflow computing the extents (-VIRTQ_EOVERFLOW).
+ * (-VIRTQ_EBADADDR) whose permissions allow the device's access: read for the
+ * descriptor table and avail ring, read and write for the used ring
+ * (-VIRTQ_EACCES, mem.h), no overflow computing the extents (-VIRTQ_EOVERFLOW).
  * The host addresses must be aligned like the guest addresses (-VIRTQ_EINVAL).
  * An in-flight area large enough for the size must be attached
  * (virtq_set_inflight, -VIRTQ_EINVAL); activation starts it afresh.
@@ -148,10 +179,12 @@ VIRTQ_API void virtq_reset(struct virtq *q);
  *   -VIRTQ_EBADDESC  indirect rules broken, readable after writable
  *   -VIRTQ_ELOOP     chain longer than the queue size or its indirect table
  *   -VIRTQ_EBADADDR  a buffer or indirect table outside guest memory
+ *   -VIRTQ_EACCES    a writable buffer in read-only memory, a readable buffer
+ *                    or indirect table in write-only memory (mem.h)
  *   -VIRTQ_EOVERFLOW address range wraps, or chain total > 2^32 - 1 bytes
  *   -VIRTQ_EBUSY     size chains already in flight (not fatal)
  *   -VIRTQ_ENOSPC    c->segs too small (not fatal; the chain stays available)
- * The first five are fatal: the queue is broken afterwards. On any error the
+ * The first six are fatal: the queue is broken afterwards. On any error the
  * chain has no segments; c->ndesc tells how many descriptors were read.
  * -VIRTQ_ENOSPC is decided only after the whole chain was walked and found
  * well-formed (a malformed chain is fatal, however long): c->id is then its
@@ -195,6 +228,52 @@ VIRTQ_API int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len);
 /* Makes all added used entries visible to the driver (writes used.idx).
  * Returns the number of entries published. */
 VIRTQ_API int virtq_publish_used(struct virtq *q);
+
+/* ---- batch calls (src/batch.c): the queue's state checked once per call */
+
+/*
+ * Pops up to max chains into chains[0 .. max), each with its own segment
+ * array (virtq_chain_init()), every chain walked and checked as by
+ * virtq_pop(). Returns the number popped (1 .. max), 0 if the ring is empty,
+ * or a negative error:
+ *   - a fatal one (virtq_pop()'s list) wherever it occurs: the queue is
+ *     broken, the chains of this call with it;
+ *   - -VIRTQ_ENOSPC or -VIRTQ_EBUSY (not fatal) only for the first chain:
+ *     met later, the call returns the chains popped before, and the next call
+ *     meets it first (the chain stays available; after -VIRTQ_ENOSPC,
+ *     chains[0].id and .needed tell which and how many segments).
+ * -VIRTQ_EINVAL for chains NULL with max > 0, as virtq_pop()'s entry checks.
+ */
+VIRTQ_API int virtq_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max);
+
+/* One completion: virtq_add_used()'s id and len. */
+struct virtq_used_elem {
+	uint16_t id;  /* virtq_chain.id */
+	uint32_t len; /* bytes written into the chain's writable part */
+};
+
+/*
+ * virtq_add_used() for elems[0 .. n), in that order, as one step: the state
+ * is checked once and every id before anything is written. -VIRTQ_EINVAL if
+ * any id is >= size, not in flight, or given twice: then nothing is added
+ * and the queue carries on. Returns 0, or the entry checks' codes. The
+ * entries become visible at the next virtq_publish_used().
+ */
+VIRTQ_API int virtq_add_used_many(struct virtq *q, const struct virtq_used_elem *elems,
+				  uint32_t n);
+
+/*
+ * The fused completion of one chain, for a device that completes each chain
+ * as it is done: virtq_add_used(q, id, len), virtq_publish_used(q) and
+ * virtq_needs_notify(q) in one call. Returns 1 (notify the driver), 0, or
+ * virtq_add_used()'s error, in which case nothing was written or published.
+ */
+VIRTQ_API int virtq_complete(struct virtq *q, uint16_t id, uint32_t len);
+
+/* The same for many chains: virtq_add_used_many(), publish, needs_notify.
+ * Returns 1 (notify), 0, or virtq_add_used_many()'s error (nothing written). */
+VIRTQ_API int virtq_complete_many(struct virtq *q, const struct virtq_used_elem *elems,
+				  uint32_t n);
 
 /*
  * Whether the driver must be notified (interrupt) for the entries published

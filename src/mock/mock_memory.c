@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Mock driver, memory half: guest regions with guards, access, write checks.
  * POSIX (mmap): the mock is a test tool; the library itself is plain C11. */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, memfd_create */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "mock_internal.h"
 
@@ -34,6 +35,9 @@
  * [guard page]. Guard pages are PROT_NONE, so any stray access faults, with
  * or without sanitizers. The slack between the region's end and the trailing
  * guard page holds VIRTQ_MOCK_GUARD_BYTE and is poisoned for ASan.
+ * A read-only region's pages are a memory file mapped twice: PROT_READ
+ * between the guard pages (the device's view), and writable elsewhere (the
+ * driver's view, driver_alias).
  */
 static uint64_t map_bytes(uint64_t size)
 {
@@ -45,19 +49,55 @@ static unsigned char *region_base(const struct virtq_mock *m, uint32_t i)
 	return m->alloc[i] + MOCK_PAGE;
 }
 
+/* Where the driver (the mock) writes region i. */
+static unsigned char *driver_base(const struct virtq_mock *m, uint32_t i)
+{
+	return m->driver_alias[i] ? m->driver_alias[i] : region_base(m, i);
+}
+
 static size_t slack_bytes(const struct virtq_mock *m, uint32_t i)
 {
 	uint64_t size = m->cfg.regions[i].size;
 	return (size_t)(align_up(size, MOCK_PAGE) - size);
 }
 
+static void slack_poison_at(unsigned char *base, size_t size, size_t n, bool poison)
+{
+	if (poison)
+		mock_poison(base + size, n);
+	else
+		mock_unpoison(base + size, n);
+}
+
 static void slack_poison(struct virtq_mock *m, uint32_t i, bool poison)
 {
-	unsigned char *slack = region_base(m, i) + m->cfg.regions[i].size;
-	if (poison)
-		mock_poison(slack, slack_bytes(m, i));
-	else
-		mock_unpoison(slack, slack_bytes(m, i));
+	const size_t size = (size_t)m->cfg.regions[i].size, n = slack_bytes(m, i);
+	slack_poison_at(region_base(m, i), size, n, poison);
+	if (m->driver_alias[i])
+		slack_poison_at(m->driver_alias[i], size, n, poison);
+}
+
+static bool is_readonly(const struct virtq_mock *m, uint32_t i)
+{
+	return m->cfg.regions[i].flags & VIRTQ_MEM_READONLY;
+}
+
+/* The device's view PROT_READ over the reserved range, the driver's view
+ * writable: one memory file, so both see the same bytes. */
+static int map_readonly(struct virtq_mock *m, uint32_t i, size_t bytes)
+{
+	int fd = memfd_create("virtq-mock-readonly", MFD_CLOEXEC);
+	if (fd < 0)
+		return -VIRTQ_ENOSPC;
+	void *dev = MAP_FAILED, *drv = MAP_FAILED;
+	if (ftruncate(fd, (off_t)bytes) == 0) {
+		dev = mmap(region_base(m, i), bytes, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+		drv = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	}
+	close(fd);
+	if (drv != MAP_FAILED)
+		m->driver_alias[i] = drv;
+	return dev == MAP_FAILED || drv == MAP_FAILED ? -VIRTQ_ENOSPC : 0;
 }
 
 static int map_region(struct virtq_mock *m, uint32_t i)
@@ -70,9 +110,13 @@ static int map_region(struct virtq_mock *m, uint32_t i)
 	if (p == MAP_FAILED)
 		return -VIRTQ_ENOSPC;
 	m->alloc[i] = p;
-	if (mprotect(region_base(m, i), (size_t)align_up(size, MOCK_PAGE), PROT_READ | PROT_WRITE))
-		return -VIRTQ_ENOSPC;
-	memset(region_base(m, i) + size, VIRTQ_MOCK_GUARD_BYTE, slack_bytes(m, i));
+	const size_t bytes = (size_t)align_up(size, MOCK_PAGE);
+	int r = is_readonly(m, i) ? map_readonly(m, i, bytes)
+				  : mprotect(region_base(m, i), bytes, PROT_READ | PROT_WRITE) ? -VIRTQ_ENOSPC
+											     : 0;
+	if (r)
+		return r;
+	memset(driver_base(m, i) + size, VIRTQ_MOCK_GUARD_BYTE, slack_bytes(m, i));
 	slack_poison(m, i, true);
 	return 0;
 }
@@ -83,11 +127,16 @@ int virtq_mock_memory_init(struct virtq_mock *m)
 	if (cfg->nregions == 0 || cfg->nregions > VIRTQ_MOCK_MAX_REGIONS)
 		return -VIRTQ_EINVAL;
 	virtq_mem_init(&m->mem, m->mem_regions, VIRTQ_MOCK_MAX_REGIONS);
+	virtq_mem_init(&m->driver_mem, m->driver_regions, VIRTQ_MOCK_MAX_REGIONS);
 	for (uint32_t i = 0; i < cfg->nregions; i++) {
+		const struct virtq_mock_region *reg = &cfg->regions[i];
 		int r = map_region(m, i);
 		if (!r)
-			r = virtq_mem_add_region(&m->mem, cfg->regions[i].gpa, cfg->regions[i].size,
-						 region_base(m, i));
+			r = virtq_mem_add_region_flags(&m->mem, reg->gpa, reg->size,
+						       region_base(m, i), reg->flags);
+		if (!r)
+			r = virtq_mem_add_region(&m->driver_mem, reg->gpa, reg->size,
+						 driver_base(m, i));
 		if (r)
 			return r;
 	}
@@ -101,8 +150,10 @@ void virtq_mock_memory_destroy(struct virtq_mock *m)
 			slack_poison(m, i, false);
 			munmap(m->alloc[i], (size_t)map_bytes(m->cfg.regions[i].size));
 		}
+		if (m->driver_alias[i])
+			munmap(m->driver_alias[i], (size_t)align_up(m->cfg.regions[i].size, MOCK_PAGE));
 		free(m->snapshot[i]);
-		m->alloc[i] = m->snapshot[i] = NULL;
+		m->alloc[i] = m->snapshot[i] = m->driver_alias[i] = NULL;
 	}
 	free(m->allowed);
 	m->allowed = NULL;
@@ -129,9 +180,9 @@ void virtq_mock_inflight_free(struct virtq_mock *m)
 void virtq_mock_memory_wipe(struct virtq_mock *m)
 {
 	for (uint32_t i = 0; i < m->cfg.nregions; i++) {
-		memset(region_base(m, i), 0, (size_t)m->cfg.regions[i].size);
+		memset(driver_base(m, i), 0, (size_t)m->cfg.regions[i].size);
 		slack_poison(m, i, false);
-		memset(region_base(m, i) + m->cfg.regions[i].size, VIRTQ_MOCK_GUARD_BYTE,
+		memset(driver_base(m, i) + m->cfg.regions[i].size, VIRTQ_MOCK_GUARD_BYTE,
 		       slack_bytes(m, i));
 		slack_poison(m, i, true);
 	}
@@ -139,17 +190,17 @@ void virtq_mock_memory_wipe(struct virtq_mock *m)
 
 void *virtq_mock_host(struct virtq_mock *m, uint64_t gpa, uint64_t len)
 {
-	return m ? virtq_mem_translate(&m->mem, gpa, len) : NULL;
+	return m ? virtq_mem_translate(&m->driver_mem, gpa, len) : NULL;
 }
 
 int virtq_mock_read(struct virtq_mock *m, uint64_t gpa, void *dst, size_t len)
 {
-	return m ? virtq_mem_read(&m->mem, gpa, dst, len) : -VIRTQ_EINVAL;
+	return m ? virtq_mem_read(&m->driver_mem, gpa, dst, len) : -VIRTQ_EINVAL;
 }
 
 int virtq_mock_write(struct virtq_mock *m, uint64_t gpa, const void *src, size_t len)
 {
-	int r = m ? virtq_mem_write(&m->mem, gpa, src, len) : -VIRTQ_EINVAL;
+	int r = m ? virtq_mem_write(&m->driver_mem, gpa, src, len) : -VIRTQ_EINVAL;
 	if (!r)
 		virtq_mock_note_driver_write(m, gpa, len);
 	return r;
@@ -160,7 +211,7 @@ int virtq_mock_fill(struct virtq_mock *m, uint64_t gpa, int byte, size_t len)
 	struct virtq_seg segs[VIRTQ_MOCK_MAX_REGIONS];
 	if (!m)
 		return -VIRTQ_EINVAL;
-	int n = virtq_mem_split(&m->mem, gpa, len, segs, VIRTQ_MOCK_MAX_REGIONS);
+	int n = virtq_mem_split(&m->driver_mem, gpa, len, segs, VIRTQ_MOCK_MAX_REGIONS);
 	for (int i = 0; i < n; i++)
 		memset(segs[i].addr, byte, segs[i].len);
 	if (n < 0)

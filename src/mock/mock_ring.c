@@ -13,6 +13,7 @@ void virtq_mock_config_default(struct virtq_mock_config *cfg)
 	cfg->nregions = 1;
 	cfg->regions[0] = (struct virtq_mock_region){ .gpa = 0, .size = 1u << 20 };
 	cfg->queue_size = 256;
+	cfg->features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1); /* virtio 1.x: the feature contract */
 	cfg->desc_gpa = cfg->avail_gpa = cfg->used_gpa = VIRTQ_MOCK_AUTO;
 	cfg->buf_gpa = cfg->buf_end = VIRTQ_MOCK_AUTO;
 }
@@ -112,11 +113,22 @@ void virtq_mock_wipe(struct virtq_mock *m)
 	virtq_mock_reset_driver(m);
 }
 
+/* Field by field: the struct has padding. */
+static bool same_regions(const struct virtq_mock_config *a, const struct virtq_mock_config *b)
+{
+	for (uint32_t i = 0; i < a->nregions; i++)
+		if (a->regions[i].gpa != b->regions[i].gpa ||
+		    a->regions[i].size != b->regions[i].size ||
+		    a->regions[i].flags != b->regions[i].flags)
+			return false;
+	return true;
+}
+
 int virtq_mock_reconfigure(struct virtq_mock *m, const struct virtq_mock_config *cfg)
 {
 	if (!m || !cfg || cfg->nregions != m->cfg.nregions ||
 	    cfg->shared_memory != m->cfg.shared_memory ||
-	    memcmp(cfg->regions, m->cfg.regions, cfg->nregions * sizeof(cfg->regions[0])))
+	    !same_regions(cfg, &m->cfg))
 		return -VIRTQ_EINVAL;
 	m->cfg = *cfg;
 	layout(m);
@@ -173,7 +185,7 @@ void virtq_mock_alloc_reset(struct virtq_mock *m)
  * or outside memory, when a test builds a malicious layout. */
 static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 {
-	void *p = virtq_mem_translate(&m->mem, gpa, 2);
+	void *p = virtq_mem_translate(&m->driver_mem, gpa, 2);
 	if (!p)
 		return -VIRTQ_EBADADDR;
 	if ((uintptr_t)p & 1u) {
@@ -189,7 +201,7 @@ static int store16(struct virtq_mock *m, uint64_t gpa, uint16_t v, bool release)
 
 static uint16_t load16(struct virtq_mock *m, uint64_t gpa, bool acquire)
 {
-	void *p = virtq_mem_translate(&m->mem, gpa, 2);
+	void *p = virtq_mem_translate(&m->driver_mem, gpa, 2);
 	if (!p)
 		return 0;
 	if ((uintptr_t)p & 1u)
@@ -200,7 +212,7 @@ static uint16_t load16(struct virtq_mock *m, uint64_t gpa, bool acquire)
 int virtq_mock_write_desc_at(struct virtq_mock *m, uint64_t gpa, uint64_t addr, uint32_t len,
 			     uint16_t flags, uint16_t next)
 {
-	void *p = m ? virtq_mem_translate(&m->mem, gpa, RING_DESC_BYTES) : NULL;
+	void *p = m ? virtq_mem_translate(&m->driver_mem, gpa, RING_DESC_BYTES) : NULL;
 	if (!p)
 		return m ? -VIRTQ_EBADADDR : -VIRTQ_EINVAL;
 	ring_write_desc(p, (struct ring_desc){ .addr = addr, .len = len, .flags = flags,
@@ -372,7 +384,7 @@ int virtq_mock_used_elem(struct virtq_mock *m, uint32_t slot, uint32_t *id, uint
 	if (!m)
 		return -VIRTQ_EINVAL;
 	uint64_t gpa = m->cfg.used_gpa + used_ring_off(slot % mock_size(m));
-	void *p = virtq_mem_translate(&m->mem, gpa, 8);
+	void *p = virtq_mem_translate(&m->driver_mem, gpa, 8);
 	if (!p || ((uintptr_t)p & 3u))
 		return -VIRTQ_EBADADDR;
 	if (id)

@@ -786,10 +786,10 @@ static int setup(struct run *r)
 	struct virtq_mock_config mc;
 	virtq_mock_config_default(&mc);
 	mc.nregions = 2;
-	mc.regions[0] = (struct virtq_mock_region){ 0, REGION_BYTES };
-	mc.regions[1] = (struct virtq_mock_region){ REGION_BYTES, REGION_BYTES };
+	mc.regions[0] = (struct virtq_mock_region){ .gpa = 0, .size = REGION_BYTES };
+	mc.regions[1] = (struct virtq_mock_region){ .gpa = REGION_BYTES, .size = REGION_BYTES };
 	mc.queue_size = r->cfg->queue_size;
-	mc.features = VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) |
+	mc.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) |
 		      (r->cfg->event_idx ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0);
 	mc.buf_gpa = TABLES_GPA;
 	mc.buf_end = slots_gpa(mc.queue_size) & ~(uint64_t)15;

@@ -10,8 +10,8 @@
  * arithmetic overflow, no overlap (virtq_mem_add_region checks it), the file
  * large enough for the mapping (else touching it would raise SIGBUS).
  */
-#ifndef VSOCK_MEMTABLE_H
-#define VSOCK_MEMTABLE_H
+#ifndef VU_MEMTABLE_H
+#define VU_MEMTABLE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * has its fd set to -1, so its stale events in that batch are skipped; the
  * owner frees objects only between batches (see ev_loop_run_once()).
  */
-#ifndef VSOCK_LOOP_H
-#define VSOCK_LOOP_H
+#ifndef VU_LOOP_H
+#define VU_LOOP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The example's tests: CHECK() counts a failure and carries on, so one run
  * reports every broken expectation; main returns test_failures != 0. */
-#ifndef VSOCK_TEST_CHECK_H
-#define VSOCK_TEST_CHECK_H
+#ifndef VU_TEST_CHECK_H
+#define VU_TEST_CHECK_H
 
 #include <stdio.h>
 
@@ -17,4 +17,4 @@ static int test_failures;
 		}                                                                      \
 	} while (0)
 
-#endif /* VSOCK_TEST_CHECK_H */
+#endif /* VU_TEST_CHECK_H */

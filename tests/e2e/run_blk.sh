@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# End-to-end test of the vhost-user blk device built on virtq
+# (examples/blk) under QEMU, through Linux's virtio_blk driver.
+#
+#   tests/e2e/run_blk.sh BACKEND BLK_TOOL WORKDIR
+#
+# Builds blk_bad (a kernel module sending malformed requests) against the
+# guest kernel's headers and an initramfs (busybox-static, blk_tool, the
+# virtio modules, guest_init_blk.sh as /init), starts the back-end on a
+# 96 MiB image with 2 queues, boots Debian's kernel with 2 vCPUs under
+# qemu-system-x86 (KVM only if a probe boots a kernel with it, else TCG;
+# VIRTQ_E2E_ACCEL=kvm|tcg forces one) and checks:
+#   - malformed requests (sector beyond the disk, short header, status in a
+#     readable buffer, unknown type) get an error status (or, without a
+#     writable status, length 0) and the next request is served;
+#   - a pattern written with direct I/O by four processes reads back, and
+#     the image on the host holds exactly it (checksums);
+#   - reconnect: the back-end is killed (SIGKILL) during such writes and a
+#     new one started; QEMU (reconnect=1) comes back with the inflight
+#     region, no write fails, every checksum matches;
+#   - the back-end stops cleanly on SIGTERM, its log free of sanitizer reports.
+# Prints MiB/s of 1 MiB sequential I/O and IOPS of 4 KiB random I/O each
+# way, naming the accelerator. Exit 77 (ctest SKIP_RETURN_CODE) only if the
+# packages cannot be installed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$here/../../scripts/lib/common.sh"
+# shellcheck source=tests/e2e/qemu.sh
+source "$here/qemu.sh"
+
+[ $# -eq 3 ] || die "usage: $0 BACKEND BLK_TOOL WORKDIR"
+backend=$1 tool=$2 work=$3
+[ -x "$backend" ] || die "no backend at $backend"
+[ -x "$tool" ] || die "no blk_tool at $tool"
+
+if ! (ensure_packages qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
+	cpio kmod xz-utils zstd make gcc); then
+	echo "SKIP: qemu-system-x86 / linux-image-amd64 / linux-headers-amd64 could not be installed (run as root on Debian)"
+	exit 77
+fi
+
+# ---- kernel, modules, blk_bad -------------------------------------------------------
+kver=""
+while read -r k; do
+	v=${k#/boot/vmlinuz-}
+	if [ -f "$k" ] && [ -d "/lib/modules/$v/build" ] &&
+		modprobe -S "$v" --show-depends virtio_blk >/dev/null 2>&1; then
+		kver=$v # the newest wins
+	fi
+done < <(printf '%s\n' /boot/vmlinuz-* | sort -V)
+if [ -z "$kver" ]; then
+	echo "SKIP: no installed kernel with virtio_blk and its headers"
+	exit 77
+fi
+
+rm -rf "$work"
+mkdir -p "$work/root/bin" "$work/root/mod" "$work/root/proc" "$work/root/sys" "$work/root/dev"
+cp -r "$here/blk_bad" "$work/kmod"
+make -s -C "/lib/modules/$kver/build" M="$work/kmod" modules >"$work/kmod.log" 2>&1 ||
+	{ cat "$work/kmod.log"; die "blk_bad did not build against $kver"; }
+cp "$work/kmod/blk_bad.ko" "$work/root/mod/"
+cp /bin/busybox "$work/root/bin/busybox"
+ln -s busybox "$work/root/bin/sh"
+cp "$tool" "$work/root/bin/blk_tool"
+cp "$here/guest_init_blk.sh" "$work/root/init"
+chmod 755 "$work/root/init"
+# modules LIST MODULE...: appends to mod/LIST each module (dependencies
+# first) that no list holds yet, decompressed
+modules() {
+	local list=$1 m ko name
+	shift
+	for m in "$@"; do modprobe -S "$kver" --show-depends "$m"; done |
+		awk '$1 == "insmod" { print $2 }' | while read -r ko; do
+		name=$(basename "$ko")
+		name=${name%.xz} name=${name%.zst} name=${name%.gz}
+		grep -qsx "$name" "$work/root/mod/order" "$work/root/mod/blk_order" && continue
+		case "$ko" in
+		*.xz) xz -dc "$ko" ;;
+		*.zst) zstd -qdc "$ko" ;;
+		*.gz) gzip -dc "$ko" ;;
+		*) cat "$ko" ;;
+		esac >"$work/root/mod/$name"
+		echo "$name" >>"$work/root/mod/$list"
+	done
+}
+modules order virtio_pci
+modules blk_order virtio_blk
+(cd "$work/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$work/initrd.gz")
+
+# ---- processes, all bounded, all stopped on exit --------------------------------------
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...: records a failed assertion
+	local what=$1
+	shift
+	if "$@"; then
+		say "ok: $what"
+	else
+		echo "FAILED: $what" >&2
+		fail=1
+	fi
+}
+
+image=$work/disk.img sock=$work/blk.sock
+truncate -s 96M "$image"
+start_backend() { # start_backend LOG: the back-end on the image, in backend_pid
+	rm -f "$sock"
+	"$backend" --socket "$sock" --image "$image" --num-queues 2 --serial virtq-e2e >"$1" 2>&1 &
+	backend_pid=$!
+	pids+=("$backend_pid")
+	for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	[ -S "$sock" ] || { cat "$1"; die "backend did not create $sock"; }
+}
+start_backend "$work/backend.log"
+
+e2e_pick_accel "/boot/vmlinuz-$kver" "$work" >"$work/accel" || exit 1
+accel=$E2E_ACCEL cpu=$E2E_CPU
+say "guest kernel $kver, $(cat "$work/accel")"
+console=$work/console.log
+t_start=$(date +%s)
+timeout 900 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 512 \
+	-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
+	-chardev socket,id=blk0,path="$sock",reconnect=1 \
+	-device vhost-user-blk-pci,chardev=blk0,num-queues=2 \
+	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 quiet panic=-1 oops=panic" -no-reboot \
+	-display none -serial "file:$console" -monitor none -nodefaults >"$console.qemu" 2>&1 &
+qemu_pid=$!
+pids+=("$qemu_pid")
+# kill_mid_request PID: stops PID (SIGSTOP) until it is caught inside
+# preadv or pwritev (x86_64 system calls 295, 296: a request popped and in
+# flight), then SIGKILLs it there. Fails if it never catches one.
+kill_mid_request() {
+	local pid=$1 nr
+	for _ in $(seq 1 3000); do
+		kill -STOP "$pid"
+		for _ in $(seq 1 100); do
+			[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] && break
+		done
+		nr=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null || echo none)
+		case "$nr" in
+		295 | 296)
+			kill -KILL "$pid"
+			return 0
+			;;
+		esac
+		kill -CONT "$pid"
+		sleep 0.005
+	done
+	kill -KILL "$pid"
+	return 1
+}
+# reconnect: SIGKILL the back-end inside a request during the guest's
+# writes, start a new one on the same socket and image
+rc_killed=-1 caught=no
+if e2e_wait_console "$console" "E2E-RECONNECT-START" 600 "$qemu_pid"; then
+	sleep 0.2
+	kill_mid_request "$backend_pid" && caught=yes
+	wait "$backend_pid" 2>/dev/null || true
+	rc_killed=$(grep -ac 'E2E-rc[0-3] write ' "$console" || true)
+	say "back-end killed with $rc_killed of 32 reconnect writes done; starting a new one"
+	start_backend "$work/backend2.log"
+else
+	fail=1
+fi
+e2e_wait_console "$console" "E2E-DONE" 900 "$qemu_pid" || fail=1
+for _ in $(seq 1 60); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 1; done
+t_end=$(date +%s)
+
+# ---- assertions ---------------------------------------------------------------------
+has() { grep -qa -- "$2" "$1"; }
+bad() { # bad NAME STATUS LEN: blk_bad's request NAME was answered so
+	check "malformed: $1 -> status $2, length $3" grep -qaw -- "E2E-bad $1 status=$2 len=$3" "$console"
+}
+bad good-first 0 513
+bad out-of-range 1 1
+bad after-out-of-range 0 513
+bad short-header 1 1
+bad after-short-header 0 513
+bad status-readable 238 0 # 0xee: untouched, nothing written
+bad after-status-readable 0 513
+bad unknown-type 2 1
+bad after-unknown-type 0 513
+check "virtio_blk sees 96 MiB on 2 queues" has "$console" "E2E-DISK sectors=196608 queues=2"
+for i in 0 1 2 3; do
+	w=$(grep -a -- "E2E-data$i write " "$console" | grep -o 'sum=[0-9a-f]*' || true)
+	v=$(grep -a -- "E2E-data$i verify " "$console" | grep -o 'sum=[0-9a-f]*' || true)
+	check "process $i: 8 MiB written with direct I/O" has "$console" "E2E-data$i write bytes=8388608 .* ok"
+	check "process $i: read back, checksums match" test -n "$w" -a "$w" = "$v"
+	h=$("$tool" verify "$image" $((i * 8)) 8 $((100 + i)) | grep -o 'sum=[0-9a-f]*' || true)
+	check "process $i: the image holds the pattern" test -n "$w" -a "$w" = "$h"
+done
+check "reconnect: the back-end was killed inside a request, during the writes" \
+	test "$caught" = yes -a "$rc_killed" -ge 0 -a "$rc_killed" -lt 32
+check "reconnect: QEMU connected to the new back-end" has "$work/backend2.log" "front-end connected"
+for i in 0 1 2 3; do
+	n=$(grep -ac -- "E2E-rc$i write bytes=8388608 .* ok" "$console" || true)
+	last=$(grep -a -- "E2E-rc$i write " "$console" | tail -1 | grep -o 'sum=[0-9a-f]*' || true)
+	v=$(grep -a -- "E2E-rc$i verify " "$console" | grep -o 'sum=[0-9a-f]*' || true)
+	h=$("$tool" verify "$image" $((48 + i * 8)) 8 $((208 + i * 10)) | grep -o 'sum=[0-9a-f]*' || true)
+	check "reconnect: process $i: 8 writes of 8 MiB, none failed" test "$n" -eq 8
+	check "reconnect: process $i: read back and on the host, checksums match" \
+		test -n "$last" -a "$last" = "$v" -a "$last" = "$h"
+done
+check "no guest kernel warning or oops" bash -c "! grep -E 'WARNING:|BUG:|Oops|Call Trace|I/O error' '$console'"
+check "the back-end logged the malformed requests" test "$(grep -c 'bad request' "$work/backend.log")" -ge 3
+resubmitted=$(sed -n 's/.*: \([0-9]*\) requests in flight before the restart.*/\1/p' \
+	"$work/backend2.log" | awk '{ n += $1 } END { print n + 0 }')
+check "reconnect: the new back-end served again the $resubmitted request(s) the killed one had in flight" \
+	test "$resubmitted" -ge 1
+check "backend alive" kill -0 "$backend_pid"
+# the back-end's CPU time (utime + stime, in clock ticks) for all requests
+cpu_ticks=$(awk '{ print $14 + $15 }' "/proc/$backend_pid/stat" 2>/dev/null || echo 0)
+kill -TERM "$backend_pid" 2>/dev/null || true
+backend_rc=0
+wait "$backend_pid" || backend_rc=$?
+check "backend exits 0 on SIGTERM" test "$backend_rc" -eq 0
+check "backend removed its socket" test ! -e "$sock"
+check "backend logs free of sanitizer reports" \
+	bash -c "! grep -q -E 'Sanitizer|runtime error' '$work/backend.log' '$work/backend2.log'"
+
+# ---- throughput ---------------------------------------------------------------------
+val() { grep -a -- "E2E-bench bench $1 " "$console" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | head -1; }
+say "throughput ($accel, 2 vCPUs, queue depth 1, direct I/O): 1 MiB sequential write $(val seqwrite mibps) MiB/s," \
+	"read $(val seqread mibps) MiB/s; 4 KiB random write $(val randwrite iops) IOPS," \
+	"read $(val randread iops) IOPS; VM ran $((t_end - t_start)) s"
+requests=$(sed -n 's/.*: \([0-9]*\) requests, .*/\1/p' "$work/backend2.log" | tail -1)
+ticks_per_s=$(getconf CLK_TCK)
+say "back-end CPU (the restarted one): $((cpu_ticks * 1000 / ticks_per_s)) ms for ${requests:-?} requests" \
+	"($(( ${requests:-0} > 0 ? cpu_ticks * 1000000 / ticks_per_s / requests : 0 )) us each, synchronous I/O included)"
+if [ "$fail" -ne 0 ]; then
+	echo "--- backend log" >&2
+	tail -60 "$work/backend.log" >&2
+	echo "--- guest console" >&2
+	grep -a E2E- "$console" | tail -60 >&2
+	exit 1
+fi
+echo "e2e blk: all checks passed"
