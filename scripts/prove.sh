@@ -30,19 +30,22 @@ logs in build/prove/.
 EOF
 }
 
-# name | driver | library sources | functions kept path-sensitive | defines
-QUEUE_SLEVEL="one_size:100,resumed:100,virtq_pop:50,next_head:50,refresh_avail:50,virtq_discard:50,virtq_resubmit:50"
+# name | driver | library sources | functions kept path-sensitive | defines |
+# functions the analysis must reach (else the driver's set-up failed and the
+# analysis proved nothing)
+QUEUE_SLEVEL="one_size:100,resumed:100,virtq_pop:50,pop_ready:50,virtq_pop_many:50,next_head:50,refresh_avail:50,virtq_discard:50,virtq_resubmit:50"
 # What proofs/drivers/guest.c calls: in every analysis.
 SETUP_SOURCES="mem.c queue.c inflight.c"
-QUEUE_SOURCES="pop.c used.c chain.c $SETUP_SOURCES"
+QUEUE_SOURCES="pop.c used.c batch.c chain.c $SETUP_SOURCES"
+QUEUE_REACH="walk_chain virtq_add_used virtq_publish_used virtq_needs_notify virtq_add_used_many virtq_resume"
 ANALYSES=(
-	"queue|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=0"
-	"indirect|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=1"
-	"state|eva_state.c|state.c state_codec.c $SETUP_SOURCES||"
-	"restore|eva_restore.c|state.c state_codec.c $SETUP_SOURCES|restore_onto:100,virtq_restore:100,restore_checks:100|"
-	"mem|eva_mem.c|$SETUP_SOURCES|virtq_mem_split:100|"
-	"chain|eva_chain.c|chain.c $SETUP_SOURCES||"
-	"vsock|eva_vsock.c|vsock.c vsock_hdr.c chain.c $SETUP_SOURCES||"
+	"queue|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=0|$QUEUE_REACH"
+	"indirect|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=1|$QUEUE_REACH"
+	"state|eva_state.c|state.c state_codec.c $SETUP_SOURCES|||decode_fields virtq_state_encode"
+	"restore|eva_restore.c|state.c state_codec.c $SETUP_SOURCES|restore_onto:100,virtq_restore:100,restore_checks:100||restore_apply virtq_save"
+	"mem|eva_mem.c|$SETUP_SOURCES|virtq_mem_split:100||virtq_mem_split copy_range"
+	"chain|eva_chain.c|chain.c $SETUP_SOURCES|||cursor_move virtq_chain_segments"
+	"vsock|eva_vsock.c|vsock.c vsock_hdr.c chain.c $SETUP_SOURCES|||virtq_vsock_rx_finish virtq_vsock_tx_segments"
 )
 # WP proofs: name | file in proofs/wp/ | functions proved | which of their
 # properties. Functions called but not listed keep their contracts as
@@ -59,7 +62,7 @@ GATED="queue indirect state mem"
 
 # Functions whose paths are kept apart (no merging) everywhere: the map and
 # queue set-up, so that the configuration stays exact.
-SETUP_SLEVEL="main:100,guest_map:200,add:200,virtq_mem_add_region:100,mem_first_above:100,guest_queue:100,virtq_activate:100,virtq_queue_start_checks:100,virtq_queue_map_rings:100,map_ring:100,virtq_mem_translate:50,mem_region_of:50"
+SETUP_SLEVEL="main:100,guest_map:200,add:200,virtq_mem_add_region:100,mem_first_above:100,any_features:200,guest_queue:200,virtq_activate:100,virtq_queue_start_checks:100,virtq_queue_map_rings:100,map_ring:100,virtq_mem_translate:50,mem_region_of:50"
 
 only=() patch="" log2_sizes=15 list=0 all=0 wp=1
 while [ $# -gt 0 ]; do
@@ -84,7 +87,7 @@ if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx wp; then wp=
 
 if [ "$list" = 1 ]; then
 	for a in "${ANALYSES[@]}"; do
-		IFS='|' read -r name driver _ _ defines <<<"$a"
+		IFS='|' read -r name driver _ _ defines _ <<<"$a"
 		gate=$([[ " $GATED " == *" $name "* ]] && echo gated || echo open)
 		printf '%-8s %-5s proofs/drivers/%s %s: %s\n' "$name" "$gate" "$driver" "$defines" \
 			"$(sed -n '3,/\*\//p' "$VIRTQ_ROOT/proofs/drivers/$driver" | sed 's/^ *\*\/.*//; s/^ \* *//' | tr '\n' ' ' | sed 's/  */ /g')"
@@ -144,7 +147,7 @@ functions() {
 failed=0 broken=0
 declare -A row
 run_eva() {
-	local name=$1 driver=$2 sources=$3 slevel=$4 defines=$5 dir="$out/$1" start end
+	local name=$1 driver=$2 sources=$3 slevel=$4 defines=$5 reach=$6 dir="$out/$1" start end f
 	local srcs=() s
 	for s in $sources; do srcs+=("$tree/src/$s"); done
 	mkdir -p "$dir"
@@ -169,6 +172,12 @@ run_eva() {
 	end=$(date +%s)
 	alarms "$dir/eva.log" >"$dir/alarms.txt"
 	functions "$dir/eva.log" >"$dir/functions.txt"
+	for f in $reach; do
+		grep -qx "$f" "$dir/functions.txt" || {
+			echo "FAILED: $name: $f was never reached: the driver's set-up fails (see $dir/eva.log)" >&2
+			broken=1
+		}
+	done
 	while IFS= read -r alarm; do
 		grep -qxF "$name|$(without_line <<<"$alarm")" "$justified" || echo "$alarm"
 	done <"$dir/alarms.txt" >"$dir/new-alarms.txt"
@@ -212,14 +221,14 @@ run_wp() {
 
 total_start=$(date +%s)
 for a in "${ANALYSES[@]}"; do
-	IFS='|' read -r name driver sources slevel defines <<<"$a"
+	IFS='|' read -r name driver sources slevel defines reach <<<"$a"
 	if [ ${#only[@]} -gt 0 ]; then
 		printf '%s\n' "${only[@]}" | grep -qx "$name" || continue
 	elif [ "$all" = 0 ] && [[ " $GATED " != *" $name "* ]]; then
 		continue
 	fi
 	say "eva: $name (proofs/drivers/$driver; sizes 1 .. 2^$log2_sizes)"
-	run_eva "$name" "$driver" "$sources" "$slevel" "$defines"
+	run_eva "$name" "$driver" "$sources" "$slevel" "$defines" "$reach"
 	echo "  functions: $(tr '\n' ' ' <"$out/$name/functions.txt")"
 done
 

@@ -2,17 +2,14 @@
 /*
  * WP: virtq_state_decode() reads at most the `len` bytes it is given.
  *
- * The contracts of src/state_codec.c's functions, on declarations before the
- * source itself is included (its two loops carry their invariants in place).
+ * The contracts of src/state_codec.c's functions, on declarations after the
+ * source is included (its two loops carry their invariants in place).
  * The decoder reads the number of heads twice, once to check the length and
  * once to decode them: the contracts say both readings are the same function
  * of the same bytes (heads_announced), so the heads loop stays inside the
  * length check_framing() accepted.
  */
-#include <stddef.h>
-#include <stdint.h>
-
-#include "virtq/state.h"
+#include "../../src/state_codec.c"
 
 /* le_prefix (the value of n little-endian bytes) is defined in the source,
  * next to the loop whose invariant uses it. */
@@ -87,5 +84,3 @@ int virtq_state_check(const struct virtq_state *s);
     requires \separated(s, (unsigned char *)buf + (0 .. len - 1));
     assigns *s; */
 int virtq_state_decode(struct virtq_state *s, const void *buf, size_t len);
-
-#include "../../src/state_codec.c"

@@ -32,12 +32,13 @@ static inline bool checked_range_last(uint64_t start, uint64_t len, uint64_t *la
 /*@ assigns *sum; */
 static inline bool virtq_model_add_overflow_u64(uint64_t a, uint64_t b, uint64_t *sum);
 
-/*@ assigns \nothing; */
-void *virtq_mem_translate(const struct virtq_mem *m, uint64_t gpa, uint64_t len);
+/*@ assigns *host; */
+int virtq_mem_map_one(const struct virtq_mem *m, uint64_t gpa, uint64_t len, enum mem_access access,
+		      void **host);
 
 /*@ assigns q->region_hint, segs[0 .. cap - 1]; */
 static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, uint32_t nseg,
-			uint64_t gpa, uint32_t len);
+			uint64_t gpa, uint32_t len, enum mem_access access);
 
 /*@ requires head <= q->size_minus_1;
     assigns q->region_hint, c->segs[0 .. c->cap - 1], *c; */
