@@ -17,7 +17,8 @@ mkdir -p "$OUT" "$build"
 # The library, mock and harness as static libraries, with the engine's
 # CFLAGS (sanitizers, coverage instrumentation) and nothing of our own.
 cmake -S "$tree" -B "$build" -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" \
-	-DCMAKE_BUILD_TYPE=None -DVIRTQ_WERROR=OFF -DVIRTQ_BUILD_TESTS=OFF -DBUILD_TESTING=OFF
+	-DCMAKE_BUILD_TYPE=None -DVIRTQ_WERROR=OFF -DVIRTQ_BUILD_TESTS=OFF -DBUILD_TESTING=OFF \
+	-DVIRTQ_FUZZ_HOOKS=ON # the TOCTOU operation (fuzz/README.md)
 cmake --build "$build" --target virtq_fuzz_harness -j "$(nproc)"
 libs=("$build/fuzz/libvirtq_fuzz_harness.a" "$build/libvirtq_mock_static.a" "$build/libvirtq.a")
 

@@ -16,7 +16,8 @@ usage() {
 	cat <<'EOF'
 usage: scripts/prove.sh [--only NAME]... [--all] [--patch FILE] [--sizes LOG2] [--list]
   (no option)    the analyses CI runs: every one with no unjustified alarm
-  --only NAME    run only this analysis (repeatable; see --list)
+  --only NAME    run only this analysis (repeatable; see --list; "wp" is
+                 the WP proofs)
   --all          run every analysis, those with open alarms too
   --patch FILE   analyse a copy of the tree with FILE applied (patch -p1),
                  e.g. a deliberately reintroduced bug that must give an alarm
@@ -29,20 +30,31 @@ logs in build/prove/.
 EOF
 }
 
-# name | driver | library sources | functions kept path-sensitive | defines
-QUEUE_SLEVEL="one_size:100,resumed:100,virtq_pop:50,next_head:50,refresh_avail:50,virtq_discard:50,virtq_resubmit:50"
+# name | driver | library sources | functions kept path-sensitive | defines |
+# functions the analysis must reach (else the driver's set-up failed and the
+# analysis proved nothing)
+QUEUE_SLEVEL="one_size:100,resumed:100,virtq_pop:50,pop_ready:50,virtq_pop_many:50,next_head:50,refresh_avail:50,virtq_discard:50,virtq_resubmit:50"
 # What proofs/drivers/guest.c calls: in every analysis.
 SETUP_SOURCES="mem.c queue.c inflight.c"
-QUEUE_SOURCES="pop.c used.c chain.c $SETUP_SOURCES"
+QUEUE_SOURCES="pop.c used.c batch.c chain.c $SETUP_SOURCES"
+QUEUE_REACH="walk_chain virtq_add_used virtq_publish_used virtq_needs_notify virtq_add_used_many virtq_resume"
 ANALYSES=(
-	"queue|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=0"
-	"indirect|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=1"
-	"state|eva_state.c|state.c state_codec.c $SETUP_SOURCES||"
-	"restore|eva_restore.c|state.c state_codec.c $SETUP_SOURCES|restore_onto:100,virtq_restore:100,restore_checks:100|"
-	"mem|eva_mem.c|$SETUP_SOURCES|virtq_mem_split:100|"
-	"chain|eva_chain.c|chain.c $SETUP_SOURCES||"
-	"vsock|eva_vsock.c|vsock.c vsock_hdr.c chain.c $SETUP_SOURCES||"
+	"queue|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=0|$QUEUE_REACH"
+	"indirect|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=1|$QUEUE_REACH"
+	"state|eva_state.c|state.c state_codec.c $SETUP_SOURCES|||decode_fields virtq_state_encode"
+	"restore|eva_restore.c|state.c state_codec.c $SETUP_SOURCES|restore_onto:100,virtq_restore:100,restore_checks:100||restore_apply virtq_save"
+	"mem|eva_mem.c|$SETUP_SOURCES|virtq_mem_split:100||virtq_mem_split copy_range"
+	"chain|eva_chain.c|chain.c $SETUP_SOURCES|||cursor_move virtq_chain_segments"
+	"vsock|eva_vsock.c|vsock.c vsock_hdr.c chain.c $SETUP_SOURCES|||virtq_vsock_rx_finish virtq_vsock_tx_segments"
 )
+# WP proofs: name | file in proofs/wp/ | functions proved | which of their
+# properties. Functions called but not listed keep their contracts as
+# assumptions (proofs/wp/*.c says which and why).
+WP_JOBS=(
+	"decode|state_codec.c|get_le,get16,get32,get64,announced_heads,check_v2_length,decode_fixed,decode_fields|-wp-rte"
+	"walk|walk.c|walk_chain|-wp-prop=@invariant,@variant"
+)
+
 # What the CI stage runs (no option): the analyses at zero unjustified
 # alarms. The others run with --all or --only; they still have alarms that
 # need a relational argument (README, "What is proved": not yet covered).
@@ -50,9 +62,9 @@ GATED="queue indirect state mem"
 
 # Functions whose paths are kept apart (no merging) everywhere: the map and
 # queue set-up, so that the configuration stays exact.
-SETUP_SLEVEL="main:100,guest_map:200,add:200,virtq_mem_add_region:100,mem_first_above:100,guest_queue:100,virtq_activate:100,virtq_queue_start_checks:100,virtq_queue_map_rings:100,map_ring:100,virtq_mem_translate:50,mem_region_of:50"
+SETUP_SLEVEL="main:100,guest_map:200,add:200,virtq_mem_add_region:100,mem_first_above:100,any_features:200,guest_queue:200,virtq_activate:100,virtq_queue_start_checks:100,virtq_queue_map_rings:100,map_ring:100,virtq_mem_translate:50,mem_region_of:50"
 
-only=() patch="" log2_sizes=15 list=0 all=0
+only=() patch="" log2_sizes=15 list=0 all=0 wp=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) [ $# -ge 2 ] || { usage >&2; exit 2; }; only+=("$2"); shift 2 ;;
@@ -67,15 +79,22 @@ while [ $# -gt 0 ]; do
 	esac
 done
 known() { local a; for a in "${ANALYSES[@]}"; do [ "${a%%|*}" = "$1" ] && return 0; done; return 1; }
-for n in "${only[@]}"; do known "$n" || { echo "unknown analysis: $n (see --list)" >&2; exit 2; }; done
+for n in "${only[@]}"; do
+	[ "$n" = wp ] || known "$n" || { echo "unknown analysis: $n (see --list)" >&2; exit 2; }
+done
+if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx wp; then wp=0; fi
 [ -z "$patch" ] || [ -f "$patch" ] || { echo "no such patch: $patch" >&2; exit 2; }
 
 if [ "$list" = 1 ]; then
 	for a in "${ANALYSES[@]}"; do
-		IFS='|' read -r name driver _ _ defines <<<"$a"
+		IFS='|' read -r name driver _ _ defines _ <<<"$a"
 		gate=$([[ " $GATED " == *" $name "* ]] && echo gated || echo open)
 		printf '%-8s %-5s proofs/drivers/%s %s: %s\n' "$name" "$gate" "$driver" "$defines" \
 			"$(sed -n '3,/\*\//p' "$VIRTQ_ROOT/proofs/drivers/$driver" | sed 's/^ *\*\/.*//; s/^ \* *//' | tr '\n' ' ' | sed 's/  */ /g')"
+	done
+	for j in "${WP_JOBS[@]}"; do
+		IFS='|' read -r name file fcts props <<<"$j"
+		printf 'wp       gated proofs/wp/%s: %s (%s)\n' "$file" "$fcts" "$props"
 	done
 	exit 0
 fi
@@ -107,11 +126,11 @@ sed -n 's/^| *\([a-z, ]*\) *| *`\([^`]*\)` *| *`\([^`]*\)` *|.*/\1|\2: \3/p' \
 
 # alarms LOG: one "file:line: message" line per alarm Eva emitted.
 alarms() {
-	awk '/^\[eva:alarm\]/ { if (key != "") print key; key = $2; next }
+	awk '/^\[eva:alarm\]/ { if (key != "") print key; key = $0; sub(/^\[eva:alarm\] /, "", key); next }
 	     key != "" && /^  stack:/ { print key; key = ""; next }
 	     key != "" && /^  / { m = $0; sub(/^ +/, "", m); key = key " " m; next }
 	     key != "" { print key; key = "" }
-	     END { if (key != "") print key }' "$1" | sed 's/  */ /g; s/ Warning: / /' | sort -u
+	     END { if (key != "") print key }' "$1" | sed 's/  */ /g; s/ Warning://' | sort -u
 }
 # without_line: "file: message", the key false-alarms.md lists.
 without_line() { sed -E 's/^([^:]+):[0-9]+: /\1: /' | sort -u; }
@@ -128,7 +147,7 @@ functions() {
 failed=0 broken=0
 declare -A row
 run_eva() {
-	local name=$1 driver=$2 sources=$3 slevel=$4 defines=$5 dir="$out/$1" start end
+	local name=$1 driver=$2 sources=$3 slevel=$4 defines=$5 reach=$6 dir="$out/$1" start end f
 	local srcs=() s
 	for s in $sources; do srcs+=("$tree/src/$s"); done
 	mkdir -p "$dir"
@@ -153,6 +172,12 @@ run_eva() {
 	end=$(date +%s)
 	alarms "$dir/eva.log" >"$dir/alarms.txt"
 	functions "$dir/eva.log" >"$dir/functions.txt"
+	for f in $reach; do
+		grep -qx "$f" "$dir/functions.txt" || {
+			echo "FAILED: $name: $f was never reached: the driver's set-up fails (see $dir/eva.log)" >&2
+			broken=1
+		}
+	done
 	while IFS= read -r alarm; do
 		grep -qxF "$name|$(without_line <<<"$alarm")" "$justified" || echo "$alarm"
 	done <"$dir/alarms.txt" >"$dir/new-alarms.txt"
@@ -168,18 +193,52 @@ run_eva() {
 	row[$name]="$name|$n_fun|$n_alarms|$((n_alarms - n_new))|$((end - start))s"
 }
 
+declare -A wp_row
+run_wp() {
+	local name=$1 file=$2 fcts=$3 props=$4 dir="$out/wp-$1" start end proved total
+	mkdir -p "$dir"
+	start=$(date +%s)
+	# shellcheck disable=SC2086 # props: several options
+	if ! (cd "$tree" && frama-c -c11 -machdep gcc_x86_64 \
+		-cpp-extra-args="-Iinclude -Isrc -include proofs/include/atomics_model.h -include proofs/include/builtins_model.h" \
+		"proofs/wp/$file" -wp $props -wp-fct "$fcts" -wp-prover z3,cvc4 \
+		-wp-timeout 20 -wp-par "$(nproc_or_2)" -wp-session "$dir/session") >"$dir/wp.log" 2>&1; then
+		echo "FAILED to run: wp $name (see $dir/wp.log)" >&2
+		grep -E 'User Error|Failure|error:' "$dir/wp.log" | head -5 >&2 || true
+		broken=1
+		wp_row[$name]="$name|-|did not run"
+		return
+	fi
+	end=$(date +%s)
+	read -r proved total < <(sed -n 's/^\[wp\] Proved goals: *\([0-9]*\) \/ \([0-9]*\)$/\1 \2/p' "$dir/wp.log")
+	if [ -z "${total:-}" ] || [ "$proved" != "$total" ]; then
+		failed=1
+		echo "FAILED GOAL(S) in wp $name: ${proved:-?} of ${total:-?} proved:" >&2
+		grep -A3 '^\[wp\] \[Failed\]\|^\[wp\] \[Unknown\]\|Timeout' "$dir/wp.log" | sed 's/^/  /' >&2
+	fi
+	wp_row[$name]="$name|${proved:-0} / ${total:-?}|$((end - start))s"
+}
+
 total_start=$(date +%s)
 for a in "${ANALYSES[@]}"; do
-	IFS='|' read -r name driver sources slevel defines <<<"$a"
+	IFS='|' read -r name driver sources slevel defines reach <<<"$a"
 	if [ ${#only[@]} -gt 0 ]; then
 		printf '%s\n' "${only[@]}" | grep -qx "$name" || continue
 	elif [ "$all" = 0 ] && [[ " $GATED " != *" $name "* ]]; then
 		continue
 	fi
 	say "eva: $name (proofs/drivers/$driver; sizes 1 .. 2^$log2_sizes)"
-	run_eva "$name" "$driver" "$sources" "$slevel" "$defines"
+	run_eva "$name" "$driver" "$sources" "$slevel" "$defines" "$reach"
 	echo "  functions: $(tr '\n' ' ' <"$out/$name/functions.txt")"
 done
+
+if [ "$wp" = 1 ]; then
+	for j in "${WP_JOBS[@]}"; do
+		IFS='|' read -r name file fcts props <<<"$j"
+		say "wp: $name (proofs/wp/$file: $fcts, $props)"
+		run_wp "$name" "$file" "$fcts" "$props"
+	done
+fi
 
 printf '\n%-8s %9s %7s %9s %6s\n' analysis functions alarms justified time
 for a in "${ANALYSES[@]}"; do
@@ -188,6 +247,12 @@ for a in "${ANALYSES[@]}"; do
 	IFS='|' read -r n f al j t <<<"${row[$name]}"
 	printf '%-8s %9s %7s %9s %6s\n' "$n" "$f" "$al" "$j" "$t"
 done
+for j in "${WP_JOBS[@]}"; do
+	name=${j%%|*}
+	[ -n "${wp_row[$name]:-}" ] || continue
+	IFS='|' read -r n g t <<<"${wp_row[$name]}"
+	printf 'wp %-5s %-26s %6s\n' "$n" "goals proved: $g" "$t"
+done
 echo "total time: $(($(date +%s) - total_start))s"
 
 if [ "$broken" = 1 ]; then
@@ -195,7 +260,7 @@ if [ "$broken" = 1 ]; then
 	exit 3
 fi
 if [ "$failed" = 1 ]; then
-	echo "PROVE: FAILED (new alarms above; fix the code or justify them in proofs/false-alarms.md)"
+	echo "PROVE: FAILED (new alarms or failed goals above; fix the code, or justify an alarm in proofs/false-alarms.md)"
 	exit 1
 fi
-echo "PROVE: PASSED (no unjustified alarm)"
+echo "PROVE: PASSED (no unjustified alarm, every goal proved)"

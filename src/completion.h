@@ -23,6 +23,20 @@ static inline void completion_write(struct virtq *q, uint16_t id, uint32_t len)
 	q->next_used++;
 }
 
+/* Completes chain id with len, if it is in flight; -VIRTQ_EINVAL (nothing
+ * written) for an id outside the queue or not in flight. */
+static inline int completion_add(struct virtq *q, uint16_t id, uint32_t len)
+{
+	if (id > q->size_minus_1)
+		return -VIRTQ_EINVAL;
+	unsigned char *entry = inflight_entry(q, id);
+	if (!inflight_entry_in_flight(entry))
+		return -VIRTQ_EINVAL;
+	completion_write(q, id, len);
+	inflight_entry_completed(q, entry, id);
+	return 0;
+}
+
 /*
  * Once 65536 or more entries were published since the last notification
  * decision, 16-bit indices cannot tell how many: used.idx may be back at the

@@ -151,13 +151,23 @@ static VIRTQ_ALWAYS_INLINE int walk_chain(struct virtq *q, struct virtq_chain *c
 	uint32_t limit = queue_size(q), i = head, walked = 0;
 	uint32_t nseg = 0, nread = NO_WRITABLE_YET, direct_ndesc = 0;
 	uint64_t total = 0, read_len = 0;
+	//@ ghost uint32_t size = (uint32_t)q->size_minus_1 + 1u;
+	//@ ghost uint32_t reads = 0;
 
+	/* Bounded work (proofs/wp/walk.c): reads + what is left <= 2 x size. */
+	/*@ loop invariant 0 <= walked <= limit <= size && i < limit;
+	    loop invariant direct_ndesc == 0 ==> limit == size;
+	    loop invariant reads + (direct_ndesc == 0 ? size : 0) + limit - walked <= 2 * size;
+	    loop assigns i, walked, limit, direct_ndesc, nseg, nread, total, read_len, table, cr,
+	                 reads, q->region_hint, segs[0 .. cap - 1];
+	    loop variant (direct_ndesc == 0 ? size : 0) + limit - walked; */
 	for (;;) {
 		if (VIRTQ_UNLIKELY(walked == limit)) {
 			c->ndesc = direct_ndesc + walked; /* descriptors read */
 			return -VIRTQ_ELOOP;
 		}
 		struct ring_desc d = ring_read_desc(ring_at(table, (uint64_t)i * RING_DESC_BYTES));
+		//@ ghost reads++;
 		if (VIRTQ_UNLIKELY(d.flags & VIRTQ_DESC_F_INDIRECT)) {
 			uint64_t last;
 			if (direct_ndesc)

@@ -48,9 +48,16 @@ static void put_le(unsigned char *p, uint64_t v, unsigned bytes)
 		p[i] = (unsigned char)(v >> (8u * i));
 }
 
+/*@ logic integer le_prefix{L}(unsigned char *p, integer n) =
+      n <= 0 ? 0 : (le_prefix(p, n - 1) | (uint64_t)(p[n - 1] << (8 * (n - 1))));
+*/
 static uint64_t get_le(const unsigned char *p, unsigned bytes)
 {
 	uint64_t v = 0;
+	/*@ loop invariant 0 <= i <= bytes;
+	    loop invariant v == le_prefix(p, i);
+	    loop assigns i, v;
+	    loop variant bytes - i; */
 	for (unsigned i = 0; i < bytes; i++)
 		v |= (uint64_t)p[i] << (8u * i);
 	return v;
@@ -213,6 +220,9 @@ static int decode_fields(const unsigned char *b, int version, struct virtq_state
 	if (n > VIRTQ_MAX_SIZE)
 		return -VIRTQ_EBADSTATE;
 	s->unpop_depth = get32(b + OFF_UNPOP_DEPTH);
+	/*@ loop invariant 0 <= i <= n;
+	    loop assigns i, s->heads[0 .. n - 1];
+	    loop variant n - i; */
 	for (uint32_t i = 0; i < n; i++)
 		s->heads[i] = get16(b + OFF_HEADS + 2u * i);
 	return virtq_state_check(s);

@@ -12,13 +12,8 @@ int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
 	int r = queue_usable(q);
 	if (r)
 		return r;
-	if (id > q->size_minus_1)
-		return -VIRTQ_EINVAL;
-	unsigned char *entry = inflight_entry(q, id);
-	if (!inflight_entry_in_flight(entry))
-		return -VIRTQ_EINVAL;
-	completion_write(q, id, len);
-	inflight_entry_completed(q, entry, id);
+	if ((r = completion_add(q, id, len)))
+		return r;
 	if (VIRTQ_UNLIKELY(q->log != NULL)) /* the element just written (log.h) */
 		return virtq_queue_log_elems(q, (uint16_t)(q->next_used - 1u), 1);
 	return 0;

@@ -327,6 +327,8 @@ void harness_device_op(struct harness *h, const struct scn_op *op)
 		harness_save_restore(h, op);
 		break;
 	case SCN_RESET:
+		if (scn_mods(op) & SCN_MOD_A)
+			harness_misuse(h);
 		harness_check_writes(h); /* the driver reset forgets the allowed ranges */
 		harness_reactivate(h);
 		virtq_mock_snapshot(h->guest);

@@ -71,10 +71,50 @@ static void restore_into_fresh_queue(struct harness *h, const struct virtq_state
 	h->q = fresh;
 }
 
+/*
+ * SAVE_RESTORE+B: the queue moves on as after chains were popped, completed
+ * and published one at a time with no notification decision in between,
+ * up to 65535 publishes since the last decision (all a state can say) --
+ * through a saved state with every index moved, so it costs one restore
+ * and crosses the 16-bit index wrap. Only on an active, drained queue with
+ * nothing posted (else the ring slots would move under the chains). The
+ * publishes that follow cross the 16-bit notification window for real.
+ */
+static void advance(struct harness *h)
+{
+	uint16_t delta = 65535;
+	static struct virtq_state s;
+	struct model *md = &h->model;
+	struct virtq_mock *g = h->guest;
+	if (!md->active || md->broken || model_in_flight(md) || md->next_used != md->published ||
+	    g->avail_idx != md->next_avail)
+		return;
+	if (md->signalled_valid && md->published_since_signal + delta > 65535)
+		delta = (uint16_t)(65535 - md->published_since_signal);
+	FUZZ_SAME(virtq_save(&h->q, &s), 0, "save before advancing");
+	const uint16_t to = (uint16_t)(s.next_avail + delta);
+	s.next_avail = s.next_used = s.published_used = to;
+	const uint8_t le[2] = { (uint8_t)to, (uint8_t)(to >> 8) };
+	FUZZ_SAME(virtq_mock_write(g, md->used + 2, le, 2), 0, "write used.idx");
+	FUZZ_SAME(virtq_mock_set_avail_idx(g, to), 0, "write avail.idx");
+	g->last_used = g->kicked_idx = to;
+	md->next_avail = md->shadow_avail = md->next_used = md->published = to;
+	md->published_since_signal += delta;
+	FUZZ_SAME(virtq_restore(&h->q, &g->mem, &s), 0, "restore after advancing");
+}
+
 void harness_save_restore(struct harness *h, const struct scn_op *op)
 {
 	static struct virtq_state s, decoded;
 	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES], again[VIRTQ_STATE_MAX_BYTES];
+	if (scn_mods(op) & SCN_MOD_B) {
+		advance(h);
+		return;
+	}
+	if (scn_mods(op) & SCN_MOD_A) { /* used.idx is the device's: restore must notice */
+		const uint8_t le[2] = { (uint8_t)op->idx, (uint8_t)(op->idx >> 8) };
+		virtq_mock_write(h->guest, h->model.used + 2, le, 2);
+	}
 	FUZZ_SAME(virtq_save(&h->q, &s), 0, "save");
 	const size_t len = encode_exact(&s, bytes);
 	if (scn_mods(op) & SCN_MOD_C) {

@@ -42,6 +42,19 @@ static struct virtq_mock *guest_for(const struct virtq_mock_config *cfg)
 	return victim->mapped ? &victim->mock : NULL;
 }
 
+uint64_t harness_memory_base(const struct scn_header *hdr)
+{
+	if ((hdr->features & 0xf8u) != 8u)
+		return 0;
+	const uint32_t size = 1u << ((hdr->size_log2 + 4u) % 16u);
+	const uint64_t avail = align_up(16ull * size, 4 * KiB);
+	const uint64_t used = align_up(avail + 6 + 2ull * size, 4 * KiB);
+	uint64_t end = align_up(used + 6 + 8ull * size, 64 * KiB) + 64 * KiB;
+	for (uint32_t i = 0; i < (hdr->regions & 3u); i++)
+		end += (hdr->regions & 4u ? 0 : 4 * KiB) + 4ull * KiB * (1u + hdr->region_kib % 16u);
+	return 0 - end; /* 2^64 - end: the last region's last byte is 2^64 - 1 */
+}
+
 int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
 {
 	struct virtq_mock_config cfg;
@@ -69,11 +82,17 @@ int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
 	 * only when feature bit 2 is the highest bit set: one bit flip away from
 	 * any sane header, yet rare among random bytes. */
 	const bool skew = (hdr->features & 0xfcu) == 4u;
-	cfg.desc_gpa = 0 + (skew ? (uint64_t)(int64_t)(int16_t)hdr->desc_skew : 0);
-	cfg.avail_gpa = avail + (skew ? (uint64_t)(int64_t)(int16_t)hdr->avail_skew : 0);
-	cfg.used_gpa = used + (skew ? (uint64_t)(int64_t)(int16_t)hdr->used_skew : 0);
-	cfg.buf_gpa = bufs;
-	cfg.buf_end = bufs + 64 * KiB;
+	/* High memory (feature bit 3 the highest bit set, never with skews):
+	 * the same layout moved up so that the last region ends at 2^64. No
+	 * guest memory at GPA 0, buffers below it are outside memory. */
+	const uint64_t base = harness_memory_base(hdr);
+	for (uint32_t i = 0; i < cfg.nregions; i++)
+		cfg.regions[i].gpa += base;
+	cfg.desc_gpa = base + (skew ? (uint64_t)(int64_t)(int16_t)hdr->desc_skew : 0);
+	cfg.avail_gpa = base + avail + (skew ? (uint64_t)(int64_t)(int16_t)hdr->avail_skew : 0);
+	cfg.used_gpa = base + used + (skew ? (uint64_t)(int64_t)(int16_t)hdr->used_skew : 0);
+	cfg.buf_gpa = base + bufs;
+	cfg.buf_end = base + bufs + 64 * KiB;
 
 	h->guest = guest_for(&cfg);
 	if (!h->guest)
@@ -81,7 +100,7 @@ int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
 
 	/* loc 0 is region 0's buffer area; loc i is extra region i */
 	h->nlocs = cfg.nregions;
-	h->loc_gpa[0] = bufs;
+	h->loc_gpa[0] = base + bufs;
 	h->loc_size[0] = 64 * KiB;
 	for (uint32_t i = 1; i < cfg.nregions; i++) {
 		h->loc_gpa[i] = cfg.regions[i].gpa;

@@ -113,6 +113,9 @@ static inline uint32_t harness_le32(const unsigned char *p)
 
 /* Pieces of the harness, one file each. */
 int harness_guest_setup(struct harness *h, const struct scn_header *hdr);
+/* Where the guest's memory starts: 0, or with header feature bit 3 (the
+ * highest set) 2^64 minus its size, so that its last region ends at 2^64. */
+uint64_t harness_memory_base(const struct scn_header *hdr);
 uint64_t harness_loc(const struct harness *h, struct scn_loc loc);
 uint64_t harness_op_addr(const struct harness *h, const struct scn_op *op);
 void harness_guest_op(struct harness *h, const struct scn_op *op);
@@ -150,6 +153,8 @@ void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len);
  * model_end around the model's walk and library_begin / library_end around
  * the library's (the model first); a rewritten field the model reads once
  * and the library loads again is a double fetch, an oracle failure. */
+/* RESET+A: the VMM's misuse of the queue API first (exec_misuse.c). */
+void harness_misuse(struct harness *h);
 void harness_toctou_arm(struct harness *h, const struct scn_op *op);
 void harness_toctou_model_begin(struct harness *h);
 void harness_toctou_model_end(struct harness *h);

@@ -80,6 +80,11 @@ enum scn_opcode {
 
 /* Modifier bits: the top three bits of the opcode byte. */
 #define SCN_MOD_A 1u /* POST: indirect; READ: skip; ADD_USED: raw id;
+		      * SAVE_RESTORE: the guest first writes used_idx to used.idx
+		      * (and with B, instead of saving and restoring, every index
+		      * moves on as after 65535 publishes since the last
+		      * notification decision, at once: exec_state.c);
+		      * RESET: the VMM's misuse of the API first (exec_misuse.c);
 		      * WRITE_DESC/TABLE: raw address, length and flags */
 #define SCN_MOD_B 2u /* POST: don't publish; ADD_USED: use bytes written;
 		      * WRITE_DESC: raw index and next; WRITE_AVAIL, BUMP_AVAIL: raw */

@@ -79,7 +79,7 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 	case SCN_BUMP_AVAIL:
 		return bit == SCN_MOD_B ? "raw" : bit == SCN_MOD_A ? "a" : "c";
 	case SCN_SAVE_RESTORE:
-		return bit == SCN_MOD_C ? "corrupt" : generic[bit >> 1];
+		return bit == SCN_MOD_C ? "corrupt" : bit == SCN_MOD_A ? "scribble" : "advance";
 	case SCN_VSOCK_TX:
 		return bit == SCN_MOD_A ? "zero_copy" : bit == SCN_MOD_B ? "hdr_len" : "c";
 	case SCN_VSOCK_RX:
@@ -90,6 +90,8 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 		return bit == SCN_MOD_A ? "rewound" : bit == SCN_MOD_B ? "torn" : "corrupt_area";
 	case SCN_POKE:
 		return bit == SCN_MOD_C ? "after_load" : generic[bit >> 1];
+	case SCN_RESET:
+		return bit == SCN_MOD_A ? "misuse" : generic[bit >> 1];
 	default:
 		return generic[bit == 4 ? 2 : bit >> 1];
 	}
@@ -123,9 +125,10 @@ static void print_buf(struct scn_codec *c, const char *name, struct scn_buf *b)
 static void print_header_comment(FILE *out, const struct scn_header *h)
 {
 	unsigned extra = h->regions & 3u;
-	fprintf(out, "# queue size %u%s%s%s; region 0 (rings, 64 KiB buffer area)",
+	fprintf(out, "# queue size %u%s%s%s%s; region 0 (rings, 64 KiB buffer area)",
 		1u << ((h->size_log2 + 4u) % 16u), h->features & 1u ? ", EVENT_IDX" : "",
-		h->features & 2u ? ", INDIRECT_DESC" : "", (h->features & 0xfcu) == 4u ? ", skewed rings" : "");
+		h->features & 2u ? ", INDIRECT_DESC" : "", (h->features & 0xfcu) == 4u ? ", skewed rings" : "",
+		(h->features & 0xf8u) == 8u ? ", memory ending at 2^64" : "");
 	if (extra)
 		fprintf(out, " + %u region(s) of %u KiB, %s", extra, 4u * (1u + h->region_kib % 16u),
 			h->regions & 4u ? "adjacent" : "with holes");
@@ -273,12 +276,13 @@ static void check_all_used(struct parser *p)
 			fail(p, "unknown field", p->keys[i]);
 }
 
-/* Friendly header fields on top of the raw ones: size=N, event_idx, indirect. */
+/* Friendly header fields on top of the raw ones: size=N, event_idx, indirect,
+ * skewed, high_memory. */
 static void parse_header(struct parser *p, struct scn_header *h)
 {
 	const char *size = take(p, "size");
 	bool event_idx = take(p, "event_idx"), indirect = take(p, "indirect");
-	bool skewed = take(p, "skewed");
+	bool skewed = take(p, "skewed"), high = take(p, "high_memory");
 	scenario_visit_header(&p->base, h);
 	if (!take(p, "version") && !h->version)
 		h->version = SCN_VERSION;
@@ -291,7 +295,8 @@ static void parse_header(struct parser *p, struct scn_header *h)
 			fail(p, "size must be a power of two up to 32768:", size);
 		h->size_log2 = (uint8_t)((log2 + 12u) % 16u);
 	}
-	h->features |= (uint8_t)((event_idx ? 1u : 0u) | (indirect ? 2u : 0u) | (skewed ? 4u : 0u));
+	h->features |= (uint8_t)((event_idx ? 1u : 0u) | (indirect ? 2u : 0u) | (skewed ? 4u : 0u) |
+				 (high ? 8u : 0u));
 }
 
 static bool parse_op_name(struct parser *p, char *word, struct scn_op *op)

@@ -142,6 +142,9 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 			U8(c, "byte", op->slot);
 			U8(c, "bit", op->cap);
 		}
+		if (scn_mods(op) & SCN_MOD_A) /* the guest scribbles used.idx first */
+			U16(c, "used_idx", op->idx);
+
 		break;
 	case SCN_RECONNECT:
 		if (scn_mods(op) & SCN_MOD_B)

@@ -228,6 +228,15 @@ static int bound_seeds(const char *dir)
 	behind.unpop_depth = 1;
 	r |= write_spoiled_state(dir, "unpop_depth_behind_completion", &behind, 64, 2);
 	r |= write_trailing_state(dir, "trailing_bytes", &s, 2);
+	/* The used ring (6 + 8 * 16 bytes, avail_event included) as close to
+	 * the end of the 64 KiB region at 2 MiB as its 4-alignment allows: 2
+	 * bytes before it; 4 bytes higher it runs 2 bytes past (refused). */
+	struct virtq_state at_end = s;
+	at_end.features |= UINT64_C(1) << 29;
+	at_end.used_gpa = (2u << 20) + 0x10000 - (8 + 8 * 16);
+	r |= write_state(dir, "used_ring_at_region_end", &at_end);
+	at_end.used_gpa += 4;
+	r |= write_state(dir, "used_ring_event_past_end", &at_end);
 	/* next_avail even: used.idx in memory stays 0, published_used is 6 */
 	s.next_avail = 10, s.next_used = 8, s.published_used = 7;
 	r |= write_state(dir, "used_idx_stale", &s);

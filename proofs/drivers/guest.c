@@ -33,20 +33,26 @@ int guest_map(struct virtq_mem *mem, struct virtq_mem_region *slots)
 }
 
 /*
- * The library reads two feature bits, EVENT_IDX and INDIRECT_DESC
- * (queue_has()); each is set or not (INDIRECT_DESC only if GUEST_INDIRECT),
- * and the other bits are all clear or all set. (Any u64 with one bit forced
- * clear is not an interval: Eva would lose that bit.)
+ * The feature bits the library reads (grep VIRTQ_F_ src/): each is set or
+ * not (INDIRECT_DESC only if GUEST_INDIRECT), and the other bits are all
+ * clear or all set. (Any u64 with some bits forced is not an interval: Eva
+ * would lose them.)
  */
 static uint64_t any_features(void)
 {
-	const uint64_t event_idx = VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
-	const uint64_t indirect = VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
-	uint64_t f = Frama_C_nondet(0, 1) ? 0 : ~(event_idx | indirect);
-	if (Frama_C_nondet(0, 1))
-		f |= event_idx;
-	if (GUEST_INDIRECT && Frama_C_nondet(0, 1))
-		f |= indirect;
+	static const unsigned read_bits[] = {
+		VIRTQ_F_EVENT_IDX, VIRTQ_F_VERSION_1, VIRTQ_F_ACCESS_PLATFORM,
+		VIRTQ_F_RING_PACKED, VIRTQ_F_IN_ORDER, VIRTQ_F_INDIRECT_DESC,
+	};
+	const unsigned n = sizeof(read_bits) / sizeof(read_bits[0]) - (GUEST_INDIRECT ? 0 : 1);
+	uint64_t read_mask = 0, f;
+	for (unsigned i = 0; i < sizeof(read_bits) / sizeof(read_bits[0]); i++)
+		read_mask |= VIRTQ_FEATURE(read_bits[i]);
+	f = Frama_C_nondet(0, 1) ? 0 : ~read_mask;
+	//@ loop unroll 6;
+	for (unsigned i = 0; i < n; i++)
+		if (Frama_C_nondet(0, 1))
+			f |= VIRTQ_FEATURE(read_bits[i]);
 	return f;
 }
 

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Misuse by the VMM, as queue.h and common.h document it (RESET+A): on the
+ * live queue, every configuration call refused while active (-VIRTQ_EINVAL)
+ * and changing nothing; NULL queues and arguments refused with
+ * -VIRTQ_EINVAL; after the reset, sizes a driver may offer that are not a
+ * power of two from 1 to the queue's maximum refused, and the datapath not
+ * ready (-VIRTQ_ENOTREADY). Then the ordinary reset and activation follow.
+ */
+#include "harness.h"
+
+/* While active: configuration frozen, the queue as it was. */
+static void misuse_active(struct harness *h)
+{
+	struct virtq *q = &h->q;
+	const struct virtq_ring_addrs addrs = { 0x1000, 0x2000, 0x3000 };
+	const uint32_t size = virtq_size(q), in_flight = virtq_in_flight(q);
+	const bool active = virtq_is_active(q);
+	const int frozen = active ? -VIRTQ_EINVAL : 0;
+	if (!active)
+		return; /* a rejected restore left it inactive: nothing is frozen */
+	FUZZ_SAME(virtq_set_size(q, size), frozen, "set_size while active");
+	FUZZ_SAME(virtq_set_addrs(q, &addrs), frozen, "set_addrs while active");
+	FUZZ_SAME(virtq_set_features(q, VIRTQ_FEATURE(VIRTQ_F_VERSION_1)), frozen,
+		  "set_features while active");
+	FUZZ_SAME(virtq_set_inflight(q, h->guest->inflight, h->guest->inflight_bytes), frozen,
+		  "set_inflight while active");
+	FUZZ_SAME(virtq_activate(q), frozen, "activate while active");
+	FUZZ_SAME(virtq_size(q), size, "size after refused configuration");
+	FUZZ_SAME(virtq_in_flight(q), in_flight, "in flight after refused configuration");
+	FUZZ_SAME(virtq_pop(q, NULL), h->model.broken ? -VIRTQ_EBROKEN : -VIRTQ_EINVAL,
+		  "pop into NULL");
+}
+
+/* NULL queues: refused, never dereferenced. */
+static void misuse_null(void)
+{
+	struct virtq_chain c;
+	virtq_chain_init(&c, NULL, 0);
+	FUZZ_SAME(virtq_set_size(NULL, 8), -VIRTQ_EINVAL, "set_size(NULL)");
+	FUZZ_SAME(virtq_set_addrs(NULL, NULL), -VIRTQ_EINVAL, "set_addrs(NULL)");
+	FUZZ_SAME(virtq_set_features(NULL, 0), -VIRTQ_EINVAL, "set_features(NULL)");
+	FUZZ_SAME(virtq_activate(NULL), -VIRTQ_EINVAL, "activate(NULL)");
+	FUZZ_SAME(virtq_pop(NULL, &c), -VIRTQ_EINVAL, "pop(NULL)");
+	FUZZ_SAME(virtq_add_used(NULL, 0, 0), -VIRTQ_EINVAL, "add_used(NULL)");
+	FUZZ_SAME(virtq_publish_used(NULL), -VIRTQ_EINVAL, "publish_used(NULL)");
+	FUZZ_SAME(virtq_needs_notify(NULL), -VIRTQ_EINVAL, "needs_notify(NULL)");
+	FUZZ_SAME(virtq_unpop(NULL), -VIRTQ_EINVAL, "unpop(NULL)");
+	FUZZ_SAME(virtq_in_flight(NULL), 0, "in_flight(NULL)");
+}
+
+/* After the reset: a driver's bad sizes refused, the datapath not ready. */
+static void misuse_inactive(struct harness *h)
+{
+	struct virtq *q = &h->q;
+	static const uint32_t bad[] = { 0, 3, 6, 24, 65536, 32769, UINT32_MAX };
+	struct virtq_chain c;
+	virtq_chain_init(&c, NULL, 0);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		FUZZ_SAME(virtq_set_size(q, bad[i]), -VIRTQ_EINVAL, "set_size of a bad size");
+	FUZZ_SAME(virtq_set_size(q, h->model.size - 1 ? h->model.size - 1 : 0), 
+		  h->model.size == 2 ? 0 : -VIRTQ_EINVAL, "set_size of size - 1");
+	FUZZ_SAME(virtq_set_addrs(q, NULL), -VIRTQ_EINVAL, "set_addrs(NULL addrs)");
+	FUZZ_SAME(virtq_pop(q, &c), -VIRTQ_ENOTREADY, "pop before activation");
+	FUZZ_SAME(virtq_add_used(q, 0, 0), -VIRTQ_ENOTREADY, "add_used before activation");
+	FUZZ_SAME(virtq_publish_used(q), -VIRTQ_ENOTREADY, "publish before activation");
+	FUZZ_SAME(virtq_is_active(q), 0, "active after reset");
+}
+
+void harness_misuse(struct harness *h)
+{
+	misuse_active(h);
+	misuse_null();
+	virtq_reset(&h->q);
+	misuse_inactive(h);
+}
