@@ -25,6 +25,7 @@
 
 #include "test_check.h"
 #include "test_frontend.h"
+#include "test_process.h"
 
 #define MEM_SIZE (4u << 20)
 #define QSIZE 64u
@@ -54,15 +55,8 @@ static unsigned char *log_map;
 
 static pid_t start_backend(const char *backend)
 {
-	pid_t p = fork();
-	if (p == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execl(backend, backend, "--socket", sock_path, "--image", image_path, (char *)0);
-		_exit(127);
-	}
-	return p;
+	const char *argv[] = { backend, "--socket", sock_path, "--image", image_path, 0 };
+	return tp_spawn(log_path, argv);
 }
 
 static int make_image(void)

@@ -24,6 +24,7 @@
 
 #include "test_check.h"
 #include "test_frontend.h"
+#include "test_process.h"
 
 #define QUEUES 2u
 #define QSIZE 64u
@@ -46,16 +47,9 @@ static uint64_t request_of[QUEUES][QSIZE];
 
 static pid_t start_backend(void)
 {
-	pid_t p = fork();
-	if (p == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execl(backend, backend, "--socket", sock_path, "--image", image_path, "--num-queues",
-		      "2", (char *)0);
-		_exit(127);
-	}
-	return p;
+	const char *argv[] = { backend, "--socket", sock_path, "--image", image_path,
+			 "--num-queues", "2", 0 };
+	return tp_spawn(log_path, argv);
 }
 
 /* Head h of queue q: header at +0, status at +16, data at +BLOCK. */
@@ -134,34 +128,6 @@ static unsigned region_in_flight(void)
 	return n;
 }
 
-static void sleep_us(long us)
-{
-	struct timespec ts = { 0, us * 1000 };
-	nanosleep(&ts, 0);
-}
-
-static bool kill_mid_traffic(unsigned seed)
-{
-	for (unsigned i = 0; i < 100; i++) {
-		traffic();
-		sleep_us(100);
-	}
-	for (unsigned tries = 0; tries < 2000; tries++) {
-		traffic();
-		sleep_us((long)((seed * 7919u + tries * 104729u) % 300u));
-		kill(pid, SIGSTOP);
-		waitpid(pid, 0, WUNTRACED);
-		if (region_in_flight()) {
-			kill(pid, SIGKILL);
-			waitpid(pid, 0, 0);
-			return true;
-		}
-		kill(pid, SIGCONT);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, 0, 0);
-	return false;
-}
 
 /* Every block holds its last write (or zeroes if none). */
 static unsigned image_mismatches(void)
@@ -180,18 +146,6 @@ static unsigned image_mismatches(void)
 	if (fd >= 0)
 		close(fd);
 	return fd < 0 ? NBLOCKS : bad;
-}
-
-static unsigned count_lines(const char *needle)
-{
-	FILE *f = fopen(log_path, "r");
-	char line[512];
-	unsigned n = 0;
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != 0;
-	if (f)
-		fclose(f);
-	return n;
 }
 
 int main(int argc, char **argv)
@@ -220,7 +174,8 @@ int main(int argc, char **argv)
 		 * flight within one attempt: a round then kills and restarts again. */
 		bool hit = false;
 		for (unsigned attempt = 0; attempt < 5 && !hit && test_failures == 0; attempt++) {
-			hit = kill_mid_traffic(r + attempt * rounds);
+			hit = tp_kill_mid_traffic(pid, r + attempt * rounds, 100, 300, traffic,
+						  region_in_flight) != 0;
 			fe_disconnect(&fe);
 			pid = start_backend();
 			CHECK(connect_and_start() == 0);
@@ -229,9 +184,9 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < 5000 && (fe.ring[0].outstanding || fe.ring[1].outstanding); i++) {
 		reap();
-		sleep_us(1000);
+		tp_sleep_us(1000);
 	}
-	unsigned resubmits = count_lines("served again"), mismatches = image_mismatches();
+	unsigned resubmits = tp_count_lines(log_path, "served again"), mismatches = image_mismatches();
 	printf("test_blk_restart: %u rounds, %u killed with requests in flight, %u queues "
 	       "resubmitted; %llu writes posted, %llu completed, %llu bad status; %u blocks differ\n",
 	       rounds, caught, resubmits, (unsigned long long)posted,
@@ -241,15 +196,9 @@ int main(int argc, char **argv)
 	CHECK(completed == posted && bad_status == 0); /* nothing lost, no error */
 	CHECK(mismatches == 0);                     /* the image holds the last writes */
 	CHECK(resubmits > 0);
-	kill(pid, SIGTERM);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	if (test_failures) {
-		char cmd[256];
-		snprintf(cmd, sizeof(cmd), "tail -20 %s >&2", log_path);
-		(void)system(cmd);
-	}
+	CHECK(tp_stop(pid));
+	if (test_failures)
+		tp_show_log(log_path, 20);
 	fe_destroy(&fe);
 	unlink(log_path);
 	unlink(image_path);

@@ -5,34 +5,15 @@
 #   test_cli.sh BINARY
 set -uo pipefail
 bin=$1
-failures=0
-expect() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAILED: $what" >&2; failures=$((failures + 1)); fi
-}
-help=$("$bin" --help) && rc=0 || rc=$?
-expect "--help exits 0" test "$rc" = 0
-for opt in --socket --image --read-only --num-queues --seg-max --size-max --serial --verbose --help; do
-	expect "--help describes $opt" grep -q -E -- "^  $opt" <<<"$help"
-done
+# shellcheck source=examples/vhost-user/test_cli_lib.sh
+source "$(dirname "$0")/../vhost-user/test_cli_lib.sh"
+cli_help --socket --image --read-only --num-queues --seg-max --size-max --serial --verbose --help
 expect "--help gives --num-queues' default" grep -q -E -- '--num-queues N .*\(default 1\)' <<<"$help"
 expect "--help gives --seg-max's default" grep -q -E -- '--seg-max N .*\(default 126\)' <<<"$help"
 expect "--help gives --size-max's default" grep -q -E -- '\(default 1048576\)' <<<"$help"
 expect "--help gives --serial's default" grep -q -E -- '\(default virtq-blk\)' <<<"$help"
 expect "--help gives --read-only's default" grep -q -E -- '\(default: read-write\)' <<<"$help"
 
-# rejected EXIT ARGS -- EXPECTED_MESSAGE
-rejected() {
-	local want=$1 args=() msg out rc
-	shift
-	while [ "$1" != -- ]; do args+=("$1"); shift; done
-	msg=$2
-	out=$("$bin" "${args[@]}" 2>&1) && rc=0 || rc=$?
-	expect "${args[*]}: exit $want" test "$rc" = "$want"
-	expect "${args[*]}: says \"$msg\"" grep -q -F -- "$msg" <<<"$out"
-	expect "${args[*]}: one line" test "$(wc -l <<<"$out")" = 1
-}
 rejected 2 --socket /tmp/s --image /tmp/i --num-queues 0 -- "bad --num-queues '0': a number from 1 to 8"
 rejected 2 --socket /tmp/s --image /tmp/i --num-queues 9 -- "bad --num-queues '9'"
 rejected 2 --socket /tmp/s --image /tmp/i --seg-max 1025 -- "bad --seg-max '1025': a number from 1 to 1024"
@@ -49,9 +30,6 @@ rejected 1 --socket "$tmp/s" --image "$tmp/missing" -- "$tmp/missing: No such fi
 : >"$tmp/empty"
 rejected 1 --socket "$tmp/s" --image "$tmp/empty" -- "not a regular file or block device of at least 512 bytes"
 # The manual page (installed by the Debian package) names every option too.
-man_page="$(dirname "$0")/virtq-blk-vhost-user.1"
-for opt in socket image read-only num-queues seg-max size-max serial verbose help; do
-	expect "the manual page describes --$opt" grep -q -F -- "\\-\\-${opt//-/\\-}" "$man_page"
-done
-[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
-echo "command line checked"
+cli_man_page "$(dirname "$0")/virtq-blk-vhost-user.1" \
+	socket image read-only num-queues seg-max size-max serial verbose help
+cli_finish

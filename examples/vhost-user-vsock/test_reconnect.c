@@ -28,6 +28,7 @@
 
 #include "test_check.h"
 #include "test_frontend.h"
+#include "test_process.h"
 
 #define RX 0u
 #define TX 1u
@@ -50,15 +51,8 @@ static uint64_t tx_posted, tx_done, rx_done;
 
 static pid_t start_backend(void)
 {
-	pid_t p = fork();
-	if (p == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execl(backend, backend, "--socket", sock_path, "--uds-path", uds_path, (char *)0);
-		_exit(127);
-	}
-	return p;
+	const char *argv[] = { backend, "--socket", sock_path, "--uds-path", uds_path, 0 };
+	return tp_spawn(log_path, argv);
 }
 
 /* The guest's side of a connect to host port 9: nobody listens there, so
@@ -145,50 +139,6 @@ static unsigned region_in_flight(void)
 	return n;
 }
 
-static void sleep_us(long us)
-{
-	struct timespec ts = { 0, us * 1000 };
-	nanosleep(&ts, 0);
-}
-
-/* Stops the back-end with chains in flight and kills it there. Returns how
- * many heads the region held, 0 if it never caught one. */
-static unsigned kill_mid_traffic(unsigned seed)
-{
-	for (unsigned i = 0; i < 200; i++) { /* about 20 ms of traffic first */
-		traffic();
-		sleep_us(100);
-	}
-	for (unsigned tries = 0; tries < 2000; tries++) {
-		traffic();
-		sleep_us((long)((seed * 7919u + tries * 104729u) % 400u));
-		kill(pid, SIGSTOP);
-		waitpid(pid, 0, WUNTRACED);
-		unsigned n = region_in_flight();
-		if (n) {
-			kill(pid, SIGKILL);
-			waitpid(pid, 0, 0);
-			return n;
-		}
-		kill(pid, SIGCONT);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, 0, 0);
-	return 0;
-}
-
-static unsigned count_lines(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[512];
-	unsigned n = 0;
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != 0;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -211,7 +161,9 @@ int main(int argc, char **argv)
 		 * flight within one attempt: a round then kills and restarts again. */
 		unsigned n = 0;
 		for (unsigned attempt = 0; attempt < 5 && !n && test_failures == 0; attempt++) {
-			n = kill_mid_traffic(r + attempt * rounds);
+			/* about 20 ms of traffic first; the heads the region held */
+			n = tp_kill_mid_traffic(pid, r + attempt * rounds, 200, 400, traffic,
+						region_in_flight);
 			fe_disconnect(&fe);
 			pid = start_backend();
 			CHECK(connect_and_start() == 0);
@@ -224,9 +176,9 @@ int main(int argc, char **argv)
 		uint32_t len;
 		while (fe_reap(&fe, TX, &id, &len) == 1)
 			tx_done++;
-		sleep_us(1000);
+		tp_sleep_us(1000);
 	}
-	unsigned resubmits = count_lines(log_path, "completed again");
+	unsigned resubmits = tp_count_lines(log_path, "completed again");
 	printf("test_reconnect: %u rounds, %u killed with chains in flight, %u rings resubmitted; "
 	       "TX %llu posted, %llu completed; RX %llu completed\n",
 	       rounds, caught, resubmits, (unsigned long long)tx_posted,
@@ -235,15 +187,9 @@ int main(int argc, char **argv)
 	CHECK(fe.errors == 0);     /* nothing completed twice */
 	CHECK(fe.ring[TX].outstanding == 0 && tx_done == tx_posted); /* nothing lost */
 	CHECK(resubmits > 0);
-	kill(pid, SIGTERM);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	if (test_failures) {
-		char cmd[256];
-		snprintf(cmd, sizeof(cmd), "tail -20 %s >&2", log_path);
-		(void)system(cmd);
-	}
+	CHECK(tp_stop(pid));
+	if (test_failures)
+		tp_show_log(log_path, 20);
 	fe_destroy(&fe);
 	unlink(log_path);
 	rmdir(dir);

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "test_check.h"
+#include "test_frontend.h"
 #include "vsock_dev.h"
 
 
@@ -36,29 +37,7 @@ static int fe = -1; /* front-end end of the socketpair */
 static void msg(uint32_t req, uint32_t flags, const void *p, uint32_t size, const int *fds,
 		unsigned nfds)
 {
-	unsigned char buf[12 + 512];
-	uint32_t f = 1u | flags;
-	memcpy(buf, &req, 4);
-	memcpy(buf + 4, &f, 4);
-	memcpy(buf + 8, &size, 4);
-	if (size)
-		memcpy(buf + 12, p, size);
-	struct iovec iov = { buf, 12 + size };
-	union {
-		struct cmsghdr align;
-		char c[CMSG_SPACE(8 * sizeof(int))];
-	} ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (nfds) {
-		mh.msg_control = ctl.c;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	CHECK(sendmsg(fe, &mh, 0) == (ssize_t)(12 + size));
+	CHECK(fe_send_on(fe, req, flags, p, size, fds, nfds) == 0);
 	ev_loop_run_once(&loop, 100);
 }
 

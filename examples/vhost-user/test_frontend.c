@@ -98,6 +98,12 @@ int fe_connect(struct fe *f, const char *path)
 int fe_send(struct fe *f, uint32_t req, uint32_t flags, const void *p, uint32_t size,
 	    const int *fds, unsigned nfds)
 {
+	return fe_send_on(f->sock, req, flags, p, size, fds, nfds);
+}
+
+int fe_send_on(int sock, uint32_t req, uint32_t flags, const void *p, uint32_t size,
+	       const int *fds, unsigned nfds)
+{
 	unsigned char buf[12 + 512];
 	uint32_t fl = 1u | flags;
 	if (size > 512)
@@ -122,7 +128,7 @@ int fe_send(struct fe *f, uint32_t req, uint32_t flags, const void *p, uint32_t 
 		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
-	return sendmsg(f->sock, &mh, MSG_NOSIGNAL) == (ssize_t)(12 + size) ? 0 : -1;
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)(12 + size) ? 0 : -1;
 }
 
 int fe_recv(struct fe *f, uint32_t req, void *p, uint32_t cap, int *fd)

@@ -70,6 +70,9 @@ void fe_disconnect(struct fe *f);
 /* One message; NEED_REPLY is flag 8. Returns 0 or -1. */
 int fe_send(struct fe *f, uint32_t req, uint32_t flags, const void *p, uint32_t size,
 	    const int *fds, unsigned nfds);
+/* The same on any socket (a test's own socketpair with the core). */
+int fe_send_on(int sock, uint32_t req, uint32_t flags, const void *p, uint32_t size,
+	       const int *fds, unsigned nfds);
 /* One reply to req (5 s timeout), its fd in *fd if fd (else closed).
  * Returns the payload size or -1. */
 int fe_recv(struct fe *f, uint32_t req, void *p, uint32_t cap, int *fd);

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # QEMU helpers shared by the end-to-end tests: choosing an accelerator that
 # really works, and waiting for guest console output without ever waiting in
-# vain. Sourced by tests/e2e/run.sh (and tests/e2e/test_qemu_helpers.sh).
+# vain. Sourced by tests/e2e/run*.sh (and tests/e2e/test_qemu_helpers.sh).
 #
 # Environment:
 #   VIRTQ_E2E_ACCEL=kvm|tcg          force the accelerator (no probe)

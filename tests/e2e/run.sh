@@ -21,6 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/common.sh"
 # shellcheck source=tests/e2e/qemu.sh
 source "$here/qemu.sh"
+# shellcheck source=tests/e2e/guest.sh
+source "$here/guest.sh"
 
 [ $# -eq 3 ] || die "usage: $0 BACKEND VSOCK_TOOL WORKDIR"
 backend=$1 tool=$2 work=$3
@@ -33,67 +35,19 @@ if ! (ensure_packages qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 fi
 
 # ---- kernel and modules -------------------------------------------------------
-kver=""
-while read -r k; do
-	v=${k#/boot/vmlinuz-}
-	if [ -f "$k" ] && modprobe -S "$v" --show-depends vmw_vsock_virtio_transport >/dev/null 2>&1; then
-		kver=$v # the newest wins
-	fi
-done < <(printf '%s\n' /boot/vmlinuz-* | sort -V)
-if [ -z "$kver" ]; then
-	echo "SKIP: no installed kernel with vmw_vsock_virtio_transport"
-	exit 77
-fi
-
-rm -rf "$work"
-mkdir -p "$work/root/bin" "$work/root/mod" "$work/root/proc" "$work/root/sys" "$work/root/dev"
-cp /bin/busybox "$work/root/bin/busybox"
-ln -s busybox "$work/root/bin/sh"
-cp "$tool" "$work/root/bin/vsock_tool"
-cp "$here/guest_init.sh" "$work/root/init"
-chmod 755 "$work/root/init"
-{
-	modprobe -S "$kver" --show-depends virtio_pci
-	modprobe -S "$kver" --show-depends vmw_vsock_virtio_transport
-} | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' | while read -r ko; do
-	name=$(basename "$ko")
-	case "$name" in
-	*.ko.xz) xz -dc "$ko" >"$work/root/mod/${name%.xz}"; name=${name%.xz} ;;
-	*.ko.zst) zstd -qdc "$ko" >"$work/root/mod/${name%.zst}"; name=${name%.zst} ;;
-	*.ko.gz) gzip -dc "$ko" >"$work/root/mod/${name%.gz}"; name=${name%.gz} ;;
-	*) cp "$ko" "$work/root/mod/$name" ;;
-	esac
-	echo "$name" >>"$work/root/mod/order"
-done
-(cd "$work/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$work/initrd.gz")
+e2e_pick_kernel vmw_vsock_virtio_transport
+kver=$E2E_KVER
+e2e_guest_root "$work" "$tool" vsock_tool "$here/guest_init.sh"
+e2e_modules "$work/root/mod" order virtio_pci vmw_vsock_virtio_transport
+e2e_pack_initramfs "$work"
 
 # ---- processes, all bounded, all stopped on exit --------------------------------
-pids=()
-cleanup() {
-	local p
-	[ "$BASHPID" = "$$" ] || return 0 # a subshell that inherited the trap
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
+e2e_stop_on_exit
 
 uds=$work/vm.vsock
 vhost=$work/vhost.sock
 hostlog=$work/host.log
 : >"$hostlog"
-fail=0
-check() { # check DESCRIPTION COMMAND...: records a failed assertion
-	local what=$1
-	shift
-	if "$@"; then
-		say "ok: $what"
-	else
-		echo "FAILED: $what" >&2
-		fail=1
-	fi
-}
 
 "$backend" --socket "$vhost" --uds-path "$uds" --guest-cid 3 --verbose >"$work/backend.log" 2>&1 &
 backend_pid=$!

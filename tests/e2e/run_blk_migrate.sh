@@ -25,6 +25,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/common.sh"
 # shellcheck source=tests/e2e/qemu.sh
 source "$here/qemu.sh"
+# shellcheck source=tests/e2e/guest.sh
+source "$here/guest.sh"
 
 [ $# -eq 3 ] || die "usage: $0 BACKEND BLK_TOOL WORKDIR"
 backend=$1 tool=$2 work=$3
@@ -37,67 +39,15 @@ if ! (ensure_packages qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 fi
 
 # ---- kernel, modules, initramfs -------------------------------------------------------
-kver=""
-while read -r k; do
-	v=${k#/boot/vmlinuz-}
-	if [ -f "$k" ] && modprobe -S "$v" --show-depends virtio_blk >/dev/null 2>&1; then
-		kver=$v # the newest wins
-	fi
-done < <(printf '%s\n' /boot/vmlinuz-* | sort -V)
-if [ -z "$kver" ]; then
-	echo "SKIP: no installed kernel with virtio_blk"
-	exit 77
-fi
-rm -rf "$work"
-mkdir -p "$work/root/bin" "$work/root/mod" "$work/root/proc" "$work/root/sys" \
-	"$work/root/dev" "$work/root/tmp"
-cp /bin/busybox "$work/root/bin/busybox"
-ln -s busybox "$work/root/bin/sh"
-cp "$tool" "$work/root/bin/blk_tool"
-cp "$here/guest_init_blk_migrate.sh" "$work/root/init"
-chmod 755 "$work/root/init"
-modules() { # modules LIST MODULE...: as in run_blk.sh
-	local list=$1 m ko name
-	shift
-	for m in "$@"; do modprobe -S "$kver" --show-depends "$m"; done |
-		awk '$1 == "insmod" { print $2 }' | while read -r ko; do
-		name=$(basename "$ko")
-		name=${name%.xz} name=${name%.zst} name=${name%.gz}
-		grep -qsx "$name" "$work/root/mod/order" "$work/root/mod/blk_order" && continue
-		case "$ko" in
-		*.xz) xz -dc "$ko" ;;
-		*.zst) zstd -qdc "$ko" ;;
-		*.gz) gzip -dc "$ko" ;;
-		*) cat "$ko" ;;
-		esac >"$work/root/mod/$name"
-		echo "$name" >>"$work/root/mod/$list"
-	done
-}
-modules order virtio_pci
-modules blk_order virtio_blk
-(cd "$work/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$work/initrd.gz")
+e2e_pick_kernel virtio_blk
+kver=$E2E_KVER
+e2e_guest_root "$work" "$tool" blk_tool "$here/guest_init_blk_migrate.sh" tmp
+e2e_modules "$work/root/mod" order virtio_pci
+e2e_modules "$work/root/mod" blk_order virtio_blk
+e2e_pack_initramfs "$work"
 
 # ---- processes, all bounded, all stopped on exit --------------------------------------
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...: records a failed assertion
-	local what=$1
-	shift
-	if "$@"; then
-		say "ok: $what"
-	else
-		echo "FAILED: $what" >&2
-		fail=1
-	fi
-}
+e2e_stop_on_exit
 
 image=$work/disk.img
 truncate -s 64M "$image"

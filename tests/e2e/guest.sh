@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# Guest setup shared by the end-to-end tests (tests/e2e/run.sh, run_blk.sh,
+# run_blk_migrate.sh): choosing the installed kernel, building the initramfs,
+# stopping every started process on exit, and recording failed assertions.
+# Sourced after scripts/lib/common.sh (say, die).
+
+# e2e_pick_kernel MODULE [headers]: sets E2E_KVER to the newest installed
+# kernel that has MODULE (and, with "headers", its build headers). Exits 77
+# (ctest SKIP_RETURN_CODE) if there is none.
+e2e_pick_kernel() {
+	local module=$1 need=${2:-} k v
+	E2E_KVER=""
+	while read -r k; do
+		v=${k#/boot/vmlinuz-}
+		if [ -f "$k" ] && { [ "$need" != headers ] || [ -d "/lib/modules/$v/build" ]; } &&
+			modprobe -S "$v" --show-depends "$module" >/dev/null 2>&1; then
+			E2E_KVER=$v # the newest wins
+		fi
+	done < <(printf '%s\n' /boot/vmlinuz-* | sort -V)
+	if [ -z "$E2E_KVER" ]; then
+		echo "SKIP: no installed kernel with $module${need:+ and its headers}"
+		exit 77
+	fi
+}
+
+# e2e_guest_root WORK TOOL NAME INIT [DIR...]: a fresh WORK (removed first)
+# whose WORK/root holds busybox as /bin/sh, TOOL as /bin/NAME, INIT as /init,
+# and the empty directories mod, proc, sys, dev and each DIR
+e2e_guest_root() {
+	local work=$1 tool=$2 name=$3 init=$4 d
+	shift 4
+	rm -rf "$work"
+	mkdir -p "$work/root/bin"
+	for d in mod proc sys dev "$@"; do mkdir -p "$work/root/$d"; done
+	cp /bin/busybox "$work/root/bin/busybox"
+	ln -s busybox "$work/root/bin/sh"
+	cp "$tool" "$work/root/bin/$name"
+	cp "$init" "$work/root/init"
+	chmod 755 "$work/root/init"
+}
+
+# e2e_modules MODDIR LIST MODULE...: appends to MODDIR/LIST each module of
+# E2E_KVER that MODULE needs (dependencies first) and that no list (order,
+# blk_order) holds yet, decompressed into MODDIR
+e2e_modules() {
+	local dir=$1 list=$2 m ko name
+	shift 2
+	for m in "$@"; do modprobe -S "$E2E_KVER" --show-depends "$m"; done |
+		awk '$1 == "insmod" { print $2 }' | while read -r ko; do
+		name=$(basename "$ko")
+		name=${name%.xz} name=${name%.zst} name=${name%.gz}
+		grep -qsx "$name" "$dir/order" "$dir/blk_order" && continue
+		case "$ko" in
+		*.xz) xz -dc "$ko" ;;
+		*.zst) zstd -qdc "$ko" ;;
+		*.gz) gzip -dc "$ko" ;;
+		*) cat "$ko" ;;
+		esac >"$dir/$name"
+		echo "$name" >>"$dir/$list"
+	done
+}
+
+# e2e_pack_initramfs WORK: WORK/root as the gzipped cpio WORK/initrd.gz
+e2e_pack_initramfs() {
+	(cd "$1/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$1/initrd.gz")
+}
+
+# e2e_stop_on_exit: every pid the test appends to pids is killed when the
+# test exits (bounded processes, none left behind)
+e2e_stop_on_exit() {
+	pids=()
+	trap e2e_cleanup EXIT
+}
+e2e_cleanup() {
+	local p
+	[ "$BASHPID" = "$$" ] || return 0 # a subshell that inherited the trap
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+}
+
+# check DESCRIPTION COMMAND...: records a failed assertion in fail, which the
+# sourcing test reads
+fail=0
+# shellcheck disable=SC2034
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		say "ok: $what"
+	else
+		echo "FAILED: $what" >&2
+		fail=1
+	fi
+}
