@@ -41,8 +41,9 @@ static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, u
 			uint64_t gpa, uint32_t len, enum mem_access access);
 
 /*@ requires head <= q->size_minus_1;
-    assigns q->region_hint, c->segs[0 .. c->cap - 1], *c; */
-static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head);
+    assigns q->region_hint, c->segs[0 .. c->cap - 1], *c, *region; */
+static int walk_chain(struct virtq *q, struct virtq_chain *c, uint16_t head,
+		      struct cached_region *region);
 
 /*@ assigns \nothing;
     ensures \result == (unsigned char *)base + offset; */
