@@ -62,7 +62,13 @@ bad_option "--jobs takes a whole number, not 'x'" --jobs x
 bad_option "--timeout takes a whole number, not '1.5'" --timeout 1.5
 bad_option "--rss-limit-mb needs a value" --rss-limit-mb
 bad_option "--seed takes a whole number, not '-1'" --seed -1
-bad_option "unknown target 'queue'; the targets are: fuzz_chain fuzz_queue fuzz_state fuzz_vsock" --target queue
+# every fuzz/fuzz_*.c is a target: the list grows with them
+targets=""
+for f in "$root"/fuzz/fuzz_*.c; do
+	f=${f##*/}
+	targets+="${targets:+ }${f%.c}"
+done
+bad_option "unknown target 'queue'; the targets are: $targets" --target queue
 bad_option "--engine must be libfuzzer or afl, not 'honggfuzz'" --engine honggfuzz
 bad_option "unknown option '--frobnicate'" --frobnicate
 bad_option "--patch: no file 'nothing.patch'" --patch nothing.patch
