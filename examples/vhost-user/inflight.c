@@ -6,11 +6,11 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <virtq/inflight.h>
 
+#include "fd_extent.h"
 #include "log.h"
 #include "vhost_user.h"
 
@@ -110,19 +110,10 @@ int vu_inflight_on_get(struct vu_dev *d, const struct vu_msg *m)
  * areas 8-aligned, and within the file (else touching them raises SIGBUS). */
 static int check_region(int fd, const struct inflight_msg *f, size_t *map_len)
 {
-	uint64_t end;
 	if (f->mmap_offset % VIRTQ_INFLIGHT_ALIGN ||
-	    f->mmap_size < (uint64_t)f->num_queues * vu_inflight_area_bytes(f->queue_size) ||
-	    __builtin_add_overflow(f->mmap_offset, f->mmap_size, &end) || end > SIZE_MAX ||
-	    end > (uint64_t)INT64_MAX)
+	    f->mmap_size < (uint64_t)f->num_queues * vu_inflight_area_bytes(f->queue_size))
 		return -EINVAL;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISREG(st.st_mode) && (st.st_size < 0 || (uint64_t)st.st_size < end))
-		return -EINVAL;
-	*map_len = (size_t)end;
-	return 0;
+	return vu_fd_extent(fd, f->mmap_offset, f->mmap_size, map_len);
 }
 
 int vu_inflight_on_set(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds)

@@ -6,9 +6,10 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #include <virtq/common.h>
+
+#include "fd_extent.h"
 
 void memtable_init(struct memtable *t)
 {
@@ -32,19 +33,9 @@ static int check_desc(const struct memtable_desc *d, int fd, size_t *map_len)
 	if (d->size == 0 || fd < 0)
 		return -EINVAL;
 	if (__builtin_add_overflow(d->gpa, d->size - 1, &end) ||
-	    __builtin_add_overflow(d->uva, d->size - 1, &end) ||
-	    __builtin_add_overflow(d->mmap_offset, d->size, &end) || end > SIZE_MAX ||
-	    end > (uint64_t)INT64_MAX)
+	    __builtin_add_overflow(d->uva, d->size - 1, &end))
 		return -EOVERFLOW;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	/* A mapping past the end of a regular file (memfd, hugetlbfs, tmpfs)
-	 * raises SIGBUS when touched: refuse it up front. */
-	if (S_ISREG(st.st_mode) && (st.st_size < 0 || (uint64_t)st.st_size < end))
-		return -EINVAL;
-	*map_len = (size_t)end;
-	return 0;
+	return vu_fd_extent(fd, d->mmap_offset, d->size, map_len);
 }
 
 /* Region i of t, already mapped, into t->mem. */
