@@ -71,6 +71,7 @@ void harness_misuse(struct harness *h)
 {
 	misuse_active(h);
 	misuse_null();
+	harness_misuse_null();
 	virtq_reset(&h->q);
 	misuse_inactive(h);
 }
