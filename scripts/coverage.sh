@@ -48,7 +48,11 @@ if [ "$mode" != tests ]; then
 	for replay in "$dir"/fuzz/fuzz_*_replay; do
 		t=$(basename "$replay" _replay)
 		say "replaying corpus/$t"
-		"$replay" "$VIRTQ_ROOT/corpus/$t" "$VIRTQ_ROOT/corpus/$t/regressions" >/dev/null
+		"$replay" "$VIRTQ_ROOT/corpus/$t" "$VIRTQ_ROOT/corpus/$t/regressions" \
+			>"$dir/replay-$t.log" 2>&1 || {
+			tail -5 "$dir/replay-$t.log" >&2
+			die "the replay of corpus/$t failed (log: $dir/replay-$t.log); see it with scripts/fuzz.sh --target $t --time 1"
+		}
 		objects+=("$replay")
 	done
 fi
