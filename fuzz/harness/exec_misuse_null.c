@@ -23,6 +23,8 @@ static void null_chain(void)
 	FUZZ_SAME(virtq_chain_append(NULL, &byte, 1, 0), -VIRTQ_EINVAL, "chain_append(NULL)");
 	FUZZ_SAME(virtq_chain_append(&c, NULL, 1, 0), -VIRTQ_EINVAL, "chain_append(NULL addr)");
 	virtq_chain_reader(NULL, &c);
+	virtq_chain_writer(NULL, &c);
+	FUZZ_SAME(virtq_chain_limit(NULL, 1), -VIRTQ_EINVAL, "inline chain_limit(NULL)");
 	(virtq_chain_reader)(NULL, &c);
 	(virtq_chain_reader)(&cur, NULL);
 	FUZZ_SAME((virtq_chain_remaining)(&cur), 0, "remaining of a reader over NULL");
@@ -48,6 +50,12 @@ static void null_vsock(void)
 	unsigned char raw[VIRTQ_VSOCK_HDR_SIZE] = { 0 };
 	struct virtq_vsock_hdr hdr;
 	uint32_t free_bytes = 0;
+	for (unsigned i = 0; i < VIRTQ_VSOCK_HDR_SIZE; i++)
+		raw[i] = (unsigned char)(i * 37 + 1);
+	virtq_vsock_hdr_decode(&hdr, raw);
+	unsigned char again[VIRTQ_VSOCK_HDR_SIZE];
+	virtq_vsock_hdr_encode(&hdr, again);
+	FUZZ_CHECK(!memcmp(raw, again, sizeof(raw)), "vsock header decode/encode round trip");
 	virtq_vsock_hdr_decode(NULL, raw);
 	virtq_vsock_hdr_decode(&hdr, NULL);
 	virtq_vsock_hdr_encode(NULL, raw);
@@ -144,8 +152,17 @@ static void error_names(void)
 	}
 }
 
+/* The features every device may count on: the ring format virtq implements. */
+static void supported_features(void)
+{
+	const uint64_t must = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
+			      VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	FUZZ_SAME(virtq_supported_features() & must, must, "supported features");
+}
+
 void harness_misuse_null(void)
 {
+	supported_features();
 	null_chain();
 	null_vsock();
 	null_mem_and_log();

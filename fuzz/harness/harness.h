@@ -158,6 +158,8 @@ void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len);
 void harness_misuse(struct harness *h);
 /* NULL at every public entry point, and the error names (exec_misuse_null.c). */
 void harness_misuse_null(void);
+/* The region table rebuilt from this run's guest memory (exec_mem_table.c). */
+void harness_check_mem_table(struct harness *h);
 void harness_toctou_arm(struct harness *h, const struct scn_op *op);
 void harness_toctou_model_begin(struct harness *h);
 void harness_toctou_model_end(struct harness *h);
