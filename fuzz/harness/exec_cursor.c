@@ -177,6 +177,10 @@ static void append(struct harness *h, struct harness_slot *sl, const struct scn_
 		if (gpa - r->gpa < r->size && len > r->size - (gpa - r->gpa))
 			len = (uint32_t)(r->size - (gpa - r->gpa));
 	}
+	for (uint32_t i = 0; i < h->model.nregions && writable; i++)
+		if (gpa - h->model.regions[i].gpa < h->model.regions[i].size &&
+		    (h->model.regions[i].flags & MODEL_NO_WRITE))
+			return; /* a device's own buffers are writable: none in guest ROM */
 	if (!sl->valid) {
 		virtq_chain_init(&sl->chain, sl->segs, HARNESS_MAX_SEGS);
 		sl->chain.log = h->q.log; /* a device's own chain over guest memory: its log */

@@ -91,6 +91,15 @@ struct harness {
 	struct harness_slot slots[SCN_SLOTS];
 	struct virtq_log log; /* dirty log over all guest memory, on: every run */
 	uint64_t log_words[VIRTQ_LOG_BYTES(HARNESS_LOG_COVERS) / 8];
+	/* LOG off: the words when it was switched off, which must not change
+	 * until it is switched on again (log.h: off logs nothing). */
+	bool log_off;
+	uint64_t log_words_off[VIRTQ_LOG_BYTES(HARNESS_LOG_COVERS) / 8];
+	/* Format 2: regions the device may not write (their bytes never change
+	 * but by the driver), and ACCESS_PLATFORM through the mock IOMMU. */
+	uint32_t readonly_regions; /* bit i: mock region i */
+	bool iommu_on;
+	struct virtq_mock_iommu iommu;
 	unsigned char scratch[1u << 16];
 	unsigned char expect[1u << 16];
 };
@@ -120,6 +129,15 @@ uint64_t harness_memory_base(const struct scn_header *hdr);
 uint64_t harness_loc(const struct harness *h, struct scn_loc loc);
 uint64_t harness_op_addr(const struct harness *h, const struct scn_op *op);
 void harness_guest_op(struct harness *h, const struct scn_op *op);
+/* Format 2's operations: IOMMU mappings and dirty logging (exec_memory.c). */
+void harness_memory_op(struct harness *h, const struct scn_op *op);
+void harness_memory_setup(struct harness *h, const struct scn_header *hdr);
+/* Oracles of format 2, after every operation and on every chain. */
+void harness_check_readonly(struct harness *h);
+void harness_check_segment_access(struct harness *h, const struct harness_slot *sl);
+/* The log is attached and switched on (after activation, resets, restarts). */
+void harness_attach_log(struct harness *h);
+void harness_check_logged(struct harness *h);
 void harness_device_op(struct harness *h, const struct scn_op *op);
 void harness_cursor_op(struct harness *h, const struct scn_op *op);
 void harness_vsock_op(struct harness *h, const struct scn_op *op);
