@@ -103,13 +103,6 @@ static inline uint32_t ring_load32(void *p)
 	return v;
 }
 
-static inline uint32_t ring_load32_acquire(void *p)
-{
-	uint32_t v = le32_cpu(atomic_load_explicit((_Atomic uint32_t *)p, memory_order_acquire));
-	ring_loaded(p, 4);
-	return v;
-}
-
 static inline void ring_store32(void *p, uint32_t v)
 {
 	atomic_store_explicit((_Atomic uint32_t *)p, le32_cpu(v), memory_order_relaxed);

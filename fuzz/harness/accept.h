@@ -31,9 +31,24 @@ struct accept_region {
 	uint32_t flags;
 };
 
+/* An IOMMU mapping as iommu.h defines it: IOVAs [iova, iova + size) are
+ * guest-physical [gpa, gpa + size); perm bit 0 read, bit 1 write. */
+struct accept_map {
+	uint64_t iova, size, gpa;
+	uint32_t perm;
+};
+
+#define ACCEPT_MAX_MAPS 16u
+
+/* With `iommu` (ACCESS_PLATFORM and a translator), ring addresses are IOVAs,
+ * translated by the first of maps[] that contains them (modulo 2^64: the
+ * mock translator's rule, mock.h). */
 struct accept_memory {
 	uint32_t nregions;
 	struct accept_region regions[ACCEPT_MAX_REGIONS];
+	bool iommu;
+	uint32_t nmaps;
+	struct accept_map maps[ACCEPT_MAX_MAPS];
 };
 
 /* The regions of a memory map as the device sees them (the VMM's table:
@@ -60,8 +75,9 @@ struct accept_queue {
 };
 
 /* The feature contract of queue.h: VERSION_1 (bit 32) required,
- * ACCESS_PLATFORM, RING_PACKED, IN_ORDER (33..35) refused: 0 or -VIRTQ_ENOTSUP. */
-int accept_features(uint64_t features);
+ * ACCESS_PLATFORM, RING_PACKED, IN_ORDER (33..35) refused, ACCESS_PLATFORM
+ * accepted with a translator (iommu.h): 0 or -VIRTQ_ENOTSUP. */
+int accept_features(uint64_t features, bool translator);
 
 /* Expected virtq_activate(). */
 int accept_activate(const struct accept_memory *mem, const struct accept_queue *q);

@@ -159,7 +159,7 @@ int accept_restore(const struct accept_memory *mem, const struct accept_queue *q
 		return 0;
 	/* The feature contract of activation; state.h's list of restore's
 	 * checks does not name it, virtq_restore() applies it here. */
-	if ((r = accept_features(s->features)))
+	if ((r = accept_features(s->features, mem->iommu)))
 		return r;
 	if (q->area_heads < s->size)
 		return -VIRTQ_EINVAL;

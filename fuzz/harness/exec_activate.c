@@ -14,6 +14,18 @@ void harness_accept_memory(const struct virtq_mem *map, struct accept_memory *me
 		mem->regions[i] = (struct accept_region){ map->regions[i].gpa, map->regions[i].size,
 							  map->regions[i].host,
 							  map->regions[i].flags };
+	mem->iommu = false;
+	mem->nmaps = 0;
+}
+
+/* With the harness's IOMMU: its mapping table, as the translator sees it. */
+static void accept_iommu(const struct harness *h, struct accept_memory *mem)
+{
+	mem->iommu = h->iommu_on;
+	mem->nmaps = h->iommu.nmaps < ACCEPT_MAX_MAPS ? h->iommu.nmaps : ACCEPT_MAX_MAPS;
+	for (uint32_t i = 0; i < mem->nmaps; i++)
+		mem->maps[i] = (struct accept_map){ h->iommu.maps[i].iova, h->iommu.maps[i].size,
+						    h->iommu.maps[i].gpa, h->iommu.maps[i].perm };
 }
 
 void harness_activate(struct harness *h)
@@ -21,6 +33,7 @@ void harness_activate(struct harness *h)
 	const struct virtq_mock *g = h->guest;
 	struct accept_memory mem;
 	harness_accept_memory(&g->mem, &mem);
+	accept_iommu(h, &mem);
 	const struct accept_queue q = { .initialized = true,
 					.features = g->cfg.features,
 					.max_size = VIRTQ_MAX_SIZE,

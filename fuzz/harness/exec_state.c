@@ -42,6 +42,9 @@ static void corrupt_and_decode(uint8_t *bytes, size_t len, uint8_t where, uint8_
 static int expect_restore(const struct harness *h)
 {
 	const struct model *md = &h->model;
+	int r;
+	if (md->active && md->iommu && (r = model_rings_check(md)))
+		return r; /* the rings translated afresh, with today's mappings */
 	if (md->active && model_read16(md, md->used + 2) != md->published)
 		return -VIRTQ_EBADSTATE; /* the guest scribbled on used.idx */
 	return 0;
@@ -56,6 +59,8 @@ static void restore_into_fresh_queue(struct harness *h, const struct virtq_state
 	/* The device's area moves with it (the old queue is dropped). */
 	FUZZ_SAME(virtq_set_inflight(&fresh, h->guest->inflight, h->guest->inflight_bytes), 0,
 		  "attach the in-flight area");
+	if (h->iommu_on)
+		FUZZ_SAME(virtq_set_iommu(&fresh, &h->iommu.iommu), 0, "attach the IOMMU");
 	int want = expect_restore(h);
 	FUZZ_SAME(virtq_restore(&fresh, &h->guest->mem, s), want, "restore");
 	if (want) {

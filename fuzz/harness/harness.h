@@ -85,11 +85,21 @@ struct harness {
 	struct virtq q;
 	struct model model;
 	uint32_t ops_mask;
+	uint32_t cursor_ops; /* parity picks the inline or the exported cursor call */
 	uint32_t nlocs;               /* regions a scn_loc can select */
 	uint64_t loc_gpa[MODEL_MAX_REGIONS], loc_size[MODEL_MAX_REGIONS];
 	struct harness_slot slots[SCN_SLOTS];
 	struct virtq_log log; /* dirty log over all guest memory, on: every run */
 	uint64_t log_words[VIRTQ_LOG_BYTES(HARNESS_LOG_COVERS) / 8];
+	/* LOG off: the words when it was switched off, which must not change
+	 * until it is switched on again (log.h: off logs nothing). */
+	bool log_off;
+	uint64_t log_words_off[VIRTQ_LOG_BYTES(HARNESS_LOG_COVERS) / 8];
+	/* Format 2: regions the device may not write (their bytes never change
+	 * but by the driver), and ACCESS_PLATFORM through the mock IOMMU. */
+	uint32_t readonly_regions; /* bit i: mock region i */
+	bool iommu_on;
+	struct virtq_mock_iommu iommu;
 	unsigned char scratch[1u << 16];
 	unsigned char expect[1u << 16];
 };
@@ -119,6 +129,15 @@ uint64_t harness_memory_base(const struct scn_header *hdr);
 uint64_t harness_loc(const struct harness *h, struct scn_loc loc);
 uint64_t harness_op_addr(const struct harness *h, const struct scn_op *op);
 void harness_guest_op(struct harness *h, const struct scn_op *op);
+/* Format 2's operations: IOMMU mappings and dirty logging (exec_memory.c). */
+void harness_memory_op(struct harness *h, const struct scn_op *op);
+void harness_memory_setup(struct harness *h, const struct scn_header *hdr);
+/* Oracles of format 2, after every operation and on every chain. */
+void harness_check_readonly(struct harness *h);
+void harness_check_segment_access(struct harness *h, const struct harness_slot *sl);
+/* The log is attached and switched on (after activation, resets, restarts). */
+void harness_attach_log(struct harness *h);
+void harness_check_logged(struct harness *h);
 void harness_device_op(struct harness *h, const struct scn_op *op);
 void harness_cursor_op(struct harness *h, const struct scn_op *op);
 void harness_vsock_op(struct harness *h, const struct scn_op *op);
@@ -130,7 +149,7 @@ uint32_t harness_count_pieces(const struct model_chain *c, bool writable, uint64
 /* Guest address of byte offset of a model chain's part (UINT64_MAX: none). */
 uint64_t harness_part_gpa(const struct model_chain *c, bool writable, uint64_t offset);
 /* Fresh reader and writer on a slot's chain, model positions at 0. */
-void harness_restart_cursors(struct harness_slot *sl);
+void harness_restart_cursors(struct harness *h, struct harness_slot *sl);
 /* Bytes [offset, offset + n) of a model chain's readable or writable part. */
 void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
 			uint64_t offset, uint64_t n, unsigned char *out);
@@ -155,6 +174,10 @@ void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len);
  * and the library loads again is a double fetch, an oracle failure. */
 /* RESET+A: the VMM's misuse of the queue API first (exec_misuse.c). */
 void harness_misuse(struct harness *h);
+/* NULL at every public entry point, and the error names (exec_misuse_null.c). */
+void harness_misuse_null(void);
+/* The region table rebuilt from this run's guest memory (exec_mem_table.c). */
+void harness_check_mem_table(struct harness *h);
 void harness_toctou_arm(struct harness *h, const struct scn_op *op);
 void harness_toctou_model_begin(struct harness *h);
 void harness_toctou_model_end(struct harness *h);

@@ -53,32 +53,107 @@ static bool wraps(uint64_t gpa, uint64_t len)
 	return len && gpa > UINT64_MAX - (len - 1);
 }
 
-static int ring_check(const struct model *md, uint64_t gpa, uint64_t len, uint64_t align)
+/* Whether region r lets the device do what `need` (MODEL_NO_*) names. */
+static bool allows(const struct model_region *r, uint32_t need)
 {
-	if (gpa % align)
-		return -VIRTQ_EINVAL;
-	if (wraps(gpa, len))
-		return -VIRTQ_EOVERFLOW;
+	return !(r->flags & need);
+}
+
+/* The access bits an IOMMU mapping needs for a region access. */
+static uint32_t map_perm(uint32_t need)
+{
+	return (need & MODEL_NO_READ ? MODEL_MAP_READ : 0u) |
+	       (need & MODEL_NO_WRITE ? MODEL_MAP_WRITE : 0u);
+}
+
+/*
+ * iommu.h: the first mapping holding iova answers (mock.h's translator);
+ * none is a miss (EAGAIN).
+ * A mapping whose IOVA or guest range wraps is EOVERFLOW, one without the
+ * access EACCES; else *gpa is iova's guest address and *covered the bytes
+ * of [iova, iova + len) it maps.
+ */
+static int translate(const struct model *md, uint64_t iova, uint64_t len, uint32_t need,
+		     uint64_t *gpa, uint64_t *covered)
+{
+	for (uint32_t i = 0; i < md->nmaps; i++) {
+		const struct model_map *m = &md->maps[i];
+		if (iova - m->iova >= m->size)
+			continue; /* "contains", modulo 2^64 like the mock's translator */
+		if (wraps(m->iova, m->size) || wraps(m->gpa, m->size))
+			return -VIRTQ_EOVERFLOW;
+		if ((m->perm & map_perm(need)) != map_perm(need))
+			return -VIRTQ_EACCES;
+		const uint64_t tail = m->size - (iova - m->iova);
+		*gpa = m->gpa + (iova - m->iova);
+		*covered = tail < len ? tail : len;
+		return 0;
+	}
+	return -VIRTQ_EAGAIN;
+}
+
+/* A ring or an indirect table: in one mapping (with the IOMMU), then in
+ * one region that allows the access. */
+static int one_piece(const struct model *md, uint64_t addr, uint64_t len, uint32_t need)
+{
+	uint64_t gpa = addr, covered = len;
+	if (md->iommu) {
+		int r = translate(md, addr, len, need, &gpa, &covered);
+		if (r)
+			return r;
+		if (covered < len)
+			return -VIRTQ_EBADADDR;
+	}
 	if (!in_one_region(md, gpa, len))
 		return -VIRTQ_EBADADDR;
+	return allows(region_at(md, gpa), need) ? 0 : -VIRTQ_EACCES;
+}
+
+static int ring_check(const struct model *md, uint64_t addr, uint64_t len, uint64_t align,
+		      uint32_t need)
+{
+	if (addr % align)
+		return -VIRTQ_EINVAL;
+	if (wraps(addr, len))
+		return -VIRTQ_EOVERFLOW;
+	return one_piece(md, addr, len, need);
+}
+
+/* desc and avail are read, used is written and read back (mem.h). */
+int model_rings_check(const struct model *md)
+{
+	int r;
+	if ((r = ring_check(md, md->desc, 16ull * md->size, 16, MODEL_NO_READ)) ||
+	    (r = ring_check(md, md->avail, 6 + 2ull * md->size, 2, MODEL_NO_READ)) ||
+	    (r = ring_check(md, md->used, 6 + 8ull * md->size, 4, MODEL_NO_READ | MODEL_NO_WRITE)))
+		return r;
 	return 0;
 }
 
-static int rings_check(const struct model *md)
+#define rings_check model_rings_check
+
+/* [a, a + alen) meets [b, b + blen); the second clamped at 2^64. */
+static bool meets(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
-	int r;
-	if ((r = ring_check(md, md->desc, 16ull * md->size, 16)) ||
-	    (r = ring_check(md, md->avail, 6 + 2ull * md->size, 2)) ||
-	    (r = ring_check(md, md->used, 6 + 8ull * md->size, 4)))
-		return r;
-	return 0;
+	const uint64_t b_last = blen - 1u > UINT64_MAX - b ? UINT64_MAX : b + (blen - 1u);
+	return alen && blen && a <= b_last && b <= a + (alen - 1u);
+}
+
+void model_iommu_invalidate(struct model *md, uint64_t iova, uint64_t size)
+{
+	if (!md->active || md->broken || !md->iommu || size == 0)
+		return;
+	if (meets(md->desc, 16ull * md->size, iova, size) ||
+	    meets(md->avail, 6 + 2ull * md->size, iova, size) ||
+	    meets(md->used, 6 + 8ull * md->size, iova, size))
+		md->rings_stale = md->broken = true;
 }
 
 /* Nothing held, nothing to undo, notifications as after activation. */
 static void start_at(struct model *md, uint16_t next_avail, uint16_t next_used)
 {
 	md->active = true;
-	md->broken = false;
+	md->broken = md->rings_stale = false;
 	md->notify_enabled = true;
 	md->signalled_valid = false;
 	md->next_avail = md->shadow_avail = next_avail;
@@ -101,19 +176,40 @@ int model_activate(struct model *md)
 void model_reset(struct model *md)
 {
 	md->active = md->broken = md->notify_enabled = md->signalled_valid = false;
+	md->rings_stale = false;
 	md->next_avail = md->shadow_avail = md->next_used = md->published = md->signalled = 0;
 	md->published_since_signal = 0;
 	md->nhistory = 0;
 	memset(md->head, MODEL_FREE, md->size);
 }
 
-static int usable(const struct model *md)
+/* After an invalidation that met a ring, the call re-translates the rings
+ * and does nothing else: EAGAIN (also for a miss, the rings staying stale),
+ * or the fatal error of a bad translation (iommu.h). */
+static int retranslate(struct model *md)
+{
+	int r = rings_check(md);
+	if (r == -VIRTQ_EAGAIN)
+		return r;
+	md->rings_stale = false;
+	if (r)
+		return r; /* broken for good */
+	md->broken = false;
+	return -VIRTQ_EAGAIN;
+}
+
+static int usable(struct model *md)
 {
 	if (md->broken)
-		return -VIRTQ_EBROKEN;
+		return md->rings_stale ? retranslate(md) : -VIRTQ_EBROKEN;
 	if (!md->active)
 		return -VIRTQ_ENOTREADY;
 	return 0;
+}
+
+int model_usable(struct model *md)
+{
+	return usable(md);
 }
 
 static int fatal(struct model *md, int err)
@@ -148,7 +244,10 @@ struct walk {
 	bool seen_writable;
 };
 
-/* One descriptor's buffer, cut at region ends. */
+static int add_pieces(const struct model *md, struct walk *w, uint64_t gpa, uint64_t left,
+		      bool writable, uint32_t need);
+
+/* One descriptor's buffer, translated (IOMMU), cut at region ends. */
 static int add_buffer(const struct model *md, struct walk *w, struct desc d)
 {
 	bool writable = d.flags & VIRTQ_DESC_F_WRITE;
@@ -162,11 +261,32 @@ static int add_buffer(const struct model *md, struct walk *w, struct desc d)
 		return -VIRTQ_EOVERFLOW;
 	if (wraps(d.addr, d.len))
 		return -VIRTQ_EOVERFLOW;
-	uint64_t gpa = d.addr, left = d.len;
+	const uint32_t need = writable ? MODEL_NO_WRITE : MODEL_NO_READ;
+	if (!md->iommu)
+		return add_pieces(md, w, d.addr, d.len, writable, need);
+	uint64_t iova = d.addr, left = d.len;
+	while (left) { /* each mapping's piece, split at regions like a guest range */
+		uint64_t gpa, covered;
+		int r = translate(md, iova, left, need, &gpa, &covered);
+		if (r || (r = add_pieces(md, w, gpa, covered, writable, need)))
+			return r;
+		iova += covered;
+		left -= covered;
+	}
+	return 0;
+}
+
+/* Guest range [gpa, gpa + len), cut at region ends, each region allowing
+ * the access. */
+static int add_pieces(const struct model *md, struct walk *w, uint64_t gpa, uint64_t left,
+		      bool writable, uint32_t need)
+{
 	while (left) {
 		const struct model_region *r = region_at(md, gpa);
 		if (!r)
 			return -VIRTQ_EBADADDR;
+		if (!allows(r, need))
+			return -VIRTQ_EACCES;
 		uint64_t n = r->size - (gpa - r->gpa);
 		if (n > left)
 			n = left;
@@ -196,13 +316,17 @@ static int walk_table(const struct model *md, struct walk *w, struct desc ind)
 		return -VIRTQ_ELOOP;
 	if (wraps(ind.addr, ind.len))
 		return -VIRTQ_EOVERFLOW;
-	if (!in_one_region(md, ind.addr, ind.len))
-		return -VIRTQ_EBADADDR;
+	int ok = one_piece(md, ind.addr, ind.len, MODEL_NO_READ);
+	if (ok)
+		return ok;
+	uint64_t table = ind.addr, covered;
+	if (md->iommu)
+		translate(md, ind.addr, ind.len, MODEL_NO_READ, &table, &covered);
 	uint32_t i = 0;
 	for (uint32_t count = 0;; count++) {
 		if (count == n)
 			return -VIRTQ_ELOOP;
-		struct desc d = read_desc(md, ind.addr + 16ull * i);
+		struct desc d = read_desc(md, table + 16ull * i);
 		w->c->ndesc++;
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
 			return -VIRTQ_EBADDESC;
@@ -257,6 +381,8 @@ static int walk_head(struct model *md, struct model_chain *c, uint32_t cap, uint
 		uint32_t ndesc = c->ndesc, needed = c->needed;
 		chain_empty(c);
 		c->ndesc = ndesc;
+		if (r == -VIRTQ_EAGAIN)
+			return r; /* an IOMMU miss: nothing consumed, the chain stays available */
 		if (r != -VIRTQ_ENOSPC)
 			return fatal(md, r);
 		c->needed = needed;

@@ -18,6 +18,7 @@
 #define MODEL_MAX_SEGS 4096u
 #define MODEL_MAX_HEADS 32768u
 #define MODEL_MAX_HISTORY 1024u
+#define MODEL_MAX_MAPS 16u
 
 /* What the device holds of each head. */
 enum model_head {
@@ -26,9 +27,25 @@ enum model_head {
 	MODEL_USED,      /* completed, used entry not yet published */
 };
 
+/* flags: 1 the device may not write (VIRTQ_MEM_READONLY), 2 not read
+ * (VIRTQ_MEM_WRITEONLY), as mem.h defines them. */
+#define MODEL_NO_WRITE 1u
+#define MODEL_NO_READ 2u
+
 struct model_region {
 	uint64_t gpa, size;
 	const unsigned char *host;
+	uint32_t flags;
+};
+
+/* An IOMMU mapping (iommu.h): IOVAs [iova, iova + size) to guest-physical
+ * [gpa, gpa + size); perm bit 0 read, bit 1 write. The translator answers
+ * the first mapping that contains an IOVA (the mock's, mock.h). */
+#define MODEL_MAP_READ 1u
+#define MODEL_MAP_WRITE 2u
+struct model_map {
+	uint64_t iova, size, gpa;
+	uint32_t perm;
 };
 
 struct model_seg {
@@ -52,7 +69,13 @@ struct model {
 	/* configuration */
 	uint32_t size;
 	bool event_idx, indirect;
-	uint64_t desc, avail, used;
+	uint64_t desc, avail, used; /* IOVAs with the IOMMU: the harness keeps them
+				     * mapped to the same guest-physical addresses */
+	/* ACCESS_PLATFORM: every address the queue uses is translated */
+	bool iommu;
+	uint32_t nmaps;
+	struct model_map maps[MODEL_MAX_MAPS];
+	bool rings_stale; /* an invalidation met a ring: the next call re-translates */
 	/* state */
 	bool active, broken, notify_enabled, signalled_valid;
 	bool at_max_size; /* reset by a rejected restore: virtq_size() is the maximum */
@@ -83,6 +106,17 @@ extern void (*model_read_observer)(uint64_t gpa, uint64_t len);
 /* Guest memory reads by address; false if any byte is outside memory. */
 bool model_read(const struct model *md, uint64_t gpa, void *dst, uint64_t len);
 uint16_t model_read16(const struct model *md, uint64_t gpa);
+
+/* Expected result of translating the three rings (activate, resume,
+ * restore, and the re-translation after an invalidation). */
+int model_rings_check(const struct model *md);
+/* Expected virtq_iommu_invalidate(): a range meeting a ring makes the rings
+ * stale. */
+void model_iommu_invalidate(struct model *md, uint64_t iova, uint64_t size);
+
+/* What every datapath call checks first: 0, -VIRTQ_EBROKEN, -VIRTQ_ENOTREADY,
+ * or with stale rings the result of re-translating them (-VIRTQ_EAGAIN...). */
+int model_usable(struct model *md);
 
 /* Expected virtq_activate() result; on 0 the model is active. */
 int model_activate(struct model *md);

@@ -284,6 +284,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 		return LLVMFuzzerMutate(data, size, max_size);
 	scenario_decode(&s, data, size);
 	structural(&s, &rng);
+	scenario_sync_format(&s); /* a header mutation may have changed the format */
 	size_t n = scenario_encode(&s, out, sizeof(out));
 	if (n == 0 || n > max_size)
 		return LLVMFuzzerMutate ? LLVMFuzzerMutate(data, size, max_size) : size;

@@ -25,7 +25,14 @@
 #include <stdint.h>
 
 #define SCN_VERSION 1u
+/* Format 2, "memory": the version byte 0x4d ('M'), a value no input of the
+ * version-1 era (corpus/, fuzz/regressions/) has, so that every one of them
+ * still decodes as before. Two more header bytes (perms, iommu) and three
+ * more operations (iommu_map, iommu_unmap, log). Any other version byte is
+ * read as 1, as before. */
+#define SCN_VERSION_MEM 0x4du
 #define SCN_HEADER_BYTES 12u
+#define SCN_HEADER_MEM_BYTES 2u
 #define SCN_MAX_OPS 256u
 #define SCN_MAX_BUFS 8u
 #define SCN_SLOTS 4u
@@ -40,7 +47,18 @@ struct scn_header {
 	uint8_t region_kib; /* extra region size: 4 KiB * (1 + v % 16) */
 	uint8_t start_back; /* indices start at 65536 - v (0: at 0), to reach wraparound */
 	uint16_t desc_skew, avail_skew, used_skew; /* int16 added to each ring address (see features) */
+	/* format 2 (version SCN_VERSION_MEM) only: */
+	uint8_t perms; /* region i's flags: bits 2i..2i+1, 1 READONLY, 2 WRITEONLY (0, 3: none) */
+	uint8_t iommu; /* bit 0 ACCESS_PLATFORM with the mock IOMMU (identity mappings of
+			* every region to start with); bits 1-4 loc i's buffers start
+			* unmapped; bit 5 buffer mappings without write, bit 6 without read */
 };
+
+/* Whether a header is format 2 ("memory"). */
+static inline bool scn_header_mem(const struct scn_header *h)
+{
+	return h->version == SCN_VERSION_MEM;
+}
 
 enum scn_opcode {
 	/* device */
@@ -75,8 +93,13 @@ enum scn_opcode {
 	SCN_RECONNECT,    /* the back-end restarts: keep the in-flight area, re-initialise,
 			   * resume [cleared u8 with B] [at u32, xor u8 with C] */
 	SCN_RESUBMIT,     /* slot, nth, cap: the nth chain in flight (pop order) into slot */
+	/* format 2 ("memory") only; format 1's opcodes are modulo SCN_NOPS_V1 */
+	SCN_IOMMU_MAP,    /* at loc, len32, perm [iova u64, gpa u64 with A] */
+	SCN_IOMMU_UNMAP,  /* at loc, len32 [iova u64 with A]; B: not told to the queue */
+	SCN_LOG,          /* on: dirty logging on (bit 0) or off */
 	SCN_NOPS
 };
+#define SCN_NOPS_V1 ((unsigned)SCN_IOMMU_MAP)
 
 /* Modifier bits: the top three bits of the opcode byte. */
 #define SCN_MOD_A 1u /* POST: indirect; READ: skip; ADD_USED: raw id;
@@ -117,11 +140,15 @@ struct scn_buf {
 
 struct scn_op {
 	uint8_t code_byte; /* raw; opcode and modifiers derive from it */
+	bool mem_format;   /* the scenario is format 2: code_byte selects among SCN_NOPS
+			    * (not stored: the header's version says it) */
 	uint8_t slot, cap, fill, nbufs, nread, entry;
 	uint16_t len16, idx, next, flags, value;
 	uint32_t len32;
 	uint32_t hdr_len;       /* VSOCK_TX with B: the header len the guest writes first */
-	uint64_t addr;          /* buffer address, with the raw-address modifier */
+	uint64_t addr;          /* buffer address, with the raw-address modifier; IOMMU_MAP,
+				 * IOMMU_UNMAP with A: the IOVA */
+	uint64_t gpa;           /* IOMMU_MAP with A: the guest-physical address */
 	struct scn_loc loc;     /* buffer address, without it */
 	struct scn_loc table;   /* WRITE_TABLE: where the indirect table is */
 	struct scn_buf bufs[SCN_MAX_BUFS];
@@ -135,7 +162,7 @@ struct scenario {
 
 static inline enum scn_opcode scn_opcode(const struct scn_op *op)
 {
-	return (enum scn_opcode)((op->code_byte & 31u) % SCN_NOPS);
+	return (enum scn_opcode)((op->code_byte & 31u) % (op->mem_format ? SCN_NOPS : SCN_NOPS_V1));
 }
 
 static inline unsigned scn_mods(const struct scn_op *op)
@@ -161,7 +188,11 @@ void scenario_decode(struct scenario *s, const uint8_t *data, size_t len);
 size_t scenario_encode(const struct scenario *s, uint8_t *out, size_t cap);
 
 /* Upper bound of scenario_encode()'s output for any scenario. */
-#define SCN_MAX_BYTES (SCN_HEADER_BYTES + SCN_MAX_OPS * (1u + 2u + SCN_MAX_BUFS * 5u))
+#define SCN_MAX_BYTES                                                                  \
+	(SCN_HEADER_BYTES + SCN_HEADER_MEM_BYTES + SCN_MAX_OPS * (1u + 2u + SCN_MAX_BUFS * 5u))
+
+/* Gives every operation the header's format (after the header changed). */
+void scenario_sync_format(struct scenario *s);
 
 /* Equality of the fields the byte form carries. */
 bool scenario_equal(const struct scenario *a, const struct scenario *b);

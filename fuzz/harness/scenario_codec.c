@@ -50,8 +50,17 @@ void scenario_decode(struct scenario *s, const uint8_t *data, size_t len)
 	c.len = data ? len : 0;
 	memset(s, 0, sizeof(*s));
 	scenario_visit_header(&c.base, &s->hdr);
-	while (c.pos < c.len && s->nops < SCN_MAX_OPS)
-		scenario_visit_op(&c.base, &s->ops[s->nops++]);
+	while (c.pos < c.len && s->nops < SCN_MAX_OPS) {
+		struct scn_op *op = &s->ops[s->nops++];
+		op->mem_format = scn_header_mem(&s->hdr); /* before the code byte selects */
+		scenario_visit_op(&c.base, op);
+	}
+}
+
+void scenario_sync_format(struct scenario *s)
+{
+	for (uint32_t i = 0; i < s->nops && i < SCN_MAX_OPS; i++)
+		s->ops[i].mem_format = scn_header_mem(&s->hdr);
 }
 
 size_t scenario_encode(const struct scenario *s, uint8_t *out, size_t cap)
@@ -93,5 +102,6 @@ struct scn_op *scenario_add(struct scenario *s, enum scn_opcode code, unsigned m
 	struct scn_op *op = &s->ops[s->nops++];
 	memset(op, 0, sizeof(*op));
 	op->code_byte = scn_code_byte(code, mods);
+	op->mem_format = scn_header_mem(&s->hdr);
 	return op;
 }

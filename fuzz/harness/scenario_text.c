@@ -50,6 +50,9 @@ static const char *const op_names[SCN_NOPS] = {
 	[SCN_DISCARD] = "discard",
 	[SCN_RECONNECT] = "reconnect",
 	[SCN_RESUBMIT] = "resubmit",
+	[SCN_IOMMU_MAP] = "iommu_map",
+	[SCN_IOMMU_UNMAP] = "iommu_unmap",
+	[SCN_LOG] = "log",
 };
 
 const char *scn_opcode_name(enum scn_opcode code)
@@ -92,6 +95,10 @@ static const char *mod_name(enum scn_opcode code, unsigned bit)
 		return bit == SCN_MOD_C ? "after_load" : generic[bit >> 1];
 	case SCN_RESET:
 		return bit == SCN_MOD_A ? "misuse" : generic[bit >> 1];
+	case SCN_IOMMU_MAP:
+		return bit == SCN_MOD_A ? "raw" : generic[bit >> 1];
+	case SCN_IOMMU_UNMAP:
+		return bit == SCN_MOD_A ? "raw" : bit == SCN_MOD_B ? "untold" : "c";
 	default:
 		return generic[bit == 4 ? 2 : bit >> 1];
 	}
@@ -107,7 +114,9 @@ struct printer {
 static void print_num(struct scn_codec *c, const char *name, uint64_t *v, unsigned bytes)
 {
 	(void)bytes;
-	bool hex = !strcmp(name, "addr") || !strcmp(name, "flags") || !strcmp(name, "features");
+	bool hex = !strcmp(name, "addr") || !strcmp(name, "flags") || !strcmp(name, "features") ||
+		   !strcmp(name, "iova") || !strcmp(name, "gpa") || !strcmp(name, "perms") ||
+		   !strcmp(name, "iommu");
 	fprintf(((struct printer *)c)->out, hex ? " %s=0x%" PRIx64 : " %s=%" PRIu64, name, *v);
 }
 
@@ -133,6 +142,13 @@ static void print_header_comment(FILE *out, const struct scn_header *h)
 		fprintf(out, " + %u region(s) of %u KiB, %s", extra, 4u * (1u + h->region_kib % 16u),
 			h->regions & 4u ? "adjacent" : "with holes");
 	fprintf(out, "\n");
+	if (scn_header_mem(h))
+		for (unsigned i = 0; i <= extra; i++)
+			if ((h->perms >> 2 * i & 3u) == 1u || (h->perms >> 2 * i & 3u) == 2u)
+				fprintf(out, "# region %u %s\n", i,
+					(h->perms >> 2 * i & 3u) == 1u ? "read-only" : "write-only");
+	if (scn_header_mem(h) && (h->iommu & 1u))
+		fprintf(out, "# ACCESS_PLATFORM: IOMMU, identity mappings to start with\n");
 }
 
 void scenario_print(FILE *out, const struct scenario *s)
@@ -146,7 +162,8 @@ void scenario_print_marked(FILE *out, const struct scenario *s, long failed)
 	struct printer p = { .base = { .num = print_num, .loc = print_loc, .buf = print_buf,
 				       .text = true },
 			     .out = out };
-	fprintf(out, "# virtq fuzz scenario v%u (format: fuzz/README.md)\n", SCN_VERSION);
+	fprintf(out, "# virtq fuzz scenario v%u (format: fuzz/README.md)\n",
+		scn_header_mem(&s->hdr) ? 2u : SCN_VERSION);
 	print_header_comment(out, &s->hdr);
 	fprintf(out, "header");
 	scenario_visit_header(&p.base, &w->hdr);
@@ -276,16 +293,45 @@ static void check_all_used(struct parser *p)
 			fail(p, "unknown field", p->keys[i]);
 }
 
+/* A region number of a friendly readonly=N / writeonly=N field: its two
+ * perms bits set to flag. */
+static void friendly_perm(struct parser *p, struct scn_header *h, const char *text, unsigned flag)
+{
+	char *end;
+	if (!text)
+		return;
+	uint64_t r = number(p, text, &end);
+	if (*end || r > 3)
+		fail(p, "region 0-3 expected:", text);
+	h->perms = (uint8_t)((h->perms & ~(3u << 2 * r)) | flag << 2 * r);
+}
+
 /* Friendly header fields on top of the raw ones: size=N, event_idx, indirect,
- * skewed, high_memory. */
+ * skewed, high_memory; format 2: readonly=N, writeonly=N (region N), iommu
+ * ACCESS_PLATFORM: access_platform, iommu_unmapped=N (loc N's buffers unmapped at first). */
 static void parse_header(struct parser *p, struct scn_header *h)
 {
 	const char *size = take(p, "size");
 	bool event_idx = take(p, "event_idx"), indirect = take(p, "indirect");
 	bool skewed = take(p, "skewed"), high = take(p, "high_memory");
+	const char *readonly = take(p, "readonly"), *writeonly = take(p, "writeonly");
+	const char *unmapped = take(p, "iommu_unmapped");
+	bool iommu = take(p, "access_platform");
 	scenario_visit_header(&p->base, h);
 	if (!take(p, "version") && !h->version)
-		h->version = SCN_VERSION;
+		h->version = (readonly || writeonly || iommu || unmapped) ? SCN_VERSION_MEM
+									  : SCN_VERSION;
+	friendly_perm(p, h, readonly, 1u);
+	friendly_perm(p, h, writeonly, 2u);
+	if (iommu)
+		h->iommu |= 1u;
+	if (unmapped) {
+		char *end;
+		uint64_t loc = number(p, unmapped, &end);
+		if (*end || loc > 3)
+			fail(p, "loc 0-3 expected:", unmapped);
+		h->iommu |= (uint8_t)(1u | 2u << loc);
+	}
 	if (size) {
 		char *end;
 		uint64_t n = number(p, size, &end), log2 = 0;
@@ -352,6 +398,10 @@ int scenario_parse(struct scenario *s, const char *text, char *err, size_t err_l
 		} else if (s->nops == SCN_MAX_OPS) {
 			fail(&p, "too many operations at", first);
 		} else if (parse_op_name(&p, first, &s->ops[s->nops])) {
+			s->ops[s->nops].mem_format = scn_header_mem(&s->hdr);
+			if ((s->ops[s->nops].code_byte & 31u) >= SCN_NOPS_V1 &&
+			    !s->ops[s->nops].mem_format)
+				fail(&p, "format 2 operation (header version=0x4d) needed for", first);
 			scenario_visit_op(&p.base, &s->ops[s->nops++]);
 		}
 		check_all_used(&p);

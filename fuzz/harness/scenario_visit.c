@@ -35,6 +35,10 @@ void scenario_visit_header(struct scn_codec *c, struct scn_header *h)
 	U16(c, "desc_skew", h->desc_skew);
 	U16(c, "avail_skew", h->avail_skew);
 	U16(c, "used_skew", h->used_skew);
+	if (scn_header_mem(h)) {
+		U8(c, "perms", h->perms);
+		U8(c, "iommu", h->iommu);
+	}
 }
 
 /* A descriptor's fields, as WRITE_DESC and WRITE_TABLE carry them. */
@@ -158,6 +162,26 @@ void scenario_visit_op(struct scn_codec *c, struct scn_op *op)
 		U8(c, "slot", op->slot);
 		U8(c, "nth", op->entry);
 		U8(c, "cap", op->cap);
+		break;
+	case SCN_IOMMU_MAP:
+		if (scn_mods(op) & SCN_MOD_A) { /* raw: any ranges, wrapping ones too */
+			U64(c, "iova", op->addr);
+			U64(c, "gpa", op->gpa);
+		} else {
+			c->loc(c, "at", &op->loc);
+		}
+		U32(c, "len", op->len32);
+		U8(c, "perm", op->fill);
+		break;
+	case SCN_IOMMU_UNMAP:
+		if (scn_mods(op) & SCN_MOD_A)
+			U64(c, "iova", op->addr);
+		else
+			c->loc(c, "at", &op->loc);
+		U32(c, "len", op->len32);
+		break;
+	case SCN_LOG:
+		U8(c, "on", op->fill);
 		break;
 	case SCN_PUBLISH:
 	case SCN_NEEDS_NOTIFY:

@@ -139,6 +139,9 @@ struct virtq_mock {
 	 * survives the guest. */
 	void *inflight;
 	size_t inflight_bytes;
+	/* The translator virtq_mock_configure() gives each queue (NULL: none),
+	 * for ACCESS_PLATFORM; kept by pointer. */
+	const struct virtq_iommu *iommu;
 };
 
 /* Defaults: one 1 MiB region at GPA 0, queue size 256, rings AUTO. */
@@ -154,7 +157,8 @@ VIRTQ_API int virtq_mock_init(struct virtq_mock *m, const struct virtq_mock_conf
 VIRTQ_API void virtq_mock_destroy(struct virtq_mock *m);
 
 /* virtq_init + set_inflight (the mock's area) + set_size + set_addrs +
- * set_features from the config: a queue ready to activate or resume.
+ * set_features from the config (+ set_iommu with m->iommu): a queue ready
+ * to activate or resume.
  * Returns the first error. */
 VIRTQ_API int virtq_mock_configure(struct virtq_mock *m, struct virtq *q);
 

@@ -148,7 +148,8 @@ int virtq_mock_configure(struct virtq_mock *m, struct virtq *q)
 	if ((r = virtq_init(q, &m->mem, VIRTQ_MAX_SIZE)) ||
 	    (r = virtq_set_inflight(q, m->inflight, m->inflight_bytes)) ||
 	    (r = virtq_set_size(q, m->cfg.queue_size)) || (r = virtq_set_addrs(q, &addrs)) ||
-	    (r = virtq_set_features(q, m->cfg.features)))
+	    (r = virtq_set_features(q, m->cfg.features)) ||
+	    (m->iommu && (r = virtq_set_iommu(q, m->iommu))))
 		return r;
 	return 0;
 }
