@@ -457,12 +457,14 @@ static void op_add_used(struct input *in)
 		ORACLE(virtq_add_used(&pq, (uint16_t)(k % (R.md.size + 1)), len) == -VIRTQ_EINVAL);
 		return;
 	}
-	const struct held h = R.held[k % R.nheld];
+	const uint32_t at = k % R.nheld;
+	const struct held h = R.held[at];
 	ORACLE(virtq_add_used(&pq, h.pid, len) == 0);
 	ORACLE(virtq_add_used(&pq, h.pid, len) == -VIRTQ_EINVAL); /* twice */
 	if (!R.diverged)
 		ORACLE(virtq_add_used(&sq, h.sid, len) == 0);
-	R.held[k % R.nheld] = R.held[--R.nheld];
+	R.nheld--;
+	R.held[at] = R.held[R.nheld];
 	struct model *md = &R.md;
 	md->state[h.pid] = COMPLETED;
 	md->in_flight--;
