@@ -46,12 +46,15 @@ void virtq_packed_start(struct virtq *q)
  * The EVENT_IDX form (2.8.10): event is the driver's off_wrap; the device
  * moved from old to new (ring positions, since < size slots apart) and is
  * in the lap of used_wrap at new. An event in the previous lap lies size
- * slots back; 16-bit arithmetic as in need_event() (2.7.7.2).
+ * slots back; 16-bit arithmetic as in need_event() (2.7.7.2). An offset
+ * outside the ring names no descriptor: taken as ENABLE, like reserved flags.
  */
 static bool packed_need_event(const struct virtq *q, uint16_t off_wrap, uint16_t new_pos,
 			      bool new_wrap, uint32_t since)
 {
 	uint16_t event = off_wrap & EVENT_OFF_MASK;
+	if (event >= queue_size(q))
+		return true;
 	if ((off_wrap >> EVENT_WRAP_SHIFT) != (uint16_t)new_wrap)
 		event = (uint16_t)(event - queue_size(q));
 	return need_event(event, new_pos, (uint16_t)(new_pos - since));

@@ -1,0 +1,702 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_packed: the packed virtqueue (virtio 2.8) under a driver that posts
+ * well-formed chains of any buffers, or writes any descriptor anywhere.
+ *
+ * Input (missing bytes read as 0): byte 0 the configuration (bits 0-1: queue
+ * size 2 << v; bit 2 INDIRECT_DESC; bit 3 EVENT_IDX), then operations, one
+ * opcode byte (v % 12) and its operands:
+ *   0 post     n byte (bits 0-1: 1 + v buffers; bit 2 indirect), per buffer
+ *              u16 address selector, u16 length, byte (bit 0 writable):
+ *              through the mock driver, to both twins (below)
+ *   1 pop      byte: segment array of 1 + v % 8, or 64 if bit 7
+ *   2 add_used byte k (the k-th chain held), u16 length
+ *   3 publish
+ *   4 get_used the driver consumes a used descriptor
+ *   5 raw      slot byte, u16 address selector, u16 length, id byte, flags
+ *              byte (bits 0-2: NEXT, WRITE, INDIRECT; bit 3: AVAIL/USED bits
+ *              "available in the lap the device reads the slot in", else
+ *              bits 4-5 as AVAIL and USED): any descriptor in the ring
+ *   6 entry    u16 address selector (where), u16 address selector, u16
+ *              length, flags byte: any indirect table entry
+ *   7 wrap     slot byte, wrap bit: moves the mock driver's position
+ *   8 event    u16 off_wrap, flags byte (v % 4): the driver event structure
+ *   9 notify   virtq_needs_notify()
+ *   10 kick    byte: bit 0 enable, else disable device notifications
+ *   11 unpop
+ * An address selector v is 16 KiB + 8 * (v % 16384) (the end of guest memory
+ * is 128 KiB: some are outside), or 2^64 - 8 for 0xffff; lengths are as
+ * given, 0xffff being 2^32 - 1.
+ *
+ * Guest memory is two adjacent regions [0, 64 KiB) and [64 KiB, 128 KiB):
+ * buffers across 64 KiB are split, tables across it are refused.
+ *
+ * Oracles:
+ *   - a reference walk (predict_pop, written from the spec, not from
+ *     packed_pop.c) gives the code of every pop, and for a chain its
+ *     segments, id, descriptor count; virtq_next_avail() follows the model's
+ *     position and wrap counter;
+ *   - every segment inside guest memory and inside one region, readable
+ *     before writable, read_len and write_len the sums of the segments;
+ *   - differential: until the first raw / entry / wrap operation, a split
+ *     twin gets the same posts, pops, completions: both give the same codes
+ *     and the same chains (guest addresses, lengths, parts), the driver gets
+ *     the same used buffers back;
+ *   - notifications: needs_notify as predicted from the driver's event
+ *     structure by absolute slot positions (predict_notify), enable_notify
+ *     as the descriptor at the model's position says, the device event
+ *     structure as EVENT_IDX says;
+ *   - completions of chains not held are refused;
+ *   - at the end: the device wrote only allowed bytes (used descriptors'
+ *     len / id / flags, the device event structure, writable buffers), the
+ *     guard bytes are intact.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <virtq/mock.h>
+#include <virtq/virtq.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define ORACLE(cond)                                                                     \
+	do {                                                                             \
+		if (!(cond)) {                                                           \
+			fprintf(stderr, "oracle failed at fuzz_packed.c:%d: %s\n", __LINE__, \
+				#cond);                                                  \
+			abort();                                                         \
+		}                                                                        \
+	} while (0)
+
+#define REGION 0x10000u
+#define MEM_END (2u * REGION)
+#define MAX_SIZE 16u
+#define MAX_SEGS 64u
+#define F_AVAIL VIRTQ_DESC_F_AVAIL
+#define F_USED VIRTQ_DESC_F_USED
+
+/* ---- input --------------------------------------------------------------- */
+
+struct input {
+	const uint8_t *d;
+	size_t size, at;
+};
+
+static uint32_t get(struct input *in, unsigned bytes)
+{
+	uint32_t v = 0;
+	for (unsigned i = 0; i < bytes; i++, in->at++)
+		if (in->at < in->size)
+			v |= (uint32_t)in->d[in->at] << (8 * i);
+	return v;
+}
+
+static uint64_t address(uint32_t v)
+{
+	return v == 0xffff ? UINT64_MAX - 7 : 0x4000u + 8u * (v % 16384u);
+}
+
+static uint32_t length(uint32_t v)
+{
+	return v == 0xffff ? UINT32_MAX : v;
+}
+
+/* ---- the model of the device's ring state -------------------------------- */
+
+enum { FREE, IN_FLIGHT, COMPLETED };
+
+struct model {
+	uint32_t size;
+	bool indirect, event_idx;
+	uint32_t pos;      /* next slot to pop */
+	bool wrap;         /* its lap's wrap counter */
+	uint32_t owned;    /* slots of chains in flight */
+	uint32_t in_flight;
+	uint8_t state[MAX_SIZE];
+	uint32_t slots[MAX_SIZE];
+	uint16_t stack[4096]; /* pop order, for unpop */
+	uint32_t depth;
+	uint64_t used_pending, used_published; /* absolute slots */
+	uint64_t signalled;  /* used_published at the last decision */
+	bool known;
+	uint16_t driver_off_wrap, driver_flags;
+	bool notify_enabled;
+	bool broken;
+};
+
+/* A chain the harness holds: its ids in the packed and the split twin. */
+struct held {
+	uint16_t pid, sid;
+};
+
+struct run {
+	struct model md;
+	bool diverged; /* the split twin no longer sees the same ring */
+	struct held held[MAX_SIZE];
+	uint32_t nheld;
+	struct held published[4096]; /* completion order, for get_used */
+	uint32_t nadded, npub_head, npub_tail;
+	uint32_t added_len[4096];
+};
+
+static struct virtq_mock packed_mock, split_mock;
+static bool mocks_ready;
+static struct virtq pq, sq;
+static struct run R;
+static bool trace; /* FUZZ_PACKED_TRACE=1: print every pop's result (seed writing) */
+
+static bool wrap_of_lap(uint64_t abs_slot, uint32_t size)
+{
+	return ((abs_slot / size) & 1u) == 0; /* lap 0 has wrap counter 1 (2.8.1) */
+}
+
+static uint16_t read16(struct virtq_mock *m, uint64_t gpa)
+{
+	uint16_t v = 0;
+	virtq_mock_read(m, gpa, &v, 2);
+	return v;
+}
+
+/* A packed descriptor at gpa, as the reference walk reads it. */
+struct ref_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id, flags;
+};
+
+static struct ref_desc read_desc(struct virtq_mock *m, uint64_t gpa)
+{
+	unsigned char b[16] = { 0 };
+	struct ref_desc d = { 0, 0, 0, 0 };
+	virtq_mock_read(m, gpa, b, 16);
+	for (int i = 7; i >= 0; i--)
+		d.addr = d.addr << 8 | b[i];
+	d.len = (uint32_t)b[8] | (uint32_t)b[9] << 8 | (uint32_t)b[10] << 16 | (uint32_t)b[11] << 24;
+	d.id = (uint16_t)(b[12] | b[13] << 8);
+	d.flags = (uint16_t)(b[14] | b[15] << 8);
+	return d;
+}
+
+/* ---- the reference walk -------------------------------------------------- */
+
+struct prediction {
+	uint64_t gpa[MAX_SEGS + 1];
+	uint32_t len[MAX_SEGS + 1];
+	uint32_t nseg, nread, ndesc, slots;
+	uint64_t read_len, write_len;
+	uint16_t id;
+	bool writing;
+};
+
+/* One buffer: readable before writable, total <= 2^32 - 1, no wrap, inside
+ * [0, MEM_END), one segment per region. */
+static int ref_buffer(struct prediction *p, uint64_t addr, uint32_t len, bool writable)
+{
+	if (!writable && p->writing)
+		return -VIRTQ_EBADDESC;
+	if (writable && !p->writing) {
+		p->writing = true;
+		p->nread = p->nseg;
+	}
+	if (p->read_len + p->write_len + len > UINT32_MAX)
+		return -VIRTQ_EOVERFLOW;
+	if (writable)
+		p->write_len += len;
+	else
+		p->read_len += len;
+	if (len == 0)
+		return 0;
+	if (addr > UINT64_MAX - (len - 1))
+		return -VIRTQ_EOVERFLOW;
+	if (addr >= MEM_END || addr + (len - 1) >= MEM_END)
+		return -VIRTQ_EBADADDR;
+	while (len) {
+		uint64_t region_end = addr < REGION ? REGION : MEM_END;
+		uint32_t chunk = region_end - addr < len ? (uint32_t)(region_end - addr) : len;
+		if (p->nseg <= MAX_SEGS) {
+			p->gpa[p->nseg] = addr;
+			p->len[p->nseg] = chunk;
+		}
+		p->nseg++;
+		addr += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int ref_table(struct prediction *p, const struct model *md, struct ref_desc d)
+{
+	if (!md->indirect || (d.flags & VIRTQ_DESC_F_NEXT))
+		return -VIRTQ_EBADDESC;
+	if (d.len == 0 || d.len % 16)
+		return -VIRTQ_EBADDESC;
+	if (d.len / 16 > md->size)
+		return -VIRTQ_ELOOP;
+	if (d.addr > UINT64_MAX - (d.len - 1))
+		return -VIRTQ_EOVERFLOW;
+	const uint64_t last = d.addr + (d.len - 1);
+	if (!((last < REGION) || (d.addr >= REGION && last < MEM_END)))
+		return -VIRTQ_EBADADDR; /* one region */
+	for (uint32_t i = 0; i < d.len / 16; i++) {
+		struct ref_desc e = read_desc(&packed_mock, d.addr + 16u * i);
+		p->ndesc++;
+		if (e.flags & VIRTQ_DESC_F_INDIRECT)
+			return -VIRTQ_EBADDESC;
+		int r = ref_buffer(p, e.addr, e.len, e.flags & VIRTQ_DESC_F_WRITE);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static bool ref_available(uint16_t flags, bool wrap)
+{
+	return ((flags & F_AVAIL) != 0) == wrap && ((flags & F_USED) != 0) != wrap;
+}
+
+static uint64_t slot_gpa(uint32_t slot)
+{
+	return packed_mock.cfg.desc_gpa + 16u * (uint64_t)slot;
+}
+
+static int predict_pop(const struct model *md, uint32_t cap, struct prediction *p)
+{
+	memset(p, 0, sizeof(*p));
+	struct ref_desc d = read_desc(&packed_mock, slot_gpa(md->pos));
+	if (!ref_available(d.flags, md->wrap))
+		return 0;
+	if (md->in_flight >= md->size || md->owned >= md->size)
+		return -VIRTQ_EBUSY;
+	const uint32_t limit = md->size - md->owned;
+	uint32_t pos = md->pos;
+	int r;
+	p->ndesc = 1;
+	p->slots = 1;
+	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+		if ((r = ref_table(p, md, d)))
+			return r;
+	} else {
+		for (;;) {
+			if ((r = ref_buffer(p, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE)))
+				return r;
+			if (!(d.flags & VIRTQ_DESC_F_NEXT))
+				break;
+			if (p->slots == limit)
+				return -VIRTQ_ELOOP;
+			pos = (pos + 1) % md->size;
+			d = read_desc(&packed_mock, slot_gpa(pos));
+			p->slots++;
+			p->ndesc++;
+			if (d.flags & VIRTQ_DESC_F_INDIRECT)
+				return -VIRTQ_EBADDESC;
+		}
+	}
+	if (d.id >= md->size || md->state[d.id] != FREE)
+		return -VIRTQ_EBADIDX;
+	p->id = d.id;
+	if (!p->writing)
+		p->nread = p->nseg;
+	return p->nseg > cap ? -VIRTQ_ENOSPC : 1;
+}
+
+/* ---- oracles on a chain --------------------------------------------------- */
+
+static void check_segments(struct virtq_mock *m, const struct virtq_chain *c)
+{
+	uint64_t read_len = 0, write_len = 0;
+	ORACLE(c->nread <= c->nseg && c->nseg <= c->cap);
+	for (uint32_t i = 0; i < c->nseg; i++) {
+		uint64_t gpa;
+		ORACLE(c->segs[i].len > 0);
+		ORACLE(virtq_mock_gpa_of(m, c->segs[i].addr, &gpa));
+		/* inside one region: translating the whole range gives the same address */
+		ORACLE(virtq_mem_translate(&m->mem, gpa, c->segs[i].len) == c->segs[i].addr);
+		if (i < c->nread)
+			read_len += c->segs[i].len;
+		else
+			write_len += c->segs[i].len;
+	}
+	ORACLE(read_len == c->read_len && write_len == c->write_len);
+}
+
+static void check_prediction(const struct virtq_chain *c, const struct prediction *p)
+{
+	ORACLE(c->id == p->id);
+	ORACLE(c->nseg == p->nseg && c->nread == p->nread && c->ndesc == p->ndesc);
+	ORACLE(c->read_len == p->read_len && c->write_len == p->write_len);
+	for (uint32_t i = 0; i < c->nseg; i++) {
+		uint64_t gpa = 0;
+		ORACLE(virtq_mock_gpa_of(&packed_mock, c->segs[i].addr, &gpa));
+		ORACLE(gpa == p->gpa[i] && c->segs[i].len == p->len[i]);
+	}
+}
+
+/* The same chain from both twins: guest addresses, lengths, parts. */
+static void check_same_chain(const struct virtq_chain *pc, const struct virtq_chain *sc)
+{
+	ORACLE(pc->nseg == sc->nseg && pc->nread == sc->nread && pc->ndesc == sc->ndesc);
+	ORACLE(pc->read_len == sc->read_len && pc->write_len == sc->write_len);
+	for (uint32_t i = 0; i < pc->nseg; i++) {
+		uint64_t pg = 0, sg = 0;
+		ORACLE(virtq_mock_gpa_of(&packed_mock, pc->segs[i].addr, &pg));
+		ORACLE(virtq_mock_gpa_of(&split_mock, sc->segs[i].addr, &sg));
+		ORACLE(pg == sg && pc->segs[i].len == sc->segs[i].len);
+	}
+}
+
+/* The device writes its reply: one byte into each writable segment. */
+static void device_writes(struct virtq_mock *m, const struct virtq_chain *c)
+{
+	for (uint32_t i = c->nread; i < c->nseg; i++) {
+		uint64_t gpa;
+		if (virtq_mock_gpa_of(m, c->segs[i].addr, &gpa))
+			virtq_mock_allow_write(m, gpa, 1);
+		*(volatile unsigned char *)c->segs[i].addr = 0xee;
+	}
+}
+
+static void check_device_event(void)
+{
+	uint16_t off_wrap = 0, flags = 0;
+	ORACLE(virtq_mock_packed_device_event(&packed_mock, &off_wrap, &flags) == 0);
+	if (!R.md.notify_enabled) {
+		ORACLE(flags == VIRTQ_RING_EVENT_FLAGS_DISABLE);
+	} else if (R.md.event_idx) {
+		ORACLE(flags == VIRTQ_RING_EVENT_FLAGS_DESC);
+		ORACLE(off_wrap == (R.md.pos | (R.md.wrap ? VIRTQ_RING_EVENT_WRAP : 0u)));
+	} else {
+		ORACLE(flags == VIRTQ_RING_EVENT_FLAGS_ENABLE);
+	}
+}
+
+/* ---- operations ----------------------------------------------------------- */
+
+static void op_post(struct input *in)
+{
+	const uint32_t shape = get(in, 1);
+	const uint32_t n = 1 + (shape & 3u);
+	const bool indirect = shape & 4u;
+	struct virtq_mock_buf bufs[4];
+	for (uint32_t i = 0; i < n; i++) {
+		bufs[i].gpa = address(get(in, 2));
+		bufs[i].len = length(get(in, 2));
+		bufs[i].writable = get(in, 1) & 1u;
+	}
+	const unsigned flags = indirect && R.md.indirect ? VIRTQ_MOCK_INDIRECT : 0;
+	int p = virtq_mock_add_chain(&packed_mock, bufs, n, flags);
+	if (!R.diverged) {
+		int s = virtq_mock_add_chain(&split_mock, bufs, n, flags);
+		ORACLE((p < 0) == (s < 0) && (p >= 0 || p == s));
+	}
+}
+
+static void pop_succeeded(const struct virtq_chain *c, const struct prediction *pr, uint16_t sid)
+{
+	struct model *md = &R.md;
+	md->state[c->id] = IN_FLIGHT;
+	md->slots[c->id] = pr->slots;
+	md->in_flight++;
+	md->owned += pr->slots;
+	md->pos += pr->slots;
+	if (md->pos >= md->size) {
+		md->pos -= md->size;
+		md->wrap = !md->wrap;
+	}
+	if (md->depth < sizeof(md->stack) / sizeof(md->stack[0]))
+		md->stack[md->depth++] = c->id;
+	R.held[R.nheld++] = (struct held){ c->id, sid };
+}
+
+static void op_pop(struct input *in)
+{
+	static struct virtq_seg psegs[MAX_SEGS], ssegs[MAX_SEGS];
+	struct virtq_chain pc, sc;
+	struct prediction pr;
+	const uint32_t b = get(in, 1);
+	const uint32_t cap = b & 0x80u ? MAX_SEGS : 1 + b % 8;
+	virtq_chain_init(&pc, psegs, cap);
+	virtq_chain_init(&sc, ssegs, cap);
+	const int want = predict_pop(&R.md, cap, &pr);
+	const int r = virtq_pop(&pq, &pc);
+	if (trace)
+		fprintf(stderr, "pop: %d (%s)\n", r, r < 0 ? virtq_errname(r) : "ok");
+	ORACLE(r == want);
+	if (!R.diverged) {
+		const int rs = virtq_pop(&sq, &sc);
+		ORACLE(rs == r);
+		if (r == 1 || r == -VIRTQ_ENOSPC)
+			ORACLE(sc.needed == pc.needed);
+		if (r == 1)
+			check_same_chain(&pc, &sc);
+	}
+	if (r == -VIRTQ_ENOSPC) {
+		ORACLE(pc.id == pr.id && pc.needed == pr.nseg && !virtq_is_broken(&pq));
+	} else if (r < 0 && r != -VIRTQ_EBUSY) {
+		ORACLE(virtq_is_broken(&pq));
+		R.md.broken = true;
+	}
+	if (r != 1)
+		return;
+	check_segments(&packed_mock, &pc);
+	check_prediction(&pc, &pr);
+	pop_succeeded(&pc, &pr, sc.id);
+	ORACLE(virtq_next_avail(&pq) == (R.md.pos | (R.md.wrap ? VIRTQ_RING_EVENT_WRAP : 0u)));
+	ORACLE(virtq_in_flight(&pq) == R.md.in_flight);
+	check_device_event();
+	device_writes(&packed_mock, &pc);
+	if (!R.diverged)
+		device_writes(&split_mock, &sc);
+}
+
+static void op_add_used(struct input *in)
+{
+	const uint32_t k = get(in, 1);
+	const uint32_t len = get(in, 2);
+	if (R.nheld == 0) { /* nothing held: every id is refused */
+		ORACLE(virtq_add_used(&pq, (uint16_t)(k % (R.md.size + 1)), len) == -VIRTQ_EINVAL);
+		return;
+	}
+	const uint32_t at = k % R.nheld;
+	const struct held h = R.held[at];
+	ORACLE(virtq_add_used(&pq, h.pid, len) == 0);
+	ORACLE(virtq_add_used(&pq, h.pid, len) == -VIRTQ_EINVAL); /* twice */
+	if (!R.diverged)
+		ORACLE(virtq_add_used(&sq, h.sid, len) == 0);
+	R.nheld--;
+	R.held[at] = R.held[R.nheld];
+	struct model *md = &R.md;
+	md->state[h.pid] = COMPLETED;
+	md->in_flight--;
+	md->owned -= md->slots[h.pid];
+	md->used_pending += md->slots[h.pid];
+	if (R.nadded < sizeof(R.published) / sizeof(R.published[0])) {
+		R.added_len[R.nadded] = len;
+		R.published[R.nadded++] = h;
+	}
+}
+
+static void op_publish(void)
+{
+	struct model *md = &R.md;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < md->size; i++)
+		if (md->state[i] == COMPLETED) {
+			md->state[i] = FREE;
+			n++;
+		}
+	ORACLE(virtq_publish_used(&pq) == (int)n);
+	if (!R.diverged)
+		ORACLE(virtq_publish_used(&sq) == (int)n);
+	md->used_published = md->used_pending;
+	R.npub_tail = R.nadded;
+}
+
+static void op_get_used(void)
+{
+	uint32_t pid = 0, plen = 0, sid = 0, slen = 0;
+	if (R.diverged)
+		return; /* the driver no longer knows the ring it reads */
+	const int rp = virtq_mock_get_used(&packed_mock, &pid, &plen);
+	const int rs = virtq_mock_get_used(&split_mock, &sid, &slen);
+	ORACLE(rp == rs);
+	ORACLE(rp == (R.npub_head < R.npub_tail));
+	if (rp != 1)
+		return;
+	const struct held h = R.published[R.npub_head];
+	ORACLE(pid == h.pid && sid == h.sid);
+	ORACLE(plen == R.added_len[R.npub_head] && slen == plen);
+	R.npub_head++;
+}
+
+static void op_raw(struct input *in)
+{
+	const uint32_t slot = get(in, 1) % R.md.size;
+	const uint64_t addr = address(get(in, 2));
+	const uint32_t len = length(get(in, 2));
+	const uint16_t id = (uint16_t)(get(in, 1) % (R.md.size + 2));
+	const uint32_t f = get(in, 1);
+	uint16_t flags = (uint16_t)(f & 7u);
+	if (f & 8u) /* available in the lap the device will read this slot in */
+		flags |= virtq_mock_packed_avail_bits(slot >= R.md.pos ? R.md.wrap : !R.md.wrap);
+	else
+		flags |= (uint16_t)((f & 0x10u ? F_AVAIL : 0) | (f & 0x20u ? F_USED : 0));
+	virtq_mock_packed_set_desc(&packed_mock, slot, addr, len, id, flags);
+	R.diverged = true;
+}
+
+static void op_entry(struct input *in)
+{
+	const uint64_t where = address(get(in, 2));
+	const uint64_t addr = address(get(in, 2));
+	const uint32_t len = length(get(in, 2));
+	const uint16_t flags = (uint16_t)(get(in, 1) & 7u);
+	if (where < MEM_END - 16)
+		virtq_mock_packed_write_desc_at(&packed_mock, where, addr, len, 0, flags);
+	R.diverged = true;
+}
+
+static void op_wrap(struct input *in)
+{
+	const uint32_t slot = get(in, 1);
+	const bool wrap = get(in, 1) & 1u;
+	virtq_mock_packed_set_avail(&packed_mock, (uint16_t)slot, wrap);
+	R.diverged = true;
+}
+
+static void op_event(struct input *in)
+{
+	R.md.driver_off_wrap = (uint16_t)get(in, 2);
+	R.md.driver_flags = (uint16_t)(get(in, 1) % 4u);
+	virtq_mock_packed_set_driver_event(&packed_mock, R.md.driver_off_wrap, R.md.driver_flags);
+}
+
+/*
+ * The notification decision from the spec's words (2.8.10): DESC asks for a
+ * notification when the used descriptor at (off, wrap) is written; the
+ * published slots since the last decision are the absolute range [from, to).
+ */
+static int predict_notify(struct model *md)
+{
+	const uint64_t from = md->signalled, to = md->used_published;
+	const bool known = md->known;
+	md->signalled = to;
+	md->known = true;
+	if (known && from == to)
+		return 0;
+	if (md->driver_flags == VIRTQ_RING_EVENT_FLAGS_DISABLE)
+		return 0;
+	if (md->driver_flags != VIRTQ_RING_EVENT_FLAGS_DESC || !md->event_idx)
+		return 1;
+	const uint32_t off = md->driver_off_wrap & 0x7fffu;
+	const bool wrap = md->driver_off_wrap >> 15;
+	if (!known || to - from >= md->size || off >= md->size)
+		return 1;
+	for (uint64_t x = from; x < to; x++)
+		if (x % md->size == off && wrap_of_lap(x, md->size) == wrap)
+			return 1;
+	return 0;
+}
+
+static void op_notify(void)
+{
+	const int want = predict_notify(&R.md);
+	ORACLE(virtq_needs_notify(&pq) == want);
+}
+
+static void op_kick(struct input *in)
+{
+	if (get(in, 1) & 1u) {
+		R.md.notify_enabled = true;
+		const uint16_t flags = read16(&packed_mock, slot_gpa(R.md.pos) + 14);
+		ORACLE(virtq_enable_notify(&pq) == (int)ref_available(flags, R.md.wrap));
+	} else {
+		R.md.notify_enabled = false;
+		ORACLE(virtq_disable_notify(&pq) == 0);
+	}
+	check_device_event();
+}
+
+static void op_unpop(void)
+{
+	struct model *md = &R.md;
+	const bool can = md->depth > 0 && md->state[md->stack[md->depth - 1]] == IN_FLIGHT;
+	const int r = virtq_unpop(&pq);
+	ORACLE(r == (can ? 0 : -VIRTQ_EINVAL));
+	if (!R.diverged)
+		ORACLE(virtq_unpop(&sq) == r);
+	if (!can)
+		return;
+	const uint16_t id = md->stack[--md->depth];
+	md->state[id] = FREE;
+	md->in_flight--;
+	md->owned -= md->slots[id];
+	if (md->pos < md->slots[id]) {
+		md->pos += md->size;
+		md->wrap = !md->wrap;
+	}
+	md->pos -= md->slots[id];
+	for (uint32_t i = 0; i < R.nheld; i++)
+		if (R.held[i].pid == id) {
+			R.held[i] = R.held[--R.nheld];
+			break;
+		}
+	ORACLE(virtq_next_avail(&pq) == (md->pos | (md->wrap ? VIRTQ_RING_EVENT_WRAP : 0u)));
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+static void configure(struct virtq_mock_config *cfg, uint32_t size, uint64_t features)
+{
+	virtq_mock_config_default(cfg);
+	cfg->nregions = 2;
+	cfg->regions[0] = (struct virtq_mock_region){ .gpa = 0, .size = REGION };
+	cfg->regions[1] = (struct virtq_mock_region){ .gpa = REGION, .size = REGION };
+	cfg->queue_size = size;
+	cfg->features = features;
+	cfg->buf_gpa = 0x4000;
+	cfg->buf_end = MEM_END;
+}
+
+static void start(uint32_t size, uint64_t features)
+{
+	struct virtq_mock_config cfg;
+	configure(&cfg, size, features | VIRTQ_FEATURE(VIRTQ_F_RING_PACKED));
+	if (!mocks_ready) {
+		ORACLE(virtq_mock_init(&packed_mock, &cfg) == 0);
+		configure(&cfg, size, features);
+		ORACLE(virtq_mock_init(&split_mock, &cfg) == 0);
+		mocks_ready = true;
+		configure(&cfg, size, features | VIRTQ_FEATURE(VIRTQ_F_RING_PACKED));
+	}
+	ORACLE(virtq_mock_reconfigure(&packed_mock, &cfg) == 0);
+	configure(&cfg, size, features);
+	ORACLE(virtq_mock_reconfigure(&split_mock, &cfg) == 0);
+	ORACLE(virtq_mock_attach(&packed_mock, &pq) == 0);
+	ORACLE(virtq_mock_attach(&split_mock, &sq) == 0);
+	ORACLE(virtq_mock_snapshot(&packed_mock) == 0);
+	ORACLE(virtq_mock_snapshot(&split_mock) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct input in = { data, size, 0 };
+	trace = getenv("FUZZ_PACKED_TRACE") != NULL;
+	const uint32_t config = get(&in, 1);
+	memset(&R, 0, sizeof(R));
+	struct model *md = &R.md;
+	md->size = 2u << (config & 3u);
+	md->indirect = config & 4u;
+	md->event_idx = config & 8u;
+	md->wrap = true;
+	md->notify_enabled = true;
+	const uint64_t features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
+				  (md->indirect ? VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0) |
+				  (md->event_idx ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0);
+	start(md->size, features);
+	check_device_event();
+	for (unsigned ops = 0; in.at < in.size && ops < 512 && !md->broken; ops++) {
+		switch (get(&in, 1) % 12u) {
+		case 0: op_post(&in); break;
+		case 1: op_pop(&in); break;
+		case 2: op_add_used(&in); break;
+		case 3: op_publish(); break;
+		case 4: op_get_used(); break;
+		case 5: op_raw(&in); break;
+		case 6: op_entry(&in); break;
+		case 7: op_wrap(&in); break;
+		case 8: op_event(&in); break;
+		case 9: op_notify(); break;
+		case 10: op_kick(&in); break;
+		default: op_unpop(); break;
+		}
+	}
+	uint64_t bad = 0;
+	ORACLE(virtq_mock_check_writes(&packed_mock, &bad) == 0);
+	ORACLE(virtq_mock_guards_intact(&packed_mock));
+	if (!R.diverged) {
+		ORACLE(virtq_mock_check_writes(&split_mock, &bad) == 0);
+		ORACLE(virtq_mock_guards_intact(&split_mock));
+	}
+	return 0;
+}
