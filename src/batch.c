@@ -8,6 +8,7 @@
  * virtq_pop_many() is in pop.c, next to the walk it inlines.
  */
 #include "completion.h"
+#include "packed.h"
 
 /* Undoes claim_all()'s first n marks. */
 static void unclaim(struct virtq *q, const struct virtq_used_elem *elems, uint32_t n)
@@ -64,6 +65,8 @@ static int add_used_many(struct virtq *q, const struct virtq_used_elem *elems, u
 	int r = claim_all(q, elems, n);
 	if (r)
 		return r;
+	if (VIRTQ_UNLIKELY(q->packed))
+		return virtq_packed_add_used_many(q, elems, n);
 	const uint16_t first = q->next_used;
 	write_all(q, elems, n);
 	if (q->log) /* the elements just written (log.h) */
@@ -82,6 +85,12 @@ int virtq_complete(struct virtq *q, uint16_t id, uint32_t len)
 	int r = queue_usable(q);
 	if (r)
 		return r;
+	if (VIRTQ_UNLIKELY(q->packed)) {
+		if ((r = virtq_packed_add_used(q, id, len)))
+			return r;
+		virtq_packed_publish(q);
+		return virtq_packed_needs_notify(q);
+	}
 	if ((r = completion_add(q, id, len)))
 		return r;
 	completion_publish(q);
@@ -95,6 +104,10 @@ int virtq_complete_many(struct virtq *q, const struct virtq_used_elem *elems, ui
 		return r;
 	if ((r = add_used_many(q, elems, n)))
 		return r;
+	if (VIRTQ_UNLIKELY(q->packed)) {
+		virtq_packed_publish(q);
+		return virtq_packed_needs_notify(q);
+	}
 	completion_publish(q);
 	return completion_needs_notify(q);
 }

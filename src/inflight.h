@@ -37,6 +37,7 @@
 #define INFLIGHT_ENTRY_BYTES 16u
 #define ENTRY_INFLIGHT 0u
 #define ENTRY_USED_MARK 1u /* first padding byte: virtq's "used, not published" */
+#define ENTRY_RING_SLOTS 2u /* packed: the chain's ring descriptors (split: padding) */
 #define ENTRY_NEXT 6u
 #define ENTRY_COUNTER 8u
 
@@ -121,6 +122,19 @@ static inline void inflight_popped(struct virtq *q, uint16_t head, uint32_t ndes
 	atomic_signal_fence(memory_order_release);
 	e[ENTRY_INFLIGHT] = 1;
 	q->last_popped = head;
+}
+
+/* Packed rings: how many ring descriptors the chain of head took, so that
+ * its used descriptor skips them (2.8.6; QEMU's used_elems[].ndescs). The
+ * value is masked on use like every index from the area. */
+static inline void inflight_set_ring_slots(const struct virtq *q, uint16_t head, uint16_t slots)
+{
+	inflight_put16(inflight_entry(q, head) + ENTRY_RING_SLOTS, slots);
+}
+
+static inline uint16_t inflight_ring_slots(const struct virtq *q, uint16_t head)
+{
+	return inflight_get16(inflight_entry(q, head) + ENTRY_RING_SLOTS);
 }
 
 /* The inverse of the last inflight_popped() (virtq_unpop). */

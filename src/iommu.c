@@ -59,9 +59,9 @@ int virtq_iommu_invalidate(struct virtq *q, uint64_t iova, uint64_t size)
 	if (!q->active || q->broken || !q->iotlb || size == 0)
 		return 0;
 	const uint32_t n = queue_size(q);
-	if (meets(q->desc_gpa, VIRTQ_DESC_TABLE_BYTES(n), iova, size) ||
-	    meets(q->avail_gpa, VIRTQ_AVAIL_RING_BYTES(n), iova, size) ||
-	    meets(q->used_gpa, VIRTQ_USED_RING_BYTES(n), iova, size)) {
+	if (meets(q->desc_gpa, queue_desc_bytes(q->packed, n), iova, size) ||
+	    meets(q->avail_gpa, queue_driver_bytes(q->packed, n), iova, size) ||
+	    meets(q->used_gpa, queue_device_bytes(q->packed, n), iova, size)) {
 		/* rides on broken: queue_usable() re-translates before any access */
 		q->rings_stale = true;
 		q->broken = true;
@@ -72,8 +72,8 @@ int virtq_iommu_invalidate(struct virtq *q, uint64_t iova, uint64_t size)
 int virtq_queue_remap(struct virtq *q)
 {
 	struct queue_rings rings;
-	int r = virtq_queue_map_rings(q->mem, q->iotlb, queue_size(q), q->desc_gpa, q->avail_gpa,
-				      q->used_gpa, &rings);
+	int r = virtq_queue_map_rings(q->mem, q->iotlb, queue_size(q), q->packed, q->desc_gpa,
+				      q->avail_gpa, q->used_gpa, &rings);
 	if (r == -VIRTQ_EAGAIN)
 		return r;
 	q->rings_stale = false;
@@ -83,6 +83,7 @@ int virtq_queue_remap(struct virtq *q)
 	q->avail = rings.avail;
 	q->used = rings.used;
 	q->used_phys = rings.used_phys;
+	q->desc_phys = rings.desc_phys;
 	q->broken = false;
 	return -VIRTQ_EAGAIN; /* nothing done: call again */
 }

@@ -4,6 +4,8 @@
 
 #include "checked.h"
 #include "completion.h"
+#include "packed.h"
+#include "packed_layout.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "virtq/log.h"
@@ -139,6 +141,20 @@ uint16_t virtq_completion_release_logged(struct virtq *q, uint16_t n)
 	completion_release(q, n);
 	virtq_queue_log_used(q, USED_IDX, 2); /* log (a): after the write */
 	return n;
+}
+
+void virtq_packed_log_descs(struct virtq *q, uint16_t pos, uint32_t n)
+{
+	if (!virtq_log_enabled(q->log))
+		return;
+	const uint32_t size = queue_size(q), first = pos & q->size_minus_1;
+	const uint32_t before_wrap = n < size - first ? n : size - first;
+	/* covered: see activation */
+	(void)virtq_log_range(q->log, q->desc_phys + packed_desc_off(first),
+			      PACKED_DESC_BYTES * (uint64_t)before_wrap);
+	if (n > before_wrap)
+		(void)virtq_log_range(q->log, q->desc_phys,
+				      PACKED_DESC_BYTES * (uint64_t)(n - before_wrap));
 }
 
 void virtq_queue_log_used(struct virtq *q, uint64_t off, uint64_t len)

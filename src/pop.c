@@ -16,84 +16,16 @@
  * call, and a slow-path lookup refreshes it. The checks are the same, in the
  * same order, whatever path a buffer takes.
  */
+#include "buffer_map.h"
 #include "checked.h"
 #include "compiler.h"
 #include "inflight.h"
 #include "iommu_internal.h"
 #include "mem_lookup.h"
+#include "packed.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "split_layout.h"
-
-/*
- * Slow path of a buffer that is not wholly inside the cached region (or
- * lies in a region with permissions): splits [gpa, gpa + len) at region
- * boundaries into segs[nseg..), storing only what fits below cap and
- * counting the rest. Returns the new segment count, -VIRTQ_EBADADDR, or
- * -VIRTQ_EACCES for a region that does not allow the access.
- */
-static int split_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap, uint32_t nseg,
-			uint64_t gpa, uint32_t len, enum mem_access access)
-{
-	while (len) {
-		const struct virtq_mem_region *r = mem_region_of(q->mem, gpa, &q->region_hint);
-		if (!r)
-			return -VIRTQ_EBADADDR;
-		if (!region_allows(r, access))
-			return -VIRTQ_EACCES;
-		uint64_t tail = region_tail(r, gpa);
-		uint32_t chunk = tail < len ? (uint32_t)tail : len;
-		if (nseg < cap)
-			segs[nseg] = (struct virtq_seg){ .addr = region_host(r, gpa), .len = chunk };
-		nseg++;
-		gpa += chunk;
-		len -= chunk;
-		if (r->flags)
-			q->region_hint = QUEUE_NO_HINT; /* never cached: see cache_region */
-	}
-	return (int)nseg;
-}
-
-/*
- * A buffer at an I/O virtual address (ACCESS_PLATFORM): each mapping the
- * translator returns is split at region boundaries like a guest-physical
- * buffer. Returns the new segment count, -VIRTQ_EAGAIN on a miss, or the
- * errors of virtq_iommu_lookup() and split_buffer().
- */
-static VIRTQ_NOINLINE int iommu_buffer(struct virtq *q, struct virtq_seg *segs, uint32_t cap,
-				       uint32_t nseg, uint64_t iova, uint32_t len,
-				       enum mem_access access)
-{
-	int r = 0;
-	while (len) {
-		uint64_t gpa, covered;
-		if ((r = virtq_iommu_lookup(q->iotlb, iova, len, access, &gpa, &covered)))
-			break;
-		if ((r = split_buffer(q, segs, cap, nseg, gpa, (uint32_t)covered, access)) < 0)
-			break;
-		nseg = (uint32_t)r;
-		iova += covered; /* within the buffer, which does not wrap */
-		len -= (uint32_t)covered;
-	}
-	/* Descriptors hold IOVAs: nothing cached, on every way out. A region
-	 * split_buffer() cached before a miss would let the next pop take an
-	 * IOVA inside it as a guest address, untranslated. */
-	q->region_hint = QUEUE_NO_HINT;
-	return r < 0 ? r : (int)nseg;
-}
-
-/* An indirect table at an IOVA: one mapping, one region, readable. */
-static VIRTQ_NOINLINE int iommu_table(struct virtq *q, uint64_t iova, uint32_t len, void **table)
-{
-	uint64_t gpa, covered;
-	int r = virtq_iommu_lookup(q->iotlb, iova, len, MEM_ACCESS_READ, &gpa, &covered);
-	if (r)
-		return r;
-	if (covered < len)
-		return -VIRTQ_EBADADDR;
-	q->region_hint = QUEUE_NO_HINT;
-	return virtq_mem_map_one(q->mem, gpa, len, MEM_ACCESS_READ, table);
-}
 
 /*
  * The region hint as locals: guest [gpa, last] is host [host, ...). The
@@ -356,6 +288,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return r;
 	if (VIRTQ_UNLIKELY(!c))
 		return -VIRTQ_EINVAL;
+	if (VIRTQ_UNLIKELY(q->packed)) /* the layout: one branch per call */
+		return virtq_packed_pop(q, c);
 	struct cached_region region = cache_region(q);
 	return pop_ready(q, c, &region);
 }
@@ -370,6 +304,8 @@ int virtq_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max)
 		return r;
 	if (!chains && max)
 		return -VIRTQ_EINVAL;
+	if (VIRTQ_UNLIKELY(q->packed))
+		return virtq_packed_pop_many(q, chains, max);
 	/* One region cache for the batch: the map cannot change during a call. */
 	struct cached_region region = cache_region(q);
 	uint32_t n = 0;
@@ -391,6 +327,8 @@ int virtq_discard(struct virtq *q, struct virtq_chain *c)
 	int r = queue_usable(q);
 	if (r)
 		return r;
+	if (q->packed)
+		return virtq_packed_discard(q, c);
 	virtq_chain_init(&count_only, NULL, 0);
 	if ((r = next_head(q, &count_only, &head)) > 0) {
 		r = walk_chain_slow(q, &count_only, head);
@@ -420,6 +358,8 @@ int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c)
 		return r;
 	if (!c || head > q->size_minus_1 || !inflight_in_flight(q, head))
 		return -VIRTQ_EINVAL;
+	if (q->packed) /* its ring slots may hold used descriptors by now */
+		return -VIRTQ_ENOTSUP;
 	r = walk_chain_slow(q, c, head);
 	if (r)
 		return chain_failed(q, c, r);

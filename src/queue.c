@@ -6,6 +6,8 @@
 #include "inflight.h"
 #include "iommu_internal.h"
 #include "mem_lookup.h"
+#include "packed.h"
+#include "packed_layout.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "split_layout.h"
@@ -82,14 +84,14 @@ int virtq_set_features(struct virtq *q, uint64_t features)
 }
 
 /* Bits whose meaning virtq does not implement (queue.h, feature contract). */
-#define REFUSED_FEATURES                                                              \
-	(VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM) | VIRTQ_FEATURE(VIRTQ_F_RING_PACKED) |  \
-	 VIRTQ_FEATURE(VIRTQ_F_IN_ORDER))
+#define REFUSED_FEATURES \
+	(VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM) | VIRTQ_FEATURE(VIRTQ_F_IN_ORDER))
 
 uint64_t virtq_supported_features(void)
 {
 	return VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
-	       VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM);
+	       VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM) |
+	       VIRTQ_FEATURE(VIRTQ_F_RING_PACKED);
 }
 
 int virtq_queue_check_features(uint64_t features, const struct virtq_iommu *iommu)
@@ -130,18 +132,18 @@ static int map_ring(const struct virtq_mem *mem, const struct virtq_iommu *iotlb
 }
 
 int virtq_queue_map_rings(const struct virtq_mem *mem, const struct virtq_iommu *iotlb,
-			  uint32_t size, uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
-			  struct queue_rings *rings)
+			  uint32_t size, bool packed, uint64_t desc_gpa, uint64_t avail_gpa,
+			  uint64_t used_gpa, struct queue_rings *rings)
 {
 	struct queue_rings r;
 	uint64_t phys;
 	int err;
-	if ((err = map_ring(mem, iotlb, desc_gpa, VIRTQ_DESC_TABLE_BYTES(size), 16,
-			    MEM_ACCESS_READ, &r.desc, &phys)) ||
-	    (err = map_ring(mem, iotlb, avail_gpa, VIRTQ_AVAIL_RING_BYTES(size), 2,
-			    MEM_ACCESS_READ, &r.avail, &phys)) ||
-	    (err = map_ring(mem, iotlb, used_gpa, VIRTQ_USED_RING_BYTES(size), 4, MEM_ACCESS_RW,
-			    &r.used, &r.used_phys)))
+	if ((err = map_ring(mem, iotlb, desc_gpa, queue_desc_bytes(packed, size), 16,
+			    packed ? MEM_ACCESS_RW : MEM_ACCESS_READ, &r.desc, &r.desc_phys)) ||
+	    (err = map_ring(mem, iotlb, avail_gpa, queue_driver_bytes(packed, size),
+			    packed ? 4 : 2, MEM_ACCESS_READ, &r.avail, &phys)) ||
+	    (err = map_ring(mem, iotlb, used_gpa, queue_device_bytes(packed, size), 4,
+			    MEM_ACCESS_RW, &r.used, &r.used_phys)))
 		return err;
 	*rings = r;
 	return 0;
@@ -159,7 +161,8 @@ int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings)
 	if (q->log && (r = virtq_log_covers_mem(q->log)))
 		return r;
 	return virtq_queue_map_rings(q->mem, queue_translator(q->features, q->iommu), queue_size(q),
-				     q->desc_gpa, q->avail_gpa, q->used_gpa, rings);
+				     queue_has(q, VIRTQ_F_RING_PACKED), q->desc_gpa, q->avail_gpa,
+				     q->used_gpa, rings);
 }
 
 void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_t next_avail,
@@ -169,6 +172,8 @@ void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_
 	q->avail = rings->avail;
 	q->used = rings->used;
 	q->used_phys = rings->used_phys;
+	q->desc_phys = rings->desc_phys;
+	q->packed = queue_has(q, VIRTQ_F_RING_PACKED);
 	q->iotlb = queue_translator(q->features, q->iommu);
 	q->rings_stale = false;
 	q->region_hint = QUEUE_NO_HINT; /* the first buffer looks its region up */
@@ -178,6 +183,10 @@ void virtq_queue_start(struct virtq *q, const struct queue_rings *rings, uint16_
 	q->broken = false;
 	q->notify_enabled = true;
 	q->active = true;
+	if (q->packed) {
+		virtq_packed_start(q);
+		return;
+	}
 	/* The device owns the used ring: start with notifications wanted. */
 	ring_store16(ring_at(rings->used, USED_FLAGS), 0);
 	queue_log_used(q, USED_FLAGS, 2);
@@ -215,6 +224,8 @@ int virtq_unpop(struct virtq *q)
 	if (q->pop_counter == 0 || !inflight_in_flight(q, head) ||
 	    inflight_get64(inflight_entry(q, head) + ENTRY_COUNTER) != q->pop_counter - 1)
 		return -VIRTQ_EINVAL;
+	if (q->packed)
+		virtq_packed_rewind(q, head);
 	inflight_unpopped(q, head);
 	q->next_avail--;
 	return 0;
@@ -237,11 +248,15 @@ uint32_t virtq_in_flight(const struct virtq *q)
 
 uint16_t virtq_next_avail(const struct virtq *q)
 {
+	if (q && q->packed)
+		return packed_off_wrap(q->avail_pos, q->avail_wrap);
 	return q ? q->next_avail : 0;
 }
 
 uint16_t virtq_next_used(const struct virtq *q)
 {
+	if (q && q->packed)
+		return packed_off_wrap(q->used_pos, q->used_wrap);
 	return q ? q->next_used : 0;
 }
 

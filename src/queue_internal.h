@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the split-queue source files. */
+/* Helpers shared by the queue source files, both layouts. */
 #ifndef VIRTQ_QUEUE_INTERNAL_H
 #define VIRTQ_QUEUE_INTERNAL_H
 
@@ -91,7 +91,7 @@ static inline void queue_log_used(struct virtq *q, uint64_t off, uint64_t len)
  * guest-physical address (its IOVA translated, with ACCESS_PLATFORM). */
 struct queue_rings {
 	void *desc, *avail, *used;
-	uint64_t used_phys;
+	uint64_t desc_phys, used_phys;
 };
 
 /*
@@ -104,10 +104,29 @@ struct queue_rings {
  * addresses are IOVAs, each ring inside one mapping with the access it
  * needs (iommu.h; -VIRTQ_EAGAIN on a miss). Shared by activation and restore,
  * so a restored queue is held to exactly the rules of an activated one.
+ * packed (virtio 2.8.10): the descriptor ring 16-aligned, read and write
+ * (the device writes used descriptors into it); the driver event structure
+ * 4-aligned, read; the device event structure 4-aligned, read and write.
  */
 int virtq_queue_map_rings(const struct virtq_mem *mem, const struct virtq_iommu *iotlb,
-			  uint32_t size, uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
-			  struct queue_rings *rings);
+			  uint32_t size, bool packed, uint64_t desc_gpa, uint64_t avail_gpa,
+			  uint64_t used_gpa, struct queue_rings *rings);
+
+/* Bytes of each ring part of a queue of size in the layout (iommu.c). */
+static inline uint64_t queue_desc_bytes(bool packed, uint32_t size)
+{
+	return packed ? VIRTQ_PACKED_RING_BYTES(size) : VIRTQ_DESC_TABLE_BYTES(size);
+}
+
+static inline uint64_t queue_driver_bytes(bool packed, uint32_t size)
+{
+	return packed ? VIRTQ_PACKED_EVENT_BYTES : VIRTQ_AVAIL_RING_BYTES(size);
+}
+
+static inline uint64_t queue_device_bytes(bool packed, uint32_t size)
+{
+	return packed ? VIRTQ_PACKED_EVENT_BYTES : VIRTQ_USED_RING_BYTES(size);
+}
 
 /*
  * The feature contract (queue.h): VERSION_1 present, nothing refused,

@@ -13,6 +13,7 @@
 #define VIRTQ_RING_ACCESS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,13 +103,6 @@ static inline uint32_t ring_load32(void *p)
 	return v;
 }
 
-static inline uint32_t ring_load32_acquire(void *p)
-{
-	uint32_t v = le32_cpu(atomic_load_explicit((_Atomic uint32_t *)p, memory_order_acquire));
-	ring_loaded(p, 4);
-	return v;
-}
-
 static inline void ring_store32(void *p, uint32_t v)
 {
 	atomic_store_explicit((_Atomic uint32_t *)p, le32_cpu(v), memory_order_relaxed);
@@ -164,6 +158,43 @@ static inline struct ring_desc ring_read_desc(void *p)
 		.flags = (uint16_t)(hi >> 32),
 		.next = (uint16_t)(hi >> 48),
 	};
+}
+
+/* A packed descriptor as the device sees it after one read (virtio 2.8.13). */
+struct packed_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id;
+	uint16_t flags;
+};
+
+/*
+ * Copies one descriptor of a packed ring (16-aligned: activation checked),
+ * every byte once, flags first: with acquire for the descriptor that says
+ * whether a chain is available (2.8.21, pairs with the driver's release of
+ * the first descriptor's flags), relaxed for the rest of a chain.
+ */
+static inline struct packed_desc ring_read_packed_desc(void *p, bool acquire)
+{
+	struct packed_desc d;
+	_Atomic uint16_t *flags = (_Atomic uint16_t *)ring_at(p, 14);
+	d.flags = le16_cpu(atomic_load_explicit(flags, acquire ? memory_order_acquire
+							      : memory_order_relaxed));
+	d.addr = le64_cpu(atomic_load_explicit((_Atomic uint64_t *)p, memory_order_relaxed));
+	d.len = le32_cpu(atomic_load_explicit((_Atomic uint32_t *)ring_at(p, 8),
+					      memory_order_relaxed));
+	d.id = le16_cpu(atomic_load_explicit((_Atomic uint16_t *)ring_at(p, 12),
+					     memory_order_relaxed));
+	ring_loaded(p, RING_DESC_BYTES); /* one descriptor: one load of 16 bytes */
+	return d;
+}
+
+/* An indirect table entry of a packed ring: the same 16 bytes as a split
+ * descriptor (2.8.19), read by ring_read_desc() (tables need no alignment). */
+static inline struct packed_desc ring_read_packed_table_entry(void *p)
+{
+	struct ring_desc d = ring_read_desc(p);
+	return (struct packed_desc){ .addr = d.addr, .len = d.len, .id = d.flags, .flags = d.next };
 }
 
 /* Writes one descriptor (driver side: the mock). */

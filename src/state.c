@@ -31,6 +31,8 @@ int virtq_save(const struct virtq *q, struct virtq_state *s)
 {
 	if (!q || !q->mem || !s)
 		return -VIRTQ_EINVAL;
+	if (q->packed)
+		return -VIRTQ_ENOTSUP; /* no encoding of packed state yet */
 	clear_fields(s);
 	s->max_size = (uint32_t)q->max_size_minus_1 + 1u;
 	s->size = queue_size(q);
@@ -145,9 +147,11 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return 0;
 	if ((r = virtq_queue_check_features(s->features, q->iommu)))
 		return r;
+	if (s->features & VIRTQ_FEATURE(VIRTQ_F_RING_PACKED))
+		return -VIRTQ_ENOTSUP; /* no encoding of packed state yet */
 	if (!inflight_fits(q, s->size))
 		return -VIRTQ_EINVAL;
-	r = virtq_queue_map_rings(mem, queue_translator(s->features, q->iommu), s->size,
+	r = virtq_queue_map_rings(mem, queue_translator(s->features, q->iommu), s->size, false,
 				  s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
 	if (r)
 		return r;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Split virtqueue: returning chains to the driver and notification suppression. */
 #include "completion.h"
+#include "packed.h"
 
 bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
@@ -12,6 +13,8 @@ int virtq_add_used(struct virtq *q, uint16_t id, uint32_t len)
 	int r = queue_usable(q);
 	if (r)
 		return r;
+	if (VIRTQ_UNLIKELY(q->packed))
+		return virtq_packed_add_used(q, id, len);
 	if ((r = completion_add(q, id, len)))
 		return r;
 	if (VIRTQ_UNLIKELY(q->log != NULL)) /* the element just written (log.h) */
@@ -24,6 +27,8 @@ int virtq_publish_used(struct virtq *q)
 	int r = queue_usable(q);
 	if (r)
 		return r;
+	if (VIRTQ_UNLIKELY(q->packed))
+		return virtq_packed_publish(q);
 	return completion_publish(q);
 }
 
@@ -32,6 +37,8 @@ int virtq_needs_notify(struct virtq *q)
 	int r = queue_usable(q);
 	if (r)
 		return r;
+	if (VIRTQ_UNLIKELY(q->packed))
+		return virtq_packed_needs_notify(q);
 	return completion_needs_notify(q);
 }
 
@@ -40,6 +47,8 @@ int virtq_enable_notify(struct virtq *q)
 	int r = queue_usable(q);
 	if (r)
 		return r;
+	if (q->packed)
+		return virtq_packed_enable_notify(q);
 	q->notify_enabled = true;
 	if (queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(q->used, avail_event_off(queue_size(q))), q->shadow_avail);
@@ -59,6 +68,8 @@ int virtq_disable_notify(struct virtq *q)
 	int r = queue_usable(q);
 	if (r)
 		return r;
+	if (q->packed)
+		return virtq_packed_disable_notify(q);
 	q->notify_enabled = false;
 	if (!queue_has(q, VIRTQ_F_EVENT_IDX)) {
 		ring_store16(ring_at(q->used, USED_FLAGS), VIRTQ_USED_F_NO_NOTIFY);

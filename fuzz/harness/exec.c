@@ -95,6 +95,7 @@ void harness_run(const struct scenario *s, uint32_t ops_mask)
 	for (unsigned i = 0; i < SCN_SLOTS; i++)
 		h.slots[i].valid = false;
 	h.ops_mask = ops_mask;
+	h.cursor_ops = 0;
 	const char *trace = getenv("VIRTQ_FUZZ_TRACE");
 	harness_tracing_ops = trace != NULL;
 	harness_tracing = trace && strcmp(trace, "ops") != 0;

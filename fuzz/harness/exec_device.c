@@ -73,7 +73,7 @@ void harness_slot_filled(struct harness *h, struct harness_slot *sl)
 	harness_check_segment_access(h, sl);
 	for (uint32_t i = sl->want.nread; i < sl->want.nseg; i++)
 		virtq_mock_allow_write(h->guest, sl->want.segs[i].gpa, sl->want.segs[i].len);
-	harness_restart_cursors(sl);
+	harness_restart_cursors(h, sl);
 }
 
 /* avail_event follows next_avail while notifications are wanted (EVENT_IDX). */

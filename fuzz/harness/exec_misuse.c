@@ -29,7 +29,12 @@ static void misuse_active(struct harness *h)
 	FUZZ_SAME(virtq_size(q), size, "size after refused configuration");
 	FUZZ_SAME(virtq_in_flight(q), in_flight, "in flight after refused configuration");
 	const int usable = model_usable(&h->model); /* stale rings: re-translated first */
-	FUZZ_SAME(virtq_pop(q, NULL), usable ? usable : -VIRTQ_EINVAL, "pop into NULL");
+	const int null_arg = usable ? usable : -VIRTQ_EINVAL;
+	FUZZ_SAME(virtq_pop(q, NULL), null_arg, "pop into NULL");
+	FUZZ_SAME(virtq_pop_many(q, NULL, 1), null_arg, "pop_many into NULL");
+	FUZZ_SAME(virtq_add_used_many(q, NULL, 1), null_arg, "add_used_many of NULL");
+	FUZZ_SAME(virtq_in_flight_list(q, NULL, 1), virtq_is_broken(q) ? -VIRTQ_EBROKEN : -VIRTQ_EINVAL,
+		  "in_flight_list into NULL");
 }
 
 /* NULL queues: refused, never dereferenced. */
@@ -71,6 +76,8 @@ void harness_misuse(struct harness *h)
 {
 	misuse_active(h);
 	misuse_null();
+	harness_misuse_null();
+	harness_check_mem_table(h);
 	virtq_reset(&h->q);
 	misuse_inactive(h);
 }

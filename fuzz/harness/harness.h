@@ -85,6 +85,7 @@ struct harness {
 	struct virtq q;
 	struct model model;
 	uint32_t ops_mask;
+	uint32_t cursor_ops; /* parity picks the inline or the exported cursor call */
 	uint32_t nlocs;               /* regions a scn_loc can select */
 	uint64_t loc_gpa[MODEL_MAX_REGIONS], loc_size[MODEL_MAX_REGIONS];
 	struct harness_slot slots[SCN_SLOTS];
@@ -148,7 +149,7 @@ uint32_t harness_count_pieces(const struct model_chain *c, bool writable, uint64
 /* Guest address of byte offset of a model chain's part (UINT64_MAX: none). */
 uint64_t harness_part_gpa(const struct model_chain *c, bool writable, uint64_t offset);
 /* Fresh reader and writer on a slot's chain, model positions at 0. */
-void harness_restart_cursors(struct harness_slot *sl);
+void harness_restart_cursors(struct harness *h, struct harness_slot *sl);
 /* Bytes [offset, offset + n) of a model chain's readable or writable part. */
 void harness_part_bytes(struct harness *h, const struct model_chain *c, bool writable,
 			uint64_t offset, uint64_t n, unsigned char *out);
@@ -173,6 +174,10 @@ void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len);
  * and the library loads again is a double fetch, an oracle failure. */
 /* RESET+A: the VMM's misuse of the queue API first (exec_misuse.c). */
 void harness_misuse(struct harness *h);
+/* NULL at every public entry point, and the error names (exec_misuse_null.c). */
+void harness_misuse_null(void);
+/* The region table rebuilt from this run's guest memory (exec_mem_table.c). */
+void harness_check_mem_table(struct harness *h);
 void harness_toctou_arm(struct harness *h, const struct scn_op *op);
 void harness_toctou_model_begin(struct harness *h);
 void harness_toctou_model_end(struct harness *h);

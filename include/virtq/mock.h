@@ -12,6 +12,13 @@
  * malicious rings: any descriptor value at any index, any avail entry, any
  * avail idx, any flags.
  *
+ * Packed mode: with VIRTQ_F_RING_PACKED in the config's features the same
+ * calls (add_chain, get_used, should_kick, enable/disable_interrupts) drive
+ * a packed ring (virtio 2.8) as Linux's packed driver does: desc_gpa is the
+ * descriptor ring, avail_gpa the driver event suppression structure,
+ * used_gpa the device's (the AUTO layout leaves room for either layout).
+ * The virtq_mock_packed_* calls below build malicious packed rings.
+ *
  * It also answers "did the device write anywhere it must not?": take a
  * snapshot, let the device run, and compare; only the used ring and the
  * writable buffers of posted chains may change. Writes the mock itself makes
@@ -118,6 +125,14 @@ struct virtq_mock {
 	/* ranges the device may write since the last snapshot */
 	struct virtq_mock_range *allowed;
 	uint32_t nallowed, allowed_cap;
+	/* Packed mode (virtio 2.8): the driver's ring state. Buffer ids come
+	 * from the same free list as split heads; chain_ndesc[id] holds the
+	 * ring slots of the chain with that id. */
+	uint16_t packed_avail_pos;  /* next slot to make available */
+	uint16_t packed_used_pos;   /* next slot to read a used descriptor from */
+	bool packed_avail_wrap;     /* driver ring wrap counter (2.8.1) */
+	bool packed_used_wrap;      /* used wrap counter, as the driver tracks it */
+	uint32_t packed_kick_slots; /* slots made available since the last kick decision */
 	/* The device's in-flight area (inflight.h), sized for the largest queue;
 	 * virtq_mock_configure() attaches it. It is device memory, not guest
 	 * memory: wipes and driver resets leave it alone, as a back-end's
@@ -259,6 +274,40 @@ VIRTQ_API bool virtq_mock_guards_intact(struct virtq_mock *m);
 
 /* Guest address of a host pointer inside guest memory; false if outside. */
 VIRTQ_API bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *gpa);
+
+/* ---- packed mode (cfg.features has VIRTQ_F_RING_PACKED) ------------------- */
+
+/* Whether the mock drives a packed ring. */
+VIRTQ_API bool virtq_mock_is_packed(const struct virtq_mock *m);
+
+/* The flags bits AVAIL/USED of a descriptor made available in a lap whose
+ * wrap counter is wrap (2.8.1): what a raw descriptor needs to be seen. */
+VIRTQ_API uint16_t virtq_mock_packed_avail_bits(bool wrap);
+
+/*
+ * Raw packed descriptor at ring slot (not reduced modulo the size), every
+ * field as given, flags last with release (as a driver publishes a chain's
+ * first descriptor). -VIRTQ_EBADADDR outside guest memory.
+ */
+VIRTQ_API int virtq_mock_packed_set_desc(struct virtq_mock *m, uint32_t slot, uint64_t addr,
+					 uint32_t len, uint16_t id, uint16_t flags);
+/* A packed descriptor (indirect table entry) at any guest address. */
+VIRTQ_API int virtq_mock_packed_write_desc_at(struct virtq_mock *m, uint64_t gpa, uint64_t addr,
+					      uint32_t len, uint16_t id, uint16_t flags);
+/* The used descriptor at ring slot (modulo size), as the driver reads it. */
+VIRTQ_API int virtq_mock_packed_used_desc(struct virtq_mock *m, uint32_t slot, uint16_t *id,
+					  uint32_t *len, uint16_t *flags);
+/* The driver's next available slot and wrap counter; setting them moves
+ * the driver (wrap-counter manipulation for malicious rings). */
+VIRTQ_API uint16_t virtq_mock_packed_avail_pos(const struct virtq_mock *m);
+VIRTQ_API bool virtq_mock_packed_avail_wrap(const struct virtq_mock *m);
+VIRTQ_API void virtq_mock_packed_set_avail(struct virtq_mock *m, uint16_t pos, bool wrap);
+/* The driver event suppression structure (2.8.10), written as given. */
+VIRTQ_API int virtq_mock_packed_set_driver_event(struct virtq_mock *m, uint16_t off_wrap,
+						 uint16_t flags);
+/* The device event suppression structure, as the driver reads it. */
+VIRTQ_API int virtq_mock_packed_device_event(struct virtq_mock *m, uint16_t *off_wrap,
+					     uint16_t *flags);
 
 /*
  * A mock IOMMU (iommu.h): a table of mappings the test fills, and a

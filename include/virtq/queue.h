@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Split virtqueue, device side (virtio 1.x, section 2.7).
+ * Virtqueue, device side: split (virtio 1.x, section 2.7) or packed (2.8,
+ * with VIRTIO_F_RING_PACKED negotiated); the layout is chosen at activation
+ * and every call below works for both (docs/architecture.md, "Ring layouts").
  *
  * Life cycle, driven by the VMM's transport code:
  *   virtq_init(q, mem, max_size)
@@ -40,7 +42,7 @@
 extern "C" {
 #endif
 
-/* Largest queue size of a split virtqueue (virtio 1.x 2.7). */
+/* Largest queue size of a split or packed virtqueue (virtio 1.x 2.7, 2.8). */
 #define VIRTQ_MAX_SIZE 32768u
 
 /*
@@ -48,8 +50,10 @@ extern "C" {
  * can be passed unchanged. The feature contract (virtq_activate()):
  *   - VERSION_1 is required: virtq implements the little-endian virtio 1.x
  *     rings only, not legacy ones;
- *   - RING_PACKED and IN_ORDER change what the rings mean and are not
- *     implemented: refused;
+ *   - RING_PACKED selects the packed layout (2.8) at activation: the three
+ *     addresses are then the descriptor ring, the driver and the device
+ *     event suppression structures;
+ *   - IN_ORDER changes what the rings mean and is not implemented: refused;
  *   - ACCESS_PLATFORM (ring and buffer addresses are I/O virtual addresses)
  *     needs a translator (virtq_set_iommu, iommu.h) and is refused without
  *     one, as treating them as guest-physical would bypass the guest's IOMMU;
@@ -74,20 +78,34 @@ extern "C" {
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
 #define VIRTQ_USED_F_NO_NOTIFY 1u
 
+/* Packed descriptor flags (virtio 2.8.1): the wrap counter bits. */
+#define VIRTQ_DESC_F_AVAIL (1u << 7)
+#define VIRTQ_DESC_F_USED (1u << 15)
+/* Packed event suppression flags (virtio 2.8.10), and the wrap bit of off_wrap. */
+#define VIRTQ_RING_EVENT_FLAGS_ENABLE 0u
+#define VIRTQ_RING_EVENT_FLAGS_DISABLE 1u
+#define VIRTQ_RING_EVENT_FLAGS_DESC 2u
+#define VIRTQ_RING_EVENT_WRAP (1u << 15)
+
 /* Ring extents in guest memory, event fields included (virtio 2.7). */
 #define VIRTQ_DESC_TABLE_BYTES(size) (16u * (uint64_t)(size))
 #define VIRTQ_AVAIL_RING_BYTES(size) (6u + 2u * (uint64_t)(size))
 #define VIRTQ_USED_RING_BYTES(size) (6u + 8u * (uint64_t)(size))
+/* Packed extents (virtio 2.8.10): the descriptor ring (16-aligned), each event
+ * suppression structure { le16 off_wrap; le16 flags; } (4-aligned). */
+#define VIRTQ_PACKED_RING_BYTES(size) (16u * (uint64_t)(size))
+#define VIRTQ_PACKED_EVENT_BYTES 4u
 
 /*
- * Guest-physical addresses of a split queue's three parts, named as in
+ * Guest-physical addresses of a queue's three parts, named as in
  * virtio 1.x 2.6 (transports list them in different orders: vhost-user's
  * SET_VRING_ADDR gives desc, used, avail; virtio-pci desc, driver, device).
+ * Packed: the descriptor ring, the driver and the device event suppression.
  */
 struct virtq_ring_addrs {
-	uint64_t desc_area;   /* descriptor table */
-	uint64_t driver_area; /* avail ring, written by the driver */
-	uint64_t device_area; /* used ring, written by the device */
+	uint64_t desc_area;   /* descriptor table (packed: descriptor ring) */
+	uint64_t driver_area; /* avail ring, written by the driver (packed: driver event) */
+	uint64_t device_area; /* used ring, written by the device (packed: device event) */
 };
 
 struct virtq_log;
@@ -124,11 +142,25 @@ struct virtq {
 	const struct virtq_iommu *iotlb; /* the translator in use: ACCESS_PLATFORM on */
 	uint64_t used_phys;      /* guest-physical address of the used ring */
 	bool rings_stale;        /* an invalidation met a ring: re-translate (iommu.h) */
+	/* Packed layout (virtio 2.8), chosen at activation: desc is the
+	 * descriptor ring, avail the driver event suppression structure, used
+	 * the device's. next_avail / next_used count chains popped / completed
+	 * in both layouts; the ring positions and wrap counters are here. */
+	bool packed;
+	bool avail_wrap;         /* driver ring wrap counter at avail_pos */
+	bool used_wrap;          /* device ring wrap counter at used_pos */
+	uint16_t avail_pos;      /* ring slot of the next descriptor to pop */
+	uint16_t used_pos;       /* ring slot of the next used descriptor */
+	uint16_t desc_owned;     /* ring slots popped, not yet returned used */
+	uint16_t batch_pos;      /* first used descriptor not yet published */
+	uint16_t batch_flags;    /* its flags, written last (release) at publish */
+	uint32_t signal_slots;   /* ring slots published since the last notify decision */
+	uint64_t desc_phys;      /* guest-physical address of the descriptor ring */
 };
 
 /*
  * The virtqueue feature bits virtq implements (INDIRECT_DESC, EVENT_IDX,
- * VERSION_1, ACCESS_PLATFORM): a VMM offers these, plus its device's own
+ * VERSION_1, ACCESS_PLATFORM, RING_PACKED): a VMM offers these, plus its device's own
  * bits, and never one of the refused bits above (ACCESS_PLATFORM only with
  * a translator). Device-specific and transport bits are not in
  * the mask, as they are not virtq's to decide.
@@ -330,7 +362,8 @@ VIRTQ_API bool virtq_is_active(const struct virtq *q);
 /* Chains popped and not yet returned with virtq_add_used(). */
 VIRTQ_API uint32_t virtq_in_flight(const struct virtq *q);
 /* The avail ring index the next pop reads (vhost-user GET_VRING_BASE), and
- * the used ring index the next add_used writes; 0 for NULL. */
+ * the used ring index the next add_used writes; 0 for NULL. Packed: the ring
+ * position with the wrap counter in bit 15 (VIRTQ_RING_EVENT_WRAP). */
 VIRTQ_API uint16_t virtq_next_avail(const struct virtq *q);
 VIRTQ_API uint16_t virtq_next_used(const struct virtq *q);
 /* Current queue size (max_size until the driver sets another). */

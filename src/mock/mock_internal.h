@@ -30,4 +30,18 @@ void *virtq_mock_inflight_alloc(struct virtq_mock *m);
 void virtq_mock_inflight_free(struct virtq_mock *m);
 void virtq_mock_ring_destroy(struct virtq_mock *m);
 
+/* Packed ids (mock_ring.c): a free head of the split free list, recorded
+ * as holding `slots` ring slots (chain_ndesc), and back. */
+uint16_t virtq_mock_take_id(struct virtq_mock *m, uint32_t slots);
+void virtq_mock_put_id(struct virtq_mock *m, uint16_t id);
+
+/* The packed half (mock_packed.c), dispatched to by mock_ring.c. */
+void virtq_mock_packed_reset(struct virtq_mock *m);
+int virtq_mock_packed_add_chain(struct virtq_mock *m, const struct virtq_mock_buf *bufs,
+				uint32_t n, unsigned flags);
+int virtq_mock_packed_get_used(struct virtq_mock *m, uint32_t *id, uint32_t *len);
+bool virtq_mock_packed_should_kick(struct virtq_mock *m);
+int virtq_mock_packed_disable_interrupts(struct virtq_mock *m);
+int virtq_mock_packed_enable_interrupts(struct virtq_mock *m);
+
 #endif /* VIRTQ_MOCK_INTERNAL_H */

@@ -332,6 +332,10 @@ static bool write_allowed(const struct virtq_mock *m, uint64_t gpa)
 	uint32_t size = mock_size(m);
 	if (gpa - m->cfg.used_gpa < VIRTQ_USED_RING_BYTES(size))
 		return true;
+	/* packed: the device writes len, id and flags of used descriptors (2.8.4) */
+	if ((m->cfg.features & VIRTQ_FEATURE(VIRTQ_F_RING_PACKED)) &&
+	    gpa - m->cfg.desc_gpa < VIRTQ_PACKED_RING_BYTES(size) && ((gpa - m->cfg.desc_gpa) & 15u) >= 8u)
+		return true;
 	for (uint32_t i = 0; i < m->nallowed; i++)
 		if (gpa - m->allowed[i].gpa < m->allowed[i].len)
 			return true;

@@ -99,6 +99,7 @@ void virtq_mock_reset_driver(struct virtq_mock *m)
 	m->avail_idx = m->last_used = m->kicked_idx = 0;
 	m->buf_next = m->cfg.buf_gpa;
 	m->nallowed = 0;
+	virtq_mock_packed_reset(m);
 	/* Zero whatever part of each ring lies in guest memory. */
 	virtq_mock_fill(m, m->cfg.desc_gpa, 0, (size_t)VIRTQ_DESC_TABLE_BYTES(size));
 	virtq_mock_fill(m, m->cfg.avail_gpa, 0, (size_t)VIRTQ_AVAIL_RING_BYTES(size));
@@ -288,6 +289,23 @@ static uint16_t take_descs(struct virtq_mock *m, uint32_t n)
 	return head;
 }
 
+uint16_t virtq_mock_take_id(struct virtq_mock *m, uint32_t slots)
+{
+	uint16_t id = take_one(m);
+	m->num_free -= slots;
+	m->chain_ndesc[id] = (uint16_t)slots;
+	return id;
+}
+
+void virtq_mock_put_id(struct virtq_mock *m, uint16_t id)
+{
+	m->num_free += m->chain_ndesc[id];
+	m->chain_ndesc[id] = 0;
+	m->free_next[id] = m->free_head;
+	m->free_head = id;
+	m->recycled++;
+}
+
 static void free_descs(struct virtq_mock *m, uint16_t head)
 {
 	uint16_t last = head, n = m->chain_ndesc[head];
@@ -339,6 +357,8 @@ int virtq_mock_add_chain(struct virtq_mock *m, const struct virtq_mock_buf *bufs
 {
 	if (!m || !bufs || n == 0 || n > VIRTQ_MAX_SIZE)
 		return -VIRTQ_EINVAL;
+	if (virtq_mock_is_packed(m))
+		return virtq_mock_packed_add_chain(m, bufs, n, flags);
 	const bool indirect = flags & VIRTQ_MOCK_INDIRECT;
 	const uint32_t ndesc = indirect ? 1 : n;
 	uint64_t table = 0;
@@ -400,6 +420,8 @@ int virtq_mock_get_used(struct virtq_mock *m, uint32_t *id, uint32_t *len)
 	uint32_t got_id, got_len;
 	if (!m)
 		return -VIRTQ_EINVAL;
+	if (virtq_mock_is_packed(m))
+		return virtq_mock_packed_get_used(m, id, len);
 	uint16_t used = virtq_mock_used_idx(m);
 	if (used == m->last_used)
 		return 0;
@@ -422,6 +444,8 @@ bool virtq_mock_should_kick(struct virtq_mock *m)
 {
 	if (!m)
 		return false;
+	if (virtq_mock_is_packed(m))
+		return virtq_mock_packed_should_kick(m);
 	const uint16_t old = m->kicked_idx, now = m->avail_idx;
 	m->kicked_idx = now;
 	/* Driver side of 2.7.13 (d): avail.idx visible before reading the
@@ -436,6 +460,8 @@ int virtq_mock_disable_interrupts(struct virtq_mock *m)
 {
 	if (!m)
 		return -VIRTQ_EINVAL;
+	if (virtq_mock_is_packed(m))
+		return virtq_mock_packed_disable_interrupts(m);
 	if (m->cfg.features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX))
 		return 0; /* used_event stays where it is: a hint, like NO_INTERRUPT */
 	return virtq_mock_set_avail_flags(m, VIRTQ_AVAIL_F_NO_INTERRUPT);
@@ -445,6 +471,8 @@ int virtq_mock_enable_interrupts(struct virtq_mock *m)
 {
 	if (!m)
 		return -VIRTQ_EINVAL;
+	if (virtq_mock_is_packed(m))
+		return virtq_mock_packed_enable_interrupts(m);
 	int r = m->cfg.features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX)
 			? virtq_mock_set_used_event(m, m->last_used)
 			: virtq_mock_set_avail_flags(m, 0);

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NULL from the VMM at every public entry point that takes a pointer, as
+ * common.h documents it: refused with -VIRTQ_EINVAL, or the neutral value
+ * for calls that cannot fail (0, NULL, false, nothing done), never a
+ * dereference. Both the header's inline cursor calls and the exported ones
+ * (the parenthesised names) are checked: a VMM may use either. And every
+ * error code has its name and text; codes outside the table are "unknown".
+ */
+#include <string.h>
+
+#include "harness.h"
+
+static void null_chain(void)
+{
+	unsigned char byte = 0;
+	struct virtq_seg seg;
+	struct virtq_cursor cur;
+	struct virtq_chain c;
+	virtq_chain_init(&c, &seg, 1);
+	virtq_chain_init(NULL, &seg, 1);
+	virtq_chain_clear(NULL);
+	FUZZ_SAME(virtq_chain_append(NULL, &byte, 1, 0), -VIRTQ_EINVAL, "chain_append(NULL)");
+	FUZZ_SAME(virtq_chain_append(&c, NULL, 1, 0), -VIRTQ_EINVAL, "chain_append(NULL addr)");
+	virtq_chain_reader(NULL, &c);
+	virtq_chain_writer(NULL, &c);
+	FUZZ_SAME(virtq_chain_limit(NULL, 1), -VIRTQ_EINVAL, "inline chain_limit(NULL)");
+	(virtq_chain_reader)(NULL, &c);
+	(virtq_chain_reader)(&cur, NULL);
+	FUZZ_SAME((virtq_chain_remaining)(&cur), 0, "remaining of a reader over NULL");
+	(virtq_chain_writer)(NULL, &c);
+	(virtq_chain_writer)(&cur, NULL);
+	FUZZ_SAME((virtq_chain_offset)(&cur), 0, "offset of a writer over NULL");
+	FUZZ_SAME((virtq_chain_read)(NULL, &byte, 1), -VIRTQ_EINVAL, "chain_read(NULL)");
+	FUZZ_SAME((virtq_chain_read)(&cur, NULL, 1), -VIRTQ_EINVAL, "chain_read(NULL dst)");
+	FUZZ_SAME((virtq_chain_write)(NULL, &byte, 1), -VIRTQ_EINVAL, "chain_write(NULL)");
+	FUZZ_SAME((virtq_chain_write)(&cur, NULL, 1), -VIRTQ_EINVAL, "chain_write(NULL src)");
+	FUZZ_SAME(virtq_chain_skip(NULL, 1), -VIRTQ_EINVAL, "chain_skip(NULL)");
+	FUZZ_SAME((virtq_chain_limit)(NULL, 1), -VIRTQ_EINVAL, "chain_limit(NULL)");
+	FUZZ_SAME((virtq_chain_remaining)(NULL), 0, "chain_remaining(NULL)");
+	FUZZ_SAME((virtq_chain_offset)(NULL), 0, "chain_offset(NULL)");
+	FUZZ_SAME((virtq_chain_segments)(NULL, 0, &seg, 1), -VIRTQ_EINVAL, "chain_segments(NULL)");
+	FUZZ_SAME((virtq_chain_segments)(&cur, 1, NULL, 1), -VIRTQ_EINVAL,
+		  "chain_segments(NULL out)");
+	FUZZ_SAME(virtq_chain_log_written(NULL, 0), -VIRTQ_EINVAL, "chain_log_written(NULL)");
+}
+
+static void null_vsock(void)
+{
+	unsigned char raw[VIRTQ_VSOCK_HDR_SIZE] = { 0 };
+	struct virtq_vsock_hdr hdr;
+	uint32_t free_bytes = 0;
+	for (unsigned i = 0; i < VIRTQ_VSOCK_HDR_SIZE; i++)
+		raw[i] = (unsigned char)(i * 37 + 1);
+	virtq_vsock_hdr_decode(&hdr, raw);
+	unsigned char again[VIRTQ_VSOCK_HDR_SIZE];
+	virtq_vsock_hdr_encode(&hdr, again);
+	FUZZ_CHECK(!memcmp(raw, again, sizeof(raw)), "vsock header decode/encode round trip");
+	virtq_vsock_hdr_decode(NULL, raw);
+	virtq_vsock_hdr_decode(&hdr, NULL);
+	virtq_vsock_hdr_encode(NULL, raw);
+	FUZZ_SAME(virtq_vsock_parse_tx(NULL, NULL, 0), -VIRTQ_EINVAL, "parse_tx(NULL)");
+	FUZZ_SAME(virtq_vsock_tx_read(NULL, raw, 1), -VIRTQ_EINVAL, "tx_read(NULL)");
+	FUZZ_SAME(virtq_vsock_tx_remaining(NULL), 0, "tx_remaining(NULL)");
+	FUZZ_SAME(virtq_vsock_tx_segments(NULL, NULL, 0), -VIRTQ_EINVAL, "tx_segments(NULL)");
+	FUZZ_SAME(virtq_vsock_parse_rx(NULL, NULL, 0), -VIRTQ_EINVAL, "parse_rx(NULL)");
+	FUZZ_SAME(virtq_vsock_rx_write(NULL, raw, 1), -VIRTQ_EINVAL, "rx_write(NULL)");
+	FUZZ_SAME(virtq_vsock_rx_room(NULL), 0, "rx_room(NULL)");
+	FUZZ_SAME(virtq_vsock_rx_segments(NULL, 0, NULL, 0), -VIRTQ_EINVAL, "rx_segments(NULL)");
+	FUZZ_SAME(virtq_vsock_rx_commit(NULL, 0), -VIRTQ_EINVAL, "rx_commit(NULL)");
+	FUZZ_SAME(virtq_vsock_rx_finish(NULL, &hdr), -VIRTQ_EINVAL, "rx_finish(NULL)");
+	FUZZ_SAME(virtq_vsock_peer_credit(0, 0, 0, NULL), -VIRTQ_EINVAL, "peer_credit(NULL)");
+	FUZZ_SAME(virtq_vsock_peer_credit(1, 0, 0, &free_bytes), 0, "peer_credit");
+	FUZZ_SAME(free_bytes, 1, "peer_credit free bytes");
+}
+
+static void null_mem_and_log(void)
+{
+	unsigned char byte = 0;
+	struct virtq_seg seg;
+	struct virtq_mem_region region;
+	struct virtq_mem m;
+	struct virtq_log log;
+	FUZZ_SAME(virtq_mem_init(NULL, &region, 1), -VIRTQ_EINVAL, "mem_init(NULL)");
+	FUZZ_SAME(virtq_mem_init(&m, &region, 1), 0, "mem_init");
+	FUZZ_SAME(virtq_mem_add_region(NULL, 0, 1, &byte), -VIRTQ_EINVAL, "add_region(NULL)");
+	FUZZ_SAME(virtq_mem_add_region(&m, 0, 1, NULL), -VIRTQ_EINVAL, "add_region(NULL host)");
+	FUZZ_SAME(virtq_mem_translate(NULL, 0, 1) == NULL, 1, "translate(NULL)");
+	FUZZ_SAME(virtq_mem_split(NULL, 0, 1, &seg, 1), -VIRTQ_EINVAL, "mem_split(NULL)");
+	FUZZ_SAME(virtq_mem_read(NULL, 0, &byte, 1), -VIRTQ_EINVAL, "mem_read(NULL)");
+	FUZZ_SAME(virtq_mem_write(NULL, 0, &byte, 1), -VIRTQ_EINVAL, "mem_write(NULL)");
+	FUZZ_SAME(virtq_log_init(NULL, &m, &byte, 1), -VIRTQ_EINVAL, "log_init(NULL)");
+	FUZZ_SAME(virtq_log_init(&log, &m, NULL, 1), -VIRTQ_EINVAL, "log_init(NULL base)");
+	virtq_log_set_enabled(NULL, true);
+	FUZZ_SAME(virtq_log_enabled(NULL), 0, "log_enabled(NULL)");
+	FUZZ_SAME(virtq_log_range(NULL, 0, 1), -VIRTQ_EINVAL, "log_range(NULL)");
+	FUZZ_SAME(virtq_log_covers_mem(NULL), -VIRTQ_EINVAL, "log_covers_mem(NULL)");
+}
+
+static void null_queue_calls(void)
+{
+	struct virtq_chain c;
+	struct virtq_used_elem elem = { 0, 0 };
+	struct virtq_state s;
+	uint16_t head = 0;
+	unsigned char byte = 0;
+	virtq_chain_init(&c, NULL, 0);
+	memset(&s, 0, sizeof(s));
+	FUZZ_SAME(virtq_init(NULL, NULL, 8), -VIRTQ_EINVAL, "init(NULL)");
+	FUZZ_SAME(virtq_set_log(NULL, NULL), -VIRTQ_EINVAL, "set_log(NULL)");
+	FUZZ_SAME(virtq_set_inflight(NULL, &byte, 1), -VIRTQ_EINVAL, "set_inflight(NULL)");
+	FUZZ_SAME(virtq_set_iommu(NULL, NULL), -VIRTQ_EINVAL, "set_iommu(NULL)");
+	FUZZ_SAME(virtq_iommu_invalidate(NULL, 0, 1), -VIRTQ_EINVAL, "iommu_invalidate(NULL)");
+	FUZZ_SAME(virtq_resume(NULL, 0), -VIRTQ_EINVAL, "resume(NULL)");
+	FUZZ_SAME(virtq_in_flight_list(NULL, &head, 1), -VIRTQ_EINVAL, "in_flight_list(NULL)");
+	FUZZ_SAME(virtq_resubmit(NULL, 0, &c), -VIRTQ_EINVAL, "resubmit(NULL)");
+	FUZZ_SAME(virtq_discard(NULL, &c), -VIRTQ_EINVAL, "discard(NULL)");
+	FUZZ_SAME(virtq_pop_many(NULL, &c, 1), -VIRTQ_EINVAL, "pop_many(NULL)");
+	FUZZ_SAME(virtq_add_used_many(NULL, &elem, 1), -VIRTQ_EINVAL, "add_used_many(NULL)");
+	FUZZ_SAME(virtq_complete(NULL, 0, 0), -VIRTQ_EINVAL, "complete(NULL)");
+	FUZZ_SAME(virtq_complete_many(NULL, &elem, 1), -VIRTQ_EINVAL, "complete_many(NULL)");
+	FUZZ_SAME(virtq_enable_notify(NULL), -VIRTQ_EINVAL, "enable_notify(NULL)");
+	FUZZ_SAME(virtq_disable_notify(NULL), -VIRTQ_EINVAL, "disable_notify(NULL)");
+	FUZZ_SAME(virtq_is_broken(NULL), 0, "is_broken(NULL)");
+	FUZZ_SAME(virtq_is_active(NULL), 0, "is_active(NULL)");
+	FUZZ_SAME(virtq_next_avail(NULL), 0, "next_avail(NULL)");
+	FUZZ_SAME(virtq_next_used(NULL), 0, "next_used(NULL)");
+	FUZZ_SAME(virtq_size(NULL), 0, "size(NULL)");
+	virtq_reset(NULL);
+	FUZZ_SAME(virtq_save(NULL, &s), -VIRTQ_EINVAL, "save(NULL)");
+	FUZZ_SAME(virtq_restore(NULL, NULL, &s), -VIRTQ_EINVAL, "restore(NULL)");
+	FUZZ_SAME(virtq_state_check(NULL), -VIRTQ_EINVAL, "state_check(NULL)");
+	FUZZ_SAME(virtq_state_encoded_size(NULL), 0, "state_encoded_size(NULL)");
+	FUZZ_SAME(virtq_state_encode(NULL, &byte, 1), -VIRTQ_EINVAL, "state_encode(NULL)");
+	FUZZ_SAME(virtq_state_decode(NULL, &byte, 1), -VIRTQ_EINVAL, "state_decode(NULL)");
+	FUZZ_SAME(virtq_state_decode(&s, NULL, 1), -VIRTQ_EINVAL, "state_decode(NULL buf)");
+}
+
+/* Every code's name is VIRTQ_<something> and its text is not the unknown one;
+ * either sign; codes past the table are unknown, never out of bounds. */
+static void error_names(void)
+{
+	const char *unknown = virtq_strerror(-VIRTQ_ERROR_COUNT);
+	FUZZ_CHECK(unknown && !strcmp(unknown, "unknown error"), "strerror of an unknown code");
+	FUZZ_CHECK(virtq_errname(INT32_MIN) != NULL, "errname(INT_MIN)");
+	FUZZ_CHECK(!strcmp(virtq_strerror(INT32_MIN), unknown), "strerror(INT_MIN)");
+	for (int code = 0; code < VIRTQ_ERROR_COUNT; code++) {
+		const char *name = virtq_errname(-code), *text = virtq_strerror(-code);
+		FUZZ_CHECK(name && !strncmp(name, "VIRTQ_", 6), "code %d has no name", code);
+		FUZZ_CHECK(text && strcmp(text, unknown) != 0, "code %d has no text", code);
+		FUZZ_CHECK(!strcmp(name, virtq_errname(code)), "code %d: names differ by sign", code);
+	}
+}
+
+/* The features every device may count on: the ring format virtq implements. */
+static void supported_features(void)
+{
+	const uint64_t must = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
+			      VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	FUZZ_SAME(virtq_supported_features() & must, must, "supported features");
+}
+
+void harness_misuse_null(void)
+{
+	supported_features();
+	null_chain();
+	null_vsock();
+	null_mem_and_log();
+	null_queue_calls();
+	error_names();
+}

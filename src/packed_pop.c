@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Packed virtqueue (virtio 2.8): one available chain -> one validated chain
+ * of host segments, with the same rules and codes as the split walk (pop.c)
+ * where the layouts agree, and these where they differ:
+ *   - the chain at avail_pos is available when its first descriptor's flags
+ *     say so for the driver's wrap counter (2.8.1: AVAIL == wrap, USED !=
+ *     wrap); the flags are read first, with acquire (2.8.21);
+ *   - a chain continues in the next ring slot while NEXT is set (2.8.6),
+ *     wrapping at the ring's end (the wrap counter flips), through at most
+ *     the slots the driver owns: size minus those the device holds (ELOOP);
+ *   - the buffer id is the last descriptor's (2.8.6), or the indirect one's
+ *     (2.8.19): below the size and not held by the device (EBADIDX);
+ *   - an indirect descriptor comes alone (not after NEXT, not with NEXT:
+ *     EBADDESC), its table's len / 16 entries are used in order (NEXT and
+ *     id ignored in the table, 2.8.19), none of them indirect (EBADDESC).
+ * Every descriptor is read once, every buffer mapped by buffer_map.h (split
+ * at region boundaries, permissions, IOMMU), the chain built by
+ * chain_build.h: chains, cursors and vsock do not know the layout.
+ */
+#include "buffer_map.h"
+#include "chain_build.h"
+#include "checked.h"
+#include "inflight.h"
+#include "packed.h"
+#include "packed_layout.h"
+#include "ring_access.h"
+
+/* One buffer of the chain into b: order and total, no wrap, guest memory. */
+static int add_buffer(struct virtq *q, struct chain_builder *b, const struct packed_desc *d)
+{
+	const bool writable = d->flags & VIRTQ_DESC_F_WRITE;
+	uint64_t last;
+	int r = chain_builder_account(b, d->len, writable);
+	if (r || d->len == 0)
+		return r;
+	if (!checked_range_last(d->addr, d->len, &last))
+		return -VIRTQ_EOVERFLOW;
+	const enum mem_access access = writable ? MEM_ACCESS_WRITE : MEM_ACCESS_READ;
+	r = q->iotlb ? iommu_buffer(q, b->segs, b->cap, b->nseg, d->addr, d->len, access)
+		     : split_buffer(q, b->segs, b->cap, b->nseg, d->addr, d->len, access);
+	if (r < 0)
+		return r;
+	b->nseg = (uint32_t)r;
+	return 0;
+}
+
+/* The indirect descriptor d's table (2.8.19): feature negotiated, no NEXT,
+ * len a non-zero multiple of 16 of at most size entries, one readable
+ * region; every entry a buffer, none indirect. *read counts entries read. */
+static int walk_table(struct virtq *q, struct chain_builder *b, const struct packed_desc *d,
+		      uint32_t *read)
+{
+	uint64_t last;
+	void *table;
+	if (!queue_has(q, VIRTQ_F_INDIRECT_DESC) || (d->flags & VIRTQ_DESC_F_NEXT))
+		return -VIRTQ_EBADDESC;
+	if (d->len == 0 || d->len % PACKED_DESC_BYTES)
+		return -VIRTQ_EBADDESC;
+	const uint32_t n = d->len / PACKED_DESC_BYTES;
+	if (n > queue_size(q))
+		return -VIRTQ_ELOOP;
+	if (!checked_range_last(d->addr, d->len, &last))
+		return -VIRTQ_EOVERFLOW;
+	int r = q->iotlb ? iommu_table(q, d->addr, d->len, &table)
+			 : virtq_mem_map_one(q->mem, d->addr, d->len, MEM_ACCESS_READ, &table);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
+		struct packed_desc e =
+			ring_read_packed_table_entry(ring_at(table, packed_desc_off(i)));
+		(*read)++;
+		if (e.flags & VIRTQ_DESC_F_INDIRECT)
+			return -VIRTQ_EBADDESC; /* nested */
+		if ((r = add_buffer(q, b, &e)))
+			return r;
+	}
+	return 0;
+}
+
+/* What a walk found besides the chain. */
+struct packed_walk {
+	uint16_t id;    /* buffer id */
+	uint32_t slots; /* ring descriptors the chain takes */
+};
+
+/*
+ * Walks the chain whose first descriptor, at avail_pos, is first (already
+ * read and found available) into c. c->ndesc counts the descriptors read
+ * (ring and table), also on error.
+ */
+static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc d,
+		      struct packed_walk *w)
+{
+	struct chain_builder b;
+	const uint32_t size = queue_size(q), limit = size - q->desc_owned;
+	uint32_t pos = q->avail_pos, read = 1;
+	int r;
+	chain_builder_start(&b, c);
+	w->slots = 1;
+	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+		r = walk_table(q, &b, &d, &read);
+	} else {
+		while (!(r = add_buffer(q, &b, &d)) && (d.flags & VIRTQ_DESC_F_NEXT)) {
+			if (w->slots == limit) {
+				r = -VIRTQ_ELOOP; /* into slots the device holds */
+				break;
+			}
+			pos = pos + 1 == size ? 0 : pos + 1;
+			/* relaxed: the first descriptor's acquire ordered the chain */
+			d = ring_read_packed_desc(ring_at(q->desc, packed_desc_off(pos)), false);
+			w->slots++;
+			read++;
+			if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+				r = -VIRTQ_EBADDESC; /* indirect inside a chain */
+				break;
+			}
+		}
+	}
+	c->ndesc = read;
+	if (r)
+		return r;
+	if (d.id > q->size_minus_1 || inflight_recorded(q, d.id))
+		return -VIRTQ_EBADIDX; /* outside the queue, or the device holds it */
+	w->id = d.id;
+	return chain_builder_finish(&b, c, d.id, read);
+}
+
+/* An error leaves the chain without segments (pop.c: chain_failed). */
+static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
+{
+	c->nseg = c->nread = c->read_len = c->write_len = 0;
+	if (err == -VIRTQ_ENOSPC)
+		return err;
+	c->needed = 0;
+	if (err == -VIRTQ_EAGAIN) /* IOMMU miss: the chain stays available */
+		return err;
+	c->id = 0;
+	return queue_fail(q, err);
+}
+
+/* The chain is the device's now: in flight with its slot count, avail_pos
+ * past it (the wrap counter flips at the ring's end, 2.8.1). */
+static void consume(struct virtq *q, const struct packed_walk *w)
+{
+	const uint32_t size = queue_size(q);
+	uint32_t pos = q->avail_pos + w->slots;
+	inflight_popped(q, w->id, w->slots);
+	inflight_set_ring_slots(q, w->id, (uint16_t)w->slots);
+	if (pos >= size) {
+		pos -= size;
+		q->avail_wrap = !q->avail_wrap;
+	}
+	q->avail_pos = (uint16_t)pos;
+	q->desc_owned = (uint16_t)(q->desc_owned + w->slots);
+	q->next_avail++;
+	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
+		virtq_packed_event_follow(q);
+}
+
+/* Walks the next available chain into c; count_only (discard) consumes a
+ * well-formed chain whatever c can hold. Returns 1, 0 (empty) or an error. */
+static int pop_one(struct virtq *q, struct virtq_chain *c, bool count_only)
+{
+	struct packed_walk w = { 0, 0 };
+	/* 2.8.21: acquire on the first descriptor's flags pairs with the
+	 * driver's release of them, so the chain read after is the published one. */
+	struct packed_desc first =
+		ring_read_packed_desc(ring_at(q->desc, packed_desc_off(q->avail_pos)), true);
+	if (!packed_is_avail(first.flags, q->avail_wrap))
+		return 0;
+	if (VIRTQ_UNLIKELY(queue_in_flight(q) >= queue_size(q) || q->desc_owned >= queue_size(q))) {
+		c->ndesc = 0;
+		return -VIRTQ_EBUSY; /* not fatal: the chain stays available */
+	}
+	int r = walk_chain(q, c, first, &w);
+	if (count_only && r == -VIRTQ_ENOSPC)
+		r = 0;
+	if (VIRTQ_UNLIKELY(r))
+		return chain_failed(q, c, r);
+	consume(q, &w);
+	c->log = q->log;
+	return 1;
+}
+
+int virtq_packed_pop(struct virtq *q, struct virtq_chain *c)
+{
+	return pop_one(q, c, false);
+}
+
+int virtq_packed_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max)
+{
+	uint32_t n = 0;
+	int r = 0;
+	while (n < max && (r = pop_one(q, &chains[n], false)) == 1)
+		n++;
+	/* as virtq_pop_many(): a fatal error voids the call, a non-fatal one waits */
+	if (r < 0 && (n == 0 || q->broken))
+		return r;
+	return (int)n;
+}
+
+int virtq_packed_discard(struct virtq *q, struct virtq_chain *c)
+{
+	struct virtq_chain count_only;
+	virtq_chain_init(&count_only, NULL, 0);
+	int r = pop_one(q, &count_only, true);
+	if (c) {
+		c->ndesc = count_only.ndesc;
+		c->needed = r == 1 ? count_only.needed : 0;
+		c->id = r == 1 ? count_only.id : 0;
+	}
+	if (r != 1)
+		return r;
+	r = virtq_packed_add_used(q, count_only.id, 0); /* just popped: in flight */
+	return r ? r : 1;
+}
+
+void virtq_packed_rewind(struct virtq *q, uint16_t head)
+{
+	const uint32_t size = queue_size(q);
+	const uint32_t slots = inflight_ring_slots(q, head);
+	uint32_t pos = q->avail_pos;
+	if (pos < slots) {
+		pos += size;
+		q->avail_wrap = !q->avail_wrap;
+	}
+	q->avail_pos = (uint16_t)(pos - slots);
+	q->desc_owned = (uint16_t)(q->desc_owned - slots);
+	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
+		virtq_packed_event_follow(q);
+}
