@@ -52,20 +52,22 @@ static VIRTQ_NOINLINE int iommu_buffer(struct virtq *q, struct virtq_seg *segs, 
 				       uint32_t nseg, uint64_t iova, uint32_t len,
 				       enum mem_access access)
 {
+	int r = 0;
 	while (len) {
 		uint64_t gpa, covered;
-		int r = virtq_iommu_lookup(q->iotlb, iova, len, access, &gpa, &covered);
-		if (r)
-			return r;
-		r = split_buffer(q, segs, cap, nseg, gpa, (uint32_t)covered, access);
-		if (r < 0)
-			return r;
+		if ((r = virtq_iommu_lookup(q->iotlb, iova, len, access, &gpa, &covered)))
+			break;
+		if ((r = split_buffer(q, segs, cap, nseg, gpa, (uint32_t)covered, access)) < 0)
+			break;
 		nseg = (uint32_t)r;
 		iova += covered; /* within the buffer, which does not wrap */
 		len -= (uint32_t)covered;
 	}
-	q->region_hint = QUEUE_NO_HINT; /* descriptors hold IOVAs: nothing cached */
-	return (int)nseg;
+	/* Descriptors hold IOVAs: nothing cached, on every way out. A region
+	 * split_buffer() cached before a miss would let the next pop take an
+	 * IOVA inside it as a guest address, untranslated. */
+	q->region_hint = QUEUE_NO_HINT;
+	return r < 0 ? r : (int)nseg;
 }
 
 /* An indirect table at an IOVA: one mapping, one region, readable. */

@@ -166,6 +166,60 @@ static void test_split_across_mappings(void **state)
 	assert_int_equal(f->c.segs[1].len, 5000 - (4096 - 100));
 }
 
+/* Overlapping mappings: each lookup answers the first mapping containing
+ * the IOVA asked, and the next piece starts where the last one ended, so
+ * the overlap is neither read twice nor skipped. */
+static void test_overlapping_mappings(void **state)
+{
+	struct iommu_fixture *x = *state;
+	struct fixture *f = &x->f;
+	const uint64_t a = fixture_buf(f, 4096, 0), b = fixture_buf(f, 8192, 0);
+	const uint64_t io = UINT64_C(0x7000000000);
+	struct virtq_cursor cur;
+	static unsigned char reply[5000];
+	uint64_t bad = 0;
+	memset(reply, 'r', sizeof(reply));
+	assert_err(virtq_mock_iommu_map(&x->t, io, 4096, a, RW), 0);
+	assert_err(virtq_mock_iommu_map(&x->t, io + 2048, 6144, b, RW), 0); /* over a's top half */
+	assert_err(virtq_mock_allow_write(&f->m, a + 100, 4096 - 100), 0);
+	assert_err(virtq_mock_allow_write(&f->m, b + 2048, 5000 - (4096 - 100)), 0);
+	assert_err(virtq_mock_snapshot(&f->m), 0);
+	desc(f, 0, io + 100, 5000, F_WRITE, 0);
+	offer(f, 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_int_equal(f->c.nseg, 2);
+	assert_ptr_equal(f->c.segs[0].addr, virtq_mem_translate(&f->m.mem, a + 100, 1));
+	assert_int_equal(f->c.segs[0].len, 4096 - 100);
+	assert_ptr_equal(f->c.segs[1].addr, virtq_mem_translate(&f->m.mem, b + 2048, 1));
+	assert_int_equal(f->c.segs[1].len, 5000 - (4096 - 100));
+	virtq_chain_writer(&cur, &f->c);
+	assert_err(virtq_chain_write(&cur, reply, sizeof(reply)), (int64_t)sizeof(reply));
+	if (virtq_mock_check_writes(&f->m, &bad))
+		fail_msg("device wrote outside the translated pieces at gpa 0x%llx",
+			 (unsigned long long)bad);
+}
+
+/* A mapping's permission flips between two pops (read-write, then read
+ * only, invalidated): the chain popped before keeps its segments, the next
+ * writable buffer is -VIRTQ_EACCES, fatal, and nothing is written. */
+static void test_permission_flip_between_pops(void **state)
+{
+	struct iommu_fixture *x = *state;
+	struct fixture *f = &x->f;
+	uint64_t r, w, r2, w2;
+	post_pair(f, 0, &r, &w);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_ptr_equal(f->c.segs[1].addr, virtq_mem_translate(&f->m.mem, w, 64));
+	post_pair(f, 2, &r2, &w2);
+	assert_err(virtq_mock_iommu_unmap(&x->t, IOVA_BASE, MiB), 1);
+	assert_err(virtq_mock_iommu_map(&x->t, IOVA_BASE, 64 * 1024, 0, RW), 0); /* rings */
+	assert_err(virtq_mock_iommu_map(&x->t, IOVA_BASE + 64 * 1024, MiB - 64 * 1024, 64 * 1024,
+					VIRTQ_IOMMU_READ), 0);
+	assert_err(virtq_iommu_invalidate(&f->q, IOVA_BASE + 64 * 1024, MiB - 64 * 1024), 0);
+	assert_err(virtq_mock_snapshot(&f->m), 0);
+	fixture_expect_fatal(f, -VIRTQ_EACCES);
+}
+
 static void test_indirect_table(void **state)
 {
 	struct iommu_fixture *x = *state;
@@ -199,6 +253,9 @@ static const struct bad_output bad_outputs[] = {
 	{ "gpa_range_wraps", { 0, 4096, UINT64_MAX - 100, RW }, false, -VIRTQ_EOVERFLOW },
 	{ "gpa_outside_guest_memory", { 0, 4096, 64 * MiB, RW }, false, -VIRTQ_EBADADDR },
 	{ "gpa_runs_out_of_guest_memory", { 0, 4096, MiB - 8, RW }, false, -VIRTQ_EBADADDR },
+	/* as large as the IOVA space after the buffer allows, wrapping nowhere */
+	{ "huge_mapping_runs_out_of_memory", { 0, UINT64_MAX - UINT64_C(0x500000000000), MiB - 8, RW },
+	  true, -VIRTQ_EBADADDR },
 };
 
 static void test_bad_output(void **state)
@@ -337,7 +394,7 @@ static void test_logged_at_gpa(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(bad_outputs) / sizeof(bad_outputs[0]) + 9];
+	struct CMUnitTest tests[sizeof(bad_outputs) / sizeof(bad_outputs[0]) + 11];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_translated_chain, setup,
 									 teardown);
@@ -349,6 +406,10 @@ int main(void)
 									 setup, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_indirect_table, setup,
 									 teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_overlapping_mappings,
+									 setup, teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+		test_permission_flip_between_pops, setup, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_rings_at_activation,
 									 setup, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_ring_invalidation, setup,

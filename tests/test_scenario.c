@@ -30,6 +30,8 @@ static size_t random_input(uint8_t *buf, size_t cap)
 	bool small = rng() % 3 == 0;
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)(small ? rng() % 24 : rng());
+	if (len && rng() % 3 == 0)
+		buf[0] = SCN_VERSION_MEM; /* format 2 as often as the small values */
 	return len;
 }
 
@@ -117,6 +119,38 @@ static void test_text_round_trip(void **state)
 	}
 }
 
+/* Format 2 is only the version byte 0x4d: every other input decodes as in
+ * format 1, opcodes 28-31 wrapping to 0-3, and format 2's header bytes and
+ * operations exist only there. */
+static void test_formats(void **state)
+{
+	(void)state;
+	uint8_t bytes[SCN_HEADER_BYTES + 4] = { 1 };
+	bytes[SCN_HEADER_BYTES] = 28;     /* format 1: pop */
+	scenario_decode(&s1, bytes, SCN_HEADER_BYTES + 1);
+	assert_int_equal(s1.nops, 1);
+	assert_int_equal(scn_opcode(&s1.ops[0]), SCN_POP);
+	bytes[0] = SCN_VERSION_MEM;       /* format 2: two more header bytes, then iommu_map */
+	bytes[SCN_HEADER_BYTES] = 0x03;   /* perms: region 0 write-only and read-only = none */
+	bytes[SCN_HEADER_BYTES + 1] = 1;  /* iommu */
+	bytes[SCN_HEADER_BYTES + 2] = 28;
+	scenario_decode(&s1, bytes, sizeof(bytes));
+	assert_int_equal(s1.hdr.perms, 3);
+	assert_int_equal(s1.hdr.iommu, 1);
+	assert_int_equal(s1.nops, 1);
+	assert_int_equal(scn_opcode(&s1.ops[0]), SCN_IOMMU_MAP);
+	char err[256];
+	assert_int_not_equal(scenario_parse(&s1, "header size=16\nlog on=1\n", err, sizeof(err)),
+			     0);
+	assert_int_equal(scenario_parse(&s1, "header size=16 readonly=2 access_platform\nlog on=1\n",
+					err, sizeof(err)),
+			 0);
+	assert_int_equal(s1.hdr.version, SCN_VERSION_MEM);
+	assert_int_equal(s1.hdr.perms, 1u << 4);
+	assert_int_equal(s1.hdr.iommu, 1);
+	assert_int_equal(scn_opcode(&s1.ops[0]), SCN_LOG);
+}
+
 static void test_text_errors(void **state)
 {
 	(void)state;
@@ -170,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_stable),
 		cmocka_unit_test(test_text_round_trip),
 		cmocka_unit_test(test_text_errors),
+		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_biased_toward_valid),
 	};
 	return cmocka_run_group_tests_name("fuzz scenario format", tests, NULL, NULL);

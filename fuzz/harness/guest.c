@@ -81,10 +81,8 @@ int harness_guest_setup(struct harness *h, const struct scn_header *hdr)
 	/* A skew moves a ring off its aligned, in-memory place (int16 added);
 	 * only when feature bit 2 is the highest bit set: one bit flip away from
 	 * any sane header, yet rare among random bytes. */
-	for (uint32_t i = 0; i < cfg.nregions && scn_header_mem(hdr); i++) {
-		const uint32_t flags = hdr->perms >> 2 * i & 3u; /* 3, both, is no region's */
-		cfg.regions[i].flags = flags == 3u ? 0u : flags;
-	}
+	for (uint32_t i = 0; i < cfg.nregions; i++)
+		cfg.regions[i].flags = scn_region_flags(hdr, i);
 	if (scn_header_mem(hdr) && (hdr->iommu & 1u))
 		cfg.features |= VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM);
 	const bool skew = (hdr->features & 0xfcu) == 4u;

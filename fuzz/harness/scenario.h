@@ -48,16 +48,29 @@ struct scn_header {
 	uint8_t start_back; /* indices start at 65536 - v (0: at 0), to reach wraparound */
 	uint16_t desc_skew, avail_skew, used_skew; /* int16 added to each ring address (see features) */
 	/* format 2 (version SCN_VERSION_MEM) only: */
-	uint8_t perms; /* region i's flags: bits 2i..2i+1, 1 READONLY, 2 WRITEONLY (0, 3: none) */
+	uint8_t perms; /* region i's flags: bits 2i..2i+1, 1 READONLY, 2 WRITEONLY (0, 3: none);
+			* region 0's (it holds the rings) only with iommu bit 7 */
 	uint8_t iommu; /* bit 0 ACCESS_PLATFORM with the mock IOMMU (identity mappings of
 			* every region to start with); bits 1-4 loc i's buffers start
-			* unmapped; bit 5 buffer mappings without write, bit 6 without read */
+			* unmapped; bit 5 buffer mappings without write, bit 6 without read;
+			* bit 7 region 0 takes its perms bits */
 };
 
 /* Whether a header is format 2 ("memory"). */
 static inline bool scn_header_mem(const struct scn_header *h)
 {
 	return h->version == SCN_VERSION_MEM;
+}
+
+/* Region i's flags (VIRTQ_MEM_READONLY or VIRTQ_MEM_WRITEONLY, or 0) in a
+ * format 2 header; region 0 keeps read and write unless iommu bit 7 says
+ * otherwise, so that most random headers still activate a queue. */
+static inline uint32_t scn_region_flags(const struct scn_header *h, uint32_t i)
+{
+	const uint32_t flags = (uint32_t)h->perms >> 2 * i & 3u; /* 3, both, is no region's */
+	if (!scn_header_mem(h) || flags == 3u || (i == 0 && !(h->iommu & 0x80u)))
+		return 0;
+	return flags;
 }
 
 enum scn_opcode {

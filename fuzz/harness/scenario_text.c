@@ -142,11 +142,10 @@ static void print_header_comment(FILE *out, const struct scn_header *h)
 		fprintf(out, " + %u region(s) of %u KiB, %s", extra, 4u * (1u + h->region_kib % 16u),
 			h->regions & 4u ? "adjacent" : "with holes");
 	fprintf(out, "\n");
-	if (scn_header_mem(h))
-		for (unsigned i = 0; i <= extra; i++)
-			if ((h->perms >> 2 * i & 3u) == 1u || (h->perms >> 2 * i & 3u) == 2u)
-				fprintf(out, "# region %u %s\n", i,
-					(h->perms >> 2 * i & 3u) == 1u ? "read-only" : "write-only");
+	for (unsigned i = 0; i <= extra; i++)
+		if (scn_region_flags(h, i))
+			fprintf(out, "# region %u %s\n", i,
+				scn_region_flags(h, i) == 1u ? "read-only" : "write-only");
 	if (scn_header_mem(h) && (h->iommu & 1u))
 		fprintf(out, "# ACCESS_PLATFORM: IOMMU, identity mappings to start with\n");
 }
@@ -304,6 +303,8 @@ static void friendly_perm(struct parser *p, struct scn_header *h, const char *te
 	if (*end || r > 3)
 		fail(p, "region 0-3 expected:", text);
 	h->perms = (uint8_t)((h->perms & ~(3u << 2 * r)) | flag << 2 * r);
+	if (r == 0)
+		h->iommu |= 0x80u; /* region 0 takes its bits */
 }
 
 /* Friendly header fields on top of the raw ones: size=N, event_idx, indirect,
