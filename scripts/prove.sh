@@ -105,6 +105,14 @@ command -v frama-c >/dev/null || { echo "frama-c not found after install" >&2; e
 out="$VIRTQ_ROOT/build/prove"
 rm -rf "$out"
 mkdir -p "$out"
+# WP reaches z3 and cvc4 through why3, which knows only the provers its
+# configuration lists: a private one, detected afresh, so that a fresh machine
+# (or a user's stale ~/.why3.conf) cannot make the proofs fail to run.
+export WHY3CONFIG="$out/why3.conf"
+if [ "$wp" = 1 ] && ! why3 config detect >"$out/why3-detect.log" 2>&1; then
+	echo "why3 config detect failed (see $out/why3-detect.log)" >&2
+	exit 3
+fi
 tree="$VIRTQ_ROOT"
 if [ -n "$patch" ]; then
 	tree="$out/tree"
