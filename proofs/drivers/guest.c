@@ -42,14 +42,17 @@ static uint64_t any_features(void)
 {
 	static const unsigned read_bits[] = {
 		VIRTQ_F_EVENT_IDX, VIRTQ_F_VERSION_1, VIRTQ_F_ACCESS_PLATFORM,
-		VIRTQ_F_RING_PACKED, VIRTQ_F_IN_ORDER, VIRTQ_F_INDIRECT_DESC,
+		VIRTQ_F_IN_ORDER, VIRTQ_F_INDIRECT_DESC,
 	};
 	const unsigned n = sizeof(read_bits) / sizeof(read_bits[0]) - (GUEST_INDIRECT ? 0 : 1);
 	uint64_t read_mask = 0, f;
 	for (unsigned i = 0; i < sizeof(read_bits) / sizeof(read_bits[0]); i++)
 		read_mask |= VIRTQ_FEATURE(read_bits[i]);
+	/* RING_PACKED is never negotiated: the packed layout (src/packed_*.c)
+	 * is not analysed yet (README "What is proved"). */
+	read_mask |= VIRTQ_FEATURE(VIRTQ_F_RING_PACKED);
 	f = Frama_C_nondet(0, 1) ? 0 : ~read_mask;
-	//@ loop unroll 6;
+	//@ loop unroll 5;
 	for (unsigned i = 0; i < n; i++)
 		if (Frama_C_nondet(0, 1))
 			f |= VIRTQ_FEATURE(read_bits[i]);
