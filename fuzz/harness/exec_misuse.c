@@ -37,23 +37,6 @@ static void misuse_active(struct harness *h)
 		  "in_flight_list into NULL");
 }
 
-/* NULL queues: refused, never dereferenced. */
-static void misuse_null(void)
-{
-	struct virtq_chain c;
-	virtq_chain_init(&c, NULL, 0);
-	FUZZ_SAME(virtq_set_size(NULL, 8), -VIRTQ_EINVAL, "set_size(NULL)");
-	FUZZ_SAME(virtq_set_addrs(NULL, NULL), -VIRTQ_EINVAL, "set_addrs(NULL)");
-	FUZZ_SAME(virtq_set_features(NULL, 0), -VIRTQ_EINVAL, "set_features(NULL)");
-	FUZZ_SAME(virtq_activate(NULL), -VIRTQ_EINVAL, "activate(NULL)");
-	FUZZ_SAME(virtq_pop(NULL, &c), -VIRTQ_EINVAL, "pop(NULL)");
-	FUZZ_SAME(virtq_add_used(NULL, 0, 0), -VIRTQ_EINVAL, "add_used(NULL)");
-	FUZZ_SAME(virtq_publish_used(NULL), -VIRTQ_EINVAL, "publish_used(NULL)");
-	FUZZ_SAME(virtq_needs_notify(NULL), -VIRTQ_EINVAL, "needs_notify(NULL)");
-	FUZZ_SAME(virtq_unpop(NULL), -VIRTQ_EINVAL, "unpop(NULL)");
-	FUZZ_SAME(virtq_in_flight(NULL), 0, "in_flight(NULL)");
-}
-
 /* After the reset: a driver's bad sizes refused, the datapath not ready. */
 static void misuse_inactive(struct harness *h)
 {
@@ -75,7 +58,6 @@ static void misuse_inactive(struct harness *h)
 void harness_misuse(struct harness *h)
 {
 	misuse_active(h);
-	misuse_null();
 	harness_misuse_null();
 	harness_check_mem_table(h);
 	virtq_reset(&h->q);

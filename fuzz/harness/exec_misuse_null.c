@@ -107,6 +107,16 @@ static void null_queue_calls(void)
 	virtq_chain_init(&c, NULL, 0);
 	memset(&s, 0, sizeof(s));
 	FUZZ_SAME(virtq_init(NULL, NULL, 8), -VIRTQ_EINVAL, "init(NULL)");
+	FUZZ_SAME(virtq_set_size(NULL, 8), -VIRTQ_EINVAL, "set_size(NULL)");
+	FUZZ_SAME(virtq_set_addrs(NULL, NULL), -VIRTQ_EINVAL, "set_addrs(NULL)");
+	FUZZ_SAME(virtq_set_features(NULL, 0), -VIRTQ_EINVAL, "set_features(NULL)");
+	FUZZ_SAME(virtq_activate(NULL), -VIRTQ_EINVAL, "activate(NULL)");
+	FUZZ_SAME(virtq_pop(NULL, &c), -VIRTQ_EINVAL, "pop(NULL)");
+	FUZZ_SAME(virtq_add_used(NULL, 0, 0), -VIRTQ_EINVAL, "add_used(NULL)");
+	FUZZ_SAME(virtq_publish_used(NULL), -VIRTQ_EINVAL, "publish_used(NULL)");
+	FUZZ_SAME(virtq_needs_notify(NULL), -VIRTQ_EINVAL, "needs_notify(NULL)");
+	FUZZ_SAME(virtq_unpop(NULL), -VIRTQ_EINVAL, "unpop(NULL)");
+	FUZZ_SAME(virtq_in_flight(NULL), 0, "in_flight(NULL)");
 	FUZZ_SAME(virtq_set_log(NULL, NULL), -VIRTQ_EINVAL, "set_log(NULL)");
 	FUZZ_SAME(virtq_set_inflight(NULL, &byte, 1), -VIRTQ_EINVAL, "set_inflight(NULL)");
 	FUZZ_SAME(virtq_set_iommu(NULL, NULL), -VIRTQ_EINVAL, "set_iommu(NULL)");
