@@ -30,7 +30,7 @@ done
 
 case "$device" in
 vsock) targets=(virtq-vsock-vhost-user e2e_vsock_tool) ;;
-blk) targets=(virtq-blk-vhost-user e2e_blk_tool) ;;
+blk) targets=(virtq-blk-vhost-user e2e_blk_tool e2e_kill_in_syscall) ;;
 *) die "unknown device '$device' (vsock, blk)" ;;
 esac
 

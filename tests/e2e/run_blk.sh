@@ -2,7 +2,7 @@
 # End-to-end test of the vhost-user blk device built on virtq
 # (examples/blk) under QEMU, through Linux's virtio_blk driver.
 #
-#   tests/e2e/run_blk.sh BACKEND BLK_TOOL WORKDIR
+#   tests/e2e/run_blk.sh BACKEND BLK_TOOL KILL_IN_SYSCALL WORKDIR
 #
 # Builds blk_bad (a kernel module sending malformed requests) against the
 # guest kernel's headers and an initramfs (busybox-static, blk_tool, the
@@ -31,10 +31,11 @@ source "$here/qemu.sh"
 # shellcheck source=tests/e2e/guest.sh
 source "$here/guest.sh"
 
-[ $# -eq 3 ] || die "usage: $0 BACKEND BLK_TOOL WORKDIR"
-backend=$1 tool=$2 work=$3
+[ $# -eq 4 ] || die "usage: $0 BACKEND BLK_TOOL KILL_IN_SYSCALL WORKDIR"
+backend=$1 tool=$2 killer=$3 work=$4
 [ -x "$backend" ] || die "no backend at $backend"
 [ -x "$tool" ] || die "no blk_tool at $tool"
+[ -x "$killer" ] || die "no kill_in_syscall at $killer"
 
 if ! (ensure_packages qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static \
 	cpio kmod xz-utils zstd make gcc); then
@@ -83,35 +84,13 @@ timeout 900 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 512 \
 	-display none -serial "file:$console" -monitor none -nodefaults >"$console.qemu" 2>&1 &
 qemu_pid=$!
 pids+=("$qemu_pid")
-# kill_mid_request PID: stops PID (SIGSTOP) until it is caught inside
-# preadv or pwritev (x86_64 system calls 295, 296: a request popped and in
-# flight), then SIGKILLs it there. Fails if it never catches one.
-kill_mid_request() {
-	local pid=$1 nr
-	for _ in $(seq 1 3000); do
-		kill -STOP "$pid"
-		for _ in $(seq 1 100); do
-			[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] && break
-		done
-		nr=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null || echo none)
-		case "$nr" in
-		295 | 296)
-			kill -KILL "$pid"
-			return 0
-			;;
-		esac
-		kill -CONT "$pid"
-		sleep 0.005
-	done
-	kill -KILL "$pid"
-	return 1
-}
 # reconnect: SIGKILL the back-end inside a request during the guest's
 # writes, start a new one on the same socket and image
 rc_killed=-1 caught=no
 if e2e_wait_console "$console" "E2E-RECONNECT-START" 600 "$qemu_pid"; then
 	sleep 0.2
-	kill_mid_request "$backend_pid" && caught=yes
+	# x86_64 pwritev (296): a write request popped and not yet completed
+	"$killer" "$backend_pid" 60 296 && caught=yes
 	wait "$backend_pid" 2>/dev/null || true
 	rc_killed=$(grep -ac 'E2E-rc[0-3] write ' "$console" || true)
 	say "back-end killed with $rc_killed of 32 reconnect writes done; starting a new one"
