@@ -152,38 +152,67 @@ functions() {
 		sed -E 's/_[0-9]+$//' | sort -u
 }
 
-failed=0 broken=0
-declare -A row
-run_eva() {
-	local name=$1 driver=$2 sources=$3 slevel=$4 defines=$5 reach=$6 dir="$out/$1" start end f
-	local srcs=() s
-	for s in $sources; do srcs+=("$tree/src/$s"); done
-	mkdir -p "$dir"
+# The analyses run as background jobs, one per core. An analysis over queue
+# sizes (its driver reads LOG2_SIZES) is split into two jobs by size, the
+# sizes up to half of LOG2 and those above (SIZES_FROM), the longest
+# analyses being those. A job writes frama-c's log and exit status; a WP job
+# also its messages ($dir/report), table row ($dir/row) and verdict
+# ($dir/verdict: 0 passed, 1 failed goals, 3 did not run), last, so that a
+# job that died on the way counts as not run.
+
+# eva_part LOG FROM TO DRIVER SOURCES SLEVEL DEFINES: Eva on sizes 2^FROM ..
+# 2^TO; exit status in LOG.rc.
+eva_part() {
+	local log=$1 from=$2 to=$3 driver=$4 sources=$5 slevel=$6 defines=$7 srcs=() s rc=0 start
 	start=$(date +%s)
-	if ! (cd "$tree" && frama-c -c11 -machdep gcc_x86_64 \
-		-cpp-extra-args="-Iinclude -Iproofs/drivers -include proofs/include/atomics_model.h -include proofs/include/builtins_model.h -DLOG2_SIZES=$log2_sizes $defines" \
+	for s in $sources; do srcs+=("$tree/src/$s"); done
+	(cd "$tree" && frama-c -c11 -machdep gcc_x86_64 \
+		-cpp-extra-args="-Iinclude -Iproofs/drivers -include proofs/include/atomics_model.h -include proofs/include/builtins_model.h -DSIZES_FROM=$from -DLOG2_SIZES=$to $defines" \
 		-eva -eva-no-show-progress -eva-print-callstacks -eva-msg-key=-initial-state \
 		-eva-split-return full -eva-slevel 0 \
 		-eva-slevel-function "$SETUP_SLEVEL${slevel:+,$slevel}" \
-		"proofs/drivers/$driver" proofs/drivers/guest.c "${srcs[@]}") >"$dir/eva.log" 2>&1; then
-		echo "FAILED to run: $name (frama-c exit, see $dir/eva.log)" >&2
-		grep -E 'User Error|Failure|error:' "$dir/eva.log" | head -5 >&2 || true
-		broken=1
-		row[$name]="$name|-|-|-|did not run"
-		return
+		"proofs/drivers/$driver" proofs/drivers/guest.c "${srcs[@]}") >"$log" 2>&1 || rc=$?
+	echo "$rc" >"$log.rc"
+	echo "$(($(date +%s) - start))" >"$log.seconds"
+}
+
+# size_ranges DRIVER: "FROM TO" per job of an analysis with this driver.
+size_ranges() {
+	if grep -q LOG2_SIZES "$tree/proofs/drivers/$1" && [ "$log2_sizes" -ge 1 ] && [ "$jobs_max" -ge 2 ]; then
+		echo "0 $((log2_sizes / 2))"
+		echo "$((log2_sizes / 2 + 1)) $log2_sizes"
+	else
+		echo "0 $log2_sizes"
 	fi
-	if grep -q 'NON TERMINATING FUNCTION\|Degeneration occurred' "$dir/eva.log" ||
-		! grep -q 'Values at end of function main' "$dir/eva.log"; then
-		echo "FAILED: $name: the analysis did not reach the end of its driver (see $dir/eva.log)" >&2
-		broken=1
-	fi
-	end=$(date +%s)
+}
+
+# eva_verdict NAME REACH: the parts' logs (eva-*.log, in the analysis's
+# directory) checked together: each ran to the end of its driver, the
+# functions REACH were reached, every alarm is justified. Prints the
+# messages, writes the row; returns 0, 1 (new alarms) or 3 (did not run).
+eva_verdict() {
+	local name=$1 reach=$2 dir="$out/$1" v=0 log f seconds=0
+	for log in "$dir"/eva-*.log; do
+		seconds=$((seconds + $(cat "$log.seconds")))
+		if [ "$(cat "$log.rc")" != 0 ]; then
+			echo "FAILED to run: $name (frama-c exit $(cat "$log.rc"), see $log)" >&2
+			grep -E 'User Error|Failure|error:' "$log" | head -5 >&2 || true
+			echo "$name|-|-|-|did not run" >"$dir/row"
+			return 3
+		fi
+		if grep -q 'NON TERMINATING FUNCTION\|Degeneration occurred' "$log" ||
+			! grep -q 'Values at end of function main' "$log"; then
+			echo "FAILED: $name: the analysis did not reach the end of its driver (see $log)" >&2
+			v=3
+		fi
+	done
+	cat "$dir"/eva-*.log >"$dir/eva.log"
 	alarms "$dir/eva.log" >"$dir/alarms.txt"
 	functions "$dir/eva.log" >"$dir/functions.txt"
 	for f in $reach; do
 		grep -qx "$f" "$dir/functions.txt" || {
 			echo "FAILED: $name: $f was never reached: the driver's set-up fails (see $dir/eva.log)" >&2
-			broken=1
+			v=3
 		}
 	done
 	while IFS= read -r alarm; do
@@ -194,40 +223,51 @@ run_eva() {
 	n_new=$(wc -l <"$dir/new-alarms.txt")
 	n_fun=$(wc -l <"$dir/functions.txt")
 	if [ "$n_new" -gt 0 ]; then
-		failed=1
+		[ "$v" = 3 ] || v=1
 		echo "NEW ALARM(S) in analysis $name: $n_new, not justified in proofs/false-alarms.md:" >&2
 		sed 's/^/  /' "$dir/new-alarms.txt" >&2
 	fi
-	row[$name]="$name|$n_fun|$n_alarms|$((n_alarms - n_new))|$((end - start))s"
+	echo "  functions: $(tr '\n' ' ' <"$dir/functions.txt")"
+	echo "$name|$n_fun|$n_alarms|$((n_alarms - n_new))|${seconds}s" >"$dir/row"
+	return "$v"
 }
 
-declare -A wp_row
 run_wp() {
-	local name=$1 file=$2 fcts=$3 props=$4 dir="$out/wp-$1" start end proved total
-	mkdir -p "$dir"
+	local name=$1 file=$2 fcts=$3 props=$4 dir="$out/wp-$1" start end proved total v=0
 	start=$(date +%s)
 	# shellcheck disable=SC2086 # props: several options
 	if ! (cd "$tree" && frama-c -c11 -machdep gcc_x86_64 \
 		-cpp-extra-args="-Iinclude -Isrc -include proofs/include/atomics_model.h -include proofs/include/builtins_model.h" \
 		"proofs/wp/$file" -wp $props -wp-fct "$fcts" -wp-prover z3,cvc4 \
-		-wp-timeout 20 -wp-par "$(nproc_or_2)" -wp-session "$dir/session") >"$dir/wp.log" 2>&1; then
+		-wp-timeout 20 -wp-par 1 -wp-session "$dir/session") >"$dir/wp.log" 2>&1; then
 		echo "FAILED to run: wp $name (see $dir/wp.log)" >&2
 		grep -E 'User Error|Failure|error:' "$dir/wp.log" | head -5 >&2 || true
-		broken=1
-		wp_row[$name]="$name|-|did not run"
+		echo "$name|-|did not run" >"$dir/row"
+		echo 3 >"$dir/verdict"
 		return
 	fi
 	end=$(date +%s)
 	read -r proved total < <(sed -n 's/^\[wp\] Proved goals: *\([0-9]*\) \/ \([0-9]*\)$/\1 \2/p' "$dir/wp.log")
 	if [ -z "${total:-}" ] || [ "$proved" != "$total" ]; then
-		failed=1
+		v=1
 		echo "FAILED GOAL(S) in wp $name: ${proved:-?} of ${total:-?} proved:" >&2
 		grep -A3 '^\[wp\] \[Failed\]\|^\[wp\] \[Unknown\]\|Timeout' "$dir/wp.log" | sed 's/^/  /' >&2
 	fi
-	wp_row[$name]="$name|${proved:-0} / ${total:-?}|$((end - start))s"
+	echo "$name|${proved:-0} / ${total:-?}|$((end - start))s" >"$dir/row"
+	echo "$v" >"$dir/verdict"
 }
 
+# job COMMAND...: COMMAND in the background, at most one job per core.
+jobs_max=$(nproc_or_2) jobs_started=0
+job() {
+	while [ "$(jobs -pr | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+	"$@" &
+	jobs_started=$((jobs_started + 1))
+}
+run_wp_reported() { run_wp "$@" >"$out/wp-$1/report" 2>&1; }
+
 total_start=$(date +%s)
+eva_names=() eva_headers=() eva_reach=()
 for a in "${ANALYSES[@]}"; do
 	IFS='|' read -r name driver sources slevel defines reach <<<"$a"
 	if [ ${#only[@]} -gt 0 ]; then
@@ -235,30 +275,59 @@ for a in "${ANALYSES[@]}"; do
 	elif [ "$all" = 0 ] && [[ " $GATED " != *" $name "* ]]; then
 		continue
 	fi
-	say "eva: $name (proofs/drivers/$driver; sizes 1 .. 2^$log2_sizes)"
-	run_eva "$name" "$driver" "$sources" "$slevel" "$defines" "$reach"
-	echo "  functions: $(tr '\n' ' ' <"$out/$name/functions.txt")"
+	mkdir -p "$out/$name"
+	eva_names+=("$name") eva_reach+=("$reach")
+	eva_headers+=("eva: $name (proofs/drivers/$driver; sizes 1 .. 2^$log2_sizes)")
+	while read -r from to; do
+		job eva_part "$out/$name/eva-$from-$to.log" "$from" "$to" "$driver" "$sources" "$slevel" "$defines"
+	done < <(size_ranges "$driver")
 done
-
+wp_dirs=()
 if [ "$wp" = 1 ]; then
 	for j in "${WP_JOBS[@]}"; do
 		IFS='|' read -r name file fcts props <<<"$j"
-		say "wp: $name (proofs/wp/$file: $fcts, $props)"
-		run_wp "$name" "$file" "$fcts" "$props"
+		mkdir -p "$out/wp-$name"
+		echo "wp: $name (proofs/wp/$file: $fcts, $props)" >"$out/wp-$name/header"
+		wp_dirs+=("$out/wp-$name")
+		job run_wp_reported "$name" "$file" "$fcts" "$props"
 	done
 fi
+say "$jobs_started jobs, $jobs_max at a time"
+wait
 
+failed=0 broken=0
+for i in "${!eva_names[@]}"; do
+	say "${eva_headers[$i]}"
+	v=0
+	eva_verdict "${eva_names[$i]}" "${eva_reach[$i]}" || v=$?
+	case $v in
+	0) ;;
+	1) failed=1 ;;
+	*) broken=1 ;;
+	esac
+done
+for dir in "${wp_dirs[@]}"; do
+	say "$(cat "$dir/header")"
+	cat "$dir/report"
+	case "$(cat "$dir/verdict" 2>/dev/null || echo 3)" in
+	0) ;;
+	1) failed=1 ;;
+	*) broken=1 ;;
+	esac
+done
+
+row() { cat "$out/$1/row" 2>/dev/null; }
 printf '\n%-8s %9s %7s %9s %6s\n' analysis functions alarms justified time
 for a in "${ANALYSES[@]}"; do
 	name=${a%%|*}
-	[ -n "${row[$name]:-}" ] || continue
-	IFS='|' read -r n f al j t <<<"${row[$name]}"
+	[ -n "$(row "$name")" ] || continue
+	IFS='|' read -r n f al j t <<<"$(row "$name")"
 	printf '%-8s %9s %7s %9s %6s\n' "$n" "$f" "$al" "$j" "$t"
 done
 for j in "${WP_JOBS[@]}"; do
 	name=${j%%|*}
-	[ -n "${wp_row[$name]:-}" ] || continue
-	IFS='|' read -r n g t <<<"${wp_row[$name]}"
+	[ -n "$(row "wp-$name")" ] || continue
+	IFS='|' read -r n g t <<<"$(row "wp-$name")"
 	printf 'wp %-5s %-26s %6s\n' "$n" "goals proved: $g" "$t"
 done
 echo "total time: $(($(date +%s) - total_start))s"
