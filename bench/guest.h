@@ -135,8 +135,9 @@ static inline uint32_t bg_reap(struct bg *g, uint64_t *sum)
 	return n;
 }
 
-/* Guest memory for the 44-byte vsock header (little-endian, include/virtq/vsock.h). */
-static inline void bg_vsock_hdr(struct bg *g, uint64_t gpa, uint32_t len)
+/* Guest memory (at mem) for the 44-byte vsock header (little-endian,
+ * include/virtq/vsock.h); both layouts' drivers write it. */
+static inline void bg_vsock_hdr_at(unsigned char *mem, uint64_t gpa, uint32_t len)
 {
 	unsigned char h[44];
 	memset(h, 0, sizeof(h));
@@ -149,7 +150,12 @@ static inline void bg_vsock_hdr(struct bg *g, uint64_t gpa, uint32_t len)
 	h[28] = 1; /* STREAM */
 	h[30] = 5; /* OP_RW */
 	h[37] = 0x10; /* buf_alloc 4096 */
-	memcpy(g->mem + gpa, h, sizeof(h));
+	memcpy(mem + gpa, h, sizeof(h));
+}
+
+static inline void bg_vsock_hdr(struct bg *g, uint64_t gpa, uint32_t len)
+{
+	bg_vsock_hdr_at(g->mem, gpa, len);
 }
 
 /* ---- the workloads' driver halves (bench/README.md "Workloads") ---- */
@@ -225,6 +231,205 @@ static inline void bg_post_vsock(struct bg *g, uint64_t k)
 	bg_desc(g, s + 1u, buf + 0x1000, 4096, 0, 0);
 	bg_avail(g, s);
 	bg_publish(g);
+}
+
+/* ---- packed layout (virtio 2.8): the same workloads' driver halves ----
+ *
+ * The same addresses: the descriptor ring at BG_DESC (256 x 16 B), the
+ * driver event suppression structure at BG_AVAIL, the device's at BG_USED.
+ * A chain goes at the driver's next ring slots, its first descriptor's flags
+ * stored last with release (2.8.21); a batch of chains (W1) is published by
+ * the first chain's flags alone (2.8.9), as one avail.idx store publishes a
+ * split batch. Used descriptors are read in ring order, each skipping the
+ * slots its chain took, as Linux's virtio_ring does.
+ */
+
+#define BG_F_AVAIL (1u << 7)
+#define BG_F_USED (1u << 15)
+#define BG_EVENT_DESC 2u /* event suppression flags: at the descriptor of off_wrap */
+
+struct bgp {
+	unsigned char *mem;      /* host address of GPA 0 */
+	uint16_t avail_pos;      /* next slot to make available */
+	uint16_t used_pos;       /* next slot to read a used descriptor from */
+	_Bool avail_wrap;        /* driver ring wrap counter (2.8.1) */
+	_Bool used_wrap;         /* the device's, as the driver tracks it */
+	uint16_t slots[BG_QSIZE]; /* per buffer id: ring slots of its chain */
+};
+
+/* As bg_init(): mem is BG_MEM_SIZE bytes, every page written once. */
+static inline void bgp_init(struct bgp *g, void *mem)
+{
+	memset(mem, 0, BG_MEM_SIZE);
+	memset(g, 0, sizeof(*g));
+	g->mem = mem;
+	g->avail_wrap = g->used_wrap = 1; /* 2.8.1: both start at 1 */
+}
+
+/* AVAIL/USED bits of a descriptor made available in the lap of wrap. */
+static inline uint16_t bgp_avail_bits(_Bool wrap)
+{
+	return (uint16_t)(wrap ? BG_F_AVAIL : BG_F_USED);
+}
+
+/* A whole descriptor at guest address gpa, flags included: a chain's later
+ * descriptors and indirect table entries (the first's flags publish them). */
+static inline void bgp_desc_at(struct bgp *g, uint64_t gpa, uint64_t addr, uint32_t len,
+			       uint16_t id, uint16_t flags)
+{
+	_Atomic uint64_t *p = (_Atomic uint64_t *)(void *)(g->mem + gpa);
+	uint64_t hi = (uint64_t)len | (uint64_t)id << 32 | (uint64_t)flags << 48;
+	atomic_store_explicit(&p[0], BG_LE64(addr), memory_order_relaxed);
+	atomic_store_explicit(&p[1], BG_LE64(hi), memory_order_relaxed);
+}
+
+/* The first descriptor of a chain or batch at slot, all but its flags;
+ * bgp_publish() stores them. */
+static inline void bgp_head(struct bgp *g, uint16_t slot, uint64_t addr, uint32_t len,
+			    uint16_t id)
+{
+	unsigned char *d = g->mem + BG_DESC + 16u * (uint64_t)slot;
+	atomic_store_explicit((_Atomic uint64_t *)(void *)d, BG_LE64(addr), memory_order_relaxed);
+	atomic_store_explicit((_Atomic uint32_t *)(void *)(d + 8), BG_LE32(len),
+			      memory_order_relaxed);
+	atomic_store_explicit((_Atomic uint16_t *)(void *)(d + 12), BG_LE16(id),
+			      memory_order_relaxed);
+}
+
+/* The first descriptor's flags, with release: every descriptor written
+ * before them becomes visible with them (2.8.21). */
+static inline void bgp_publish(struct bgp *g, uint16_t slot, uint16_t flags)
+{
+	unsigned char *d = g->mem + BG_DESC + 16u * (uint64_t)slot;
+	atomic_store_explicit((_Atomic uint16_t *)(void *)(d + 14), BG_LE16(flags),
+			      memory_order_release);
+}
+
+/* Takes the next ring slot; its AVAIL/USED bits go to *bits. */
+static inline uint16_t bgp_take(struct bgp *g, uint16_t *bits)
+{
+	const uint16_t s = g->avail_pos;
+	*bits = bgp_avail_bits(g->avail_wrap);
+	if (++g->avail_pos == BG_QSIZE) {
+		g->avail_pos = 0;
+		g->avail_wrap = !g->avail_wrap;
+	}
+	return s;
+}
+
+/* Driver event suppression (EVENT_IDX, 2.8.10): interrupt me when the used
+ * descriptor at the driver's next used slot is written. */
+static inline void bgp_set_used_event(struct bgp *g)
+{
+	const uint32_t off_wrap = g->used_pos | (uint32_t)g->used_wrap << 15;
+	atomic_store_explicit((_Atomic uint32_t *)(void *)(g->mem + BG_AVAIL),
+			      BG_LE32(off_wrap | BG_EVENT_DESC << 16), memory_order_relaxed);
+}
+
+/*
+ * As bg_reap(): reads every used descriptor the device made visible, in ring
+ * order (flags with acquire, then the id), skipping the slots of each
+ * chain. Returns how many were reaped; the ids go into *sum.
+ */
+static inline uint32_t bgp_reap(struct bgp *g, uint64_t *sum)
+{
+	uint32_t n = 0;
+	for (;;) {
+		unsigned char *d = g->mem + BG_DESC + 16u * (uint64_t)g->used_pos;
+		const uint16_t flags = BG_LE16(atomic_load_explicit(
+			(_Atomic uint16_t *)(void *)(d + 14), memory_order_acquire));
+		const uint16_t want = (uint16_t)(g->used_wrap ? BG_F_AVAIL | BG_F_USED : 0);
+		if ((flags & (BG_F_AVAIL | BG_F_USED)) != want)
+			return n;
+		const uint16_t id = BG_LE16(atomic_load_explicit((_Atomic uint16_t *)(void *)(d + 12),
+								 memory_order_relaxed));
+		*sum += id;
+		uint32_t pos = (uint32_t)g->used_pos + g->slots[id & (BG_QSIZE - 1)];
+		if (pos >= BG_QSIZE) {
+			pos -= BG_QSIZE;
+			g->used_wrap = !g->used_wrap;
+		}
+		g->used_pos = (uint16_t)pos;
+		n++;
+	}
+}
+
+/* W1: 128 one-descriptor chains, ids 0..127; the first one's flags last. */
+static inline void bgp_post_multi(struct bgp *g)
+{
+	uint16_t bits0, bits;
+	const uint16_t s0 = bgp_take(g, &bits0);
+	bgp_head(g, s0, BG_BUF, 4096, 0);
+	g->slots[0] = 1;
+	for (uint32_t i = 1; i < BG_BATCH; i++) {
+		const uint16_t s = bgp_take(g, &bits);
+		bgp_desc_at(g, BG_DESC + 16u * (uint64_t)s, BG_BUF + 4096u * (uint64_t)i, 4096,
+			    (uint16_t)i, bits);
+		g->slots[i] = 1;
+	}
+	bgp_publish(g, s0, bits0);
+}
+
+/* W2: one chain of 128 descriptors (64 readable + 64 writable, 4 KiB each),
+ * id 0 (the buffer id is the last descriptor's, 2.8.6; all carry it). */
+static inline void bgp_post_single(struct bgp *g)
+{
+	uint16_t bits0, bits;
+	const uint16_t s0 = bgp_take(g, &bits0);
+	bgp_head(g, s0, BG_BUF, 4096, 0);
+	for (uint32_t i = 1; i < BG_BATCH; i++) {
+		const uint16_t s = bgp_take(g, &bits);
+		bgp_desc_at(g, BG_DESC + 16u * (uint64_t)s, BG_BUF + 4096u * (uint64_t)i, 4096, 0,
+			    (uint16_t)(bg_chain_flags(i, BG_F_NEXT) | bits));
+	}
+	g->slots[0] = BG_BATCH;
+	bgp_publish(g, s0, (uint16_t)(bg_chain_flags(0, BG_F_NEXT) | bits0));
+}
+
+/* W3: the same 128 buffers in one indirect table (at BG_BUF, WRITE the only
+ * flag of its entries, 2.8.19), id 0, one ring slot. */
+static inline void bgp_post_indirect(struct bgp *g)
+{
+	uint16_t bits;
+	for (uint32_t i = 0; i < BG_BATCH; i++)
+		bgp_desc_at(g, BG_BUF + 16u * (uint64_t)i, BG_BUF + 0x10000u + 4096u * (uint64_t)i,
+			    4096, 0, bg_chain_flags(i, 0) /* no NEXT in a table */);
+	const uint16_t s = bgp_take(g, &bits);
+	bgp_head(g, s, BG_BUF, 16u * BG_BATCH, 0);
+	g->slots[0] = 1;
+	bgp_publish(g, s, (uint16_t)(BG_F_INDIRECT | bits));
+}
+
+/* A 2-descriptor chain (W5, W6) with id k mod 128 and that id's buffers
+ * (as bg_pair() in the split ring): len0 readable at buf, then 4096 B at
+ * buf + 0x1000 with flags1 (WRITE or not). */
+static inline void bgp_post_pair(struct bgp *g, uint64_t k, uint32_t len0, uint16_t flags1)
+{
+	const uint16_t id = (uint16_t)(k & (BG_BATCH - 1));
+	const uint64_t buf = BG_BUF + 0x2000u * (uint64_t)id;
+	uint16_t bits0, bits1;
+	const uint16_t s0 = bgp_take(g, &bits0), s1 = bgp_take(g, &bits1);
+	bgp_head(g, s0, buf, len0, id);
+	bgp_desc_at(g, BG_DESC + 16u * (uint64_t)s1, buf + 0x1000, 4096, id,
+		    (uint16_t)(flags1 | bits1));
+	g->slots[id] = 2;
+	bgp_publish(g, s0, (uint16_t)(BG_F_NEXT | bits0));
+}
+
+/* W5: 16 B readable request + 4096 B writable buffer; the driver event asks
+ * for an interrupt at the next used descriptor. */
+static inline void bgp_post_steady(struct bgp *g, uint64_t k)
+{
+	bgp_set_used_event(g);
+	bgp_post_pair(g, k, 16, BG_F_WRITE);
+}
+
+/* W6: a vsock TX packet, 44 B header + 4096 B data, in two descriptors. */
+static inline void bgp_post_vsock(struct bgp *g, uint64_t k)
+{
+	const uint64_t buf = BG_BUF + 0x2000u * (uint64_t)(k & (BG_BATCH - 1));
+	bg_vsock_hdr_at(g->mem, buf, 4096);
+	bgp_post_pair(g, k, 44, 0);
 }
 
 #endif /* VIRTQ_BENCH_GUEST_H */

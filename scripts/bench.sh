@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks virtq's datapath (bench/README.md "Workloads" W1-W6) against
-# a trusted-ring baseline and, with --peers, against Linux vringh and QEMU
-# libvhost-user built from Debian packages, on the same machine in one run.
+# Benchmarks virtq's datapath (bench/README.md "Workloads" W1-W7, and W1-W6
+# in the packed layout as <workload>_packed) against a trusted-ring baseline
+# and, with --peers, against Linux vringh and QEMU libvhost-user built from
+# Debian packages (split layout only), on the same machine in one run.
 # Release build with -DVIRTQ_BENCH=ON in build/bench.
 #
 #   scripts/bench.sh                 virtq + baseline + threaded, 5 rounds
@@ -10,14 +11,15 @@
 #                                    or callgrind where perf has no counters)
 #   scripts/bench.sh --runs N        rounds (default 5; each >= --min-time s)
 #   scripts/bench.sh --min-time S    seconds per timed run (default 0.3)
-#   scripts/bench.sh --only NAME     one workload (multi, single, ...)
+#   scripts/bench.sh --only NAME     one workload (multi, multi_packed, single, ...)
 #   scripts/bench.sh --compiler CC   gcc (default) or clang
 #
 # Rounds are interleaved: round 1 runs every implementation once, then round
 # 2, ..., so a load on a shared machine hits every implementation alike.
 # Each binary's "<workload> <ns>" lines go to stderr as they come; stdout gets
 # virtq's "<workload> <median ns>" lines, then the table (median ns per
-# iteration, lower is better; ratios; spread), the threaded figure in chains/s,
+# iteration, lower is better; ratios; spread), virtq's split and packed
+# figures side by side (packed/split), the threaded figure in chains/s,
 # a WARNING line when the load average or a spread above 10% makes the
 # timings unreliable, and the path of build/bench/bench.json, which has every
 # run, the median, min and max.
@@ -41,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--peers) peers=1; shift ;;
 	--perf) perf=1; shift ;;
 	--compiler) cc=$2; shift 2 ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -159,13 +161,13 @@ END {
 	for (w = 1; w <= nw; w++)
 		if ((im[1], order[w]) in v) printf "%s %.1f\n", order[w], median(v[im[1], order[w]])
 	printf "\nmedian ns per iteration over %d runs of >= %ss (lower is better)\n", runs, min_time
-	printf "%-16s", "workload"
+	printf "%-24s", "workload"
 	for (i = 1; i <= ni; i++) printf " %14s", im[i]
 	printf " %15s", "virtq/baseline"
 	for (i = 3; i <= ni; i++) printf " %18s", im[i] "/virtq"
 	printf "\n"
 	for (w = 1; w <= nw; w++) {
-		name = order[w]; printf "%-16s", name
+		name = order[w]; printf "%-24s", name
 		for (i = 1; i <= ni; i++) {
 			if ((im[i], name) in v) { m[i] = median(v[im[i], name]); mn[im[i], name] = lo; mx[im[i], name] = hi; md[im[i], name] = m[i]; printf " %14.1f", m[i] }
 			else { m[i] = ""; printf " %14s", "-" }
@@ -176,7 +178,7 @@ END {
 	}
 	printf "\nspread of the runs: min..max ns\n"
 	for (w = 1; w <= nw; w++) {
-		printf "%-16s", order[w]
+		printf "%-24s", order[w]
 		for (i = 1; i <= ni; i++)
 			printf " %22s", ((im[i], order[w]) in md) ? sprintf("%.1f..%.1f", mn[im[i], order[w]], mx[im[i], order[w]]) : "-"
 		printf "\n"
@@ -184,8 +186,25 @@ END {
 	if (counter != "") {
 		printf "\ninstructions per iteration (%s)\n", counter
 		for (w = 1; w <= nw; w++) {
-			printf "%-16s", order[w]
+			printf "%-24s", order[w]
 			for (i = 1; i <= ni; i++) printf " %14s", ((im[i], order[w]) in ins) ? ins[im[i], order[w]] : "-"
+			printf "\n"
+		}
+	}
+	# virtq split vs packed: each <workload> beside its <workload>_packed
+	np = 0
+	for (w = 1; w <= nw; w++)
+		if ((im[1], order[w] "_packed") in md && (im[1], order[w]) in md) pair[++np] = order[w]
+	if (np) {
+		printf "\n%s: split vs packed layout, median ns per iteration%s\n", im[1], counter != "" ? " and instructions" : ""
+		printf "%-24s %14s %14s %14s", "workload", "split", "packed", "packed/split"
+		if (counter != "") printf " %14s %14s", "split instr", "packed instr"
+		printf "\n"
+		for (k = 1; k <= np; k++) {
+			name = pair[k]; s_ns = md[im[1], name]; p_ns = md[im[1], name "_packed"]
+			printf "%-24s %14.1f %14.1f %14s", name, s_ns, p_ns, (s_ns > 0 ? sprintf("%.2f", p_ns / s_ns) : "-")
+			if (counter != "")
+				printf " %14s %14s", ((im[1], name) in ins) ? ins[im[1], name] : "-", ((im[1], name "_packed") in ins) ? ins[im[1], name "_packed"] : "-"
 			printf "\n"
 		}
 	}

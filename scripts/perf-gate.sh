@@ -67,6 +67,7 @@ per_iteration() {
 
 # The workloads the binary has, in its order (its --quick run lists them).
 mapfile -t workloads < <("$bench" --quick | awk 'NF == 2 { print $1 }')
+all_workloads=("${workloads[@]}")
 if [ -n "$only" ]; then
 	printf '%s\n' "${workloads[@]}" | grep -qx -- "$only" || die "no workload $only"
 	workloads=("$only")
@@ -78,14 +79,18 @@ for w in "${workloads[@]}"; do
 done
 
 if [ "$update" = 1 ]; then
-	# Keep the figures of workloads not measured now (--only).
+	# Keep the figures of workloads not measured now (--only), in the
+	# binary's order, then any the binary no longer has, in the file's.
 	declare -A counts=()
+	kept=()
 	if [ -f "$figures" ]; then
-		while read -r w n; do counts[$w]=$n; done < <(
+		while read -r w n; do counts[$w]=$n; kept+=("$w"); done < <(
 			sed -n 's/^    "\([a-z_0-9]*\)": \([0-9]*\),\{0,1\}$/\1 \2/p' "$figures")
 	fi
 	for m in "${measured[@]}"; do counts[${m% *}]=${m#* }; done
-	mapfile -t names < <(printf '%s\n' "${workloads[@]}" "${!counts[@]}" | awk '!seen[$0]++')
+	mapfile -t names < <(printf '%s\n' "${all_workloads[@]}" "${kept[@]}" |
+		awk 'NF && !seen[$0]++')
+	mapfile -t names < <(for w in "${names[@]}"; do [ -n "${counts[$w]+set}" ] && echo "$w"; done)
 	{
 		printf '{\n  "counter": "callgrind instructions per iteration",\n'
 		printf '  "command": "scripts/perf-gate.sh --update",\n'

@@ -5,7 +5,8 @@
 # comparison with it passes; a figure 10% below the count fails, naming the
 # workload and how to update the figures; a missing figure fails; a figure
 # well above the count passes with the note that it can be lowered; a
-# tolerance above the regression lets it pass.
+# tolerance above the regression lets it pass; --update --only adds a new
+# workload's figure in the binary's order and leaves the others alone.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 gate="$root/scripts/perf-gate.sh"
@@ -62,6 +63,28 @@ run_gate higher --figures "$tmp/higher.json"
 expect "figure twice the count: exit 0" test "$rc" = 0
 expect "... with the note that it can be lowered" has "$tmp/higher.out" \
 	'^steady [0-9]+ [0-9]+ -50\.0% ok \(cheaper: the figure can be lowered\)$'
+
+# --update --only for a workload the file lacks (a new workload): its figure
+# is added in the binary's order (steady after multi, before steady_logged),
+# the others keep their figures, also one the binary no longer has (last).
+cat >"$tmp/partial.json" <<'EOF'
+{
+  "counter": "callgrind instructions per iteration",
+  "command": "scripts/perf-gate.sh --update",
+  "toolchain": "made up",
+  "workloads": {
+    "steady_logged": 222,
+    "gone": 333,
+    "multi": 111
+  }
+}
+EOF
+run_gate partial --update --figures "$tmp/partial.json"
+expect "--update --only with a new workload: exit 0" test "$rc" = 0
+expect "... adds its figure" has "$tmp/partial.json" "^    \"steady\": $count,$"
+expect "... keeps the others, in the binary's order" \
+	test "$(sed -n 's/^    "\([a-z_]*\)": \([0-9]*\),\{0,1\}$/\1=\2/p' "$tmp/partial.json" |
+		tr '\n' ' ')" = "multi=111 steady=$count steady_logged=222 gone=333 "
 
 run_gate nofile --figures "$tmp/none.json"
 expect "no figures file: exit 1" test "$rc" = 1
