@@ -17,7 +17,7 @@ usage() {
 usage: scripts/prove.sh [--only NAME]... [--all] [--patch FILE] [--sizes LOG2] [--list]
   (no option)    the analyses CI runs: every one with no unjustified alarm
   --only NAME    run only this analysis (repeatable; see --list; "wp" is
-                 the WP proofs)
+                 all the WP proofs, "wp-NAME" one of them)
   --all          run every analysis, those with open alarms too
   --patch FILE   analyse a copy of the tree with FILE applied (patch -p1),
                  e.g. a deliberately reintroduced bug that must give an alarm
@@ -79,10 +79,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 known() { local a; for a in "${ANALYSES[@]}"; do [ "${a%%|*}" = "$1" ] && return 0; done; return 1; }
+known_wp() { local j; for j in "${WP_JOBS[@]}"; do [ "wp-${j%%|*}" = "$1" ] && return 0; done; return 1; }
+# wanted_wp NAME: WP job NAME is to run (no --only, --only wp or --only wp-NAME)
+wanted_wp() { [ ${#only[@]} -eq 0 ] || printf '%s\n' "${only[@]}" | grep -qx "wp\|wp-$1"; }
 for n in "${only[@]}"; do
-	[ "$n" = wp ] || known "$n" || { echo "unknown analysis: $n (see --list)" >&2; exit 2; }
+	[ "$n" = wp ] || known "$n" || known_wp "$n" || { echo "unknown analysis: $n (see --list)" >&2; exit 2; }
 done
-if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx wp; then wp=0; fi
+if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -q '^wp'; then wp=0; fi
 [ -z "$patch" ] || [ -f "$patch" ] || { echo "no such patch: $patch" >&2; exit 2; }
 
 if [ "$list" = 1 ]; then
@@ -94,7 +97,7 @@ if [ "$list" = 1 ]; then
 	done
 	for j in "${WP_JOBS[@]}"; do
 		IFS='|' read -r name file fcts props <<<"$j"
-		printf 'wp       gated proofs/wp/%s: %s (%s)\n' "$file" "$fcts" "$props"
+		printf '%-8s gated proofs/wp/%s: %s (%s)\n' "wp-$name" "$file" "$fcts" "$props"
 	done
 	exit 0
 fi
@@ -286,6 +289,7 @@ wp_dirs=()
 if [ "$wp" = 1 ]; then
 	for j in "${WP_JOBS[@]}"; do
 		IFS='|' read -r name file fcts props <<<"$j"
+		wanted_wp "$name" || continue
 		mkdir -p "$out/wp-$name"
 		echo "wp: $name (proofs/wp/$file: $fcts, $props)" >"$out/wp-$name/header"
 		wp_dirs+=("$out/wp-$name")

@@ -2,8 +2,9 @@
 # scripts/prove.sh on its failure paths: a deliberately reintroduced bug (the
 # chain walk following an unchecked `next`) gives a failed proof, a non-zero
 # exit and a message naming it; an analysis that cannot run is reported as such;
-# bad options exit 2; the unpatched queue analysis passes. Runs the queue
-# analysis at queue size 1 only (--sizes 0), so it takes a few minutes.
+# bad options exit 2; the unpatched queue analysis passes, its two sizes as
+# two jobs. Runs the queue analysis at queue sizes 1 and 2 at most, so it
+# takes a few minutes.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -26,12 +27,14 @@ expect "... named" has "$tmp/all" "unknown analysis: nosuch"
 prove --list
 expect "--list: exit 0, every analysis listed" test "$(rc)" = 0
 expect "... the queue analysis, gated" has "$tmp/all" '^queue +gated '
+expect "... each WP proof by its --only name" has "$tmp/all" '^wp-walk +gated '
 
 # Eva takes walk_chain()'s loop invariant (i < limit) as given once it
 # evaluated it, so with the check gone the bug shows where that invariant is
 # proved: WP's proof "walk" fails.
-prove --only queue --only wp --sizes 0 --patch "$root/proofs/negative/unchecked-next.patch"
+prove --only queue --only wp-walk --sizes 0 --patch "$root/proofs/negative/unchecked-next.patch"
 expect "unchecked next: exit 1" test "$(rc)" = 1
+expect "... --only wp-walk: that proof alone" bash -c "! grep -q 'wp: decode' '$tmp/all'"
 expect "... the failed goal named" has "$tmp/all" 'FAILED GOAL\(S\) in wp walk'
 expect "... the loop invariant that no longer holds" has "$tmp/all" 'walk_chain_loop_invariant.*preserved'
 expect "... verdict FAILED, last" has <(tail -1 "$tmp/out") '^PROVE: FAILED \(new alarms or failed goals'
@@ -48,8 +51,9 @@ prove --only vsock --patch "$tmp/unparsable.patch"
 expect "an analysis that does not run: exit 3" test "$(rc)" = 3
 expect "... reported" has "$tmp/all" 'FAILED to run: vsock'
 
-prove --only queue --sizes 0
+prove --only queue --sizes 1
 expect "unpatched queue analysis: exit 0" test "$(rc)" = 0
+expect "... sizes 1 and 2 as two jobs" test -f "$root/build/prove/queue/eva-0-0.log" -a -f "$root/build/prove/queue/eva-1-1.log"
 expect "... a table row with functions, alarms, justified, time" \
 	has "$tmp/out" '^queue +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+s$'
 expect "... verdict PASSED" has <(tail -1 "$tmp/out") '^PROVE: PASSED'
