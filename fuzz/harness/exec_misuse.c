@@ -48,7 +48,7 @@ static void misuse_inactive(struct harness *h)
 	static const uint32_t bad[] = { 0, 3, 6, 24, 65536, 32769, UINT32_MAX };
 	static const struct virtq_iommu no_callback;
 	static struct virtq_mem other;
-	static struct virtq_state s;
+	static struct virtq_state s; /* never read: the memory map is checked first */
 	struct virtq_chain c;
 	virtq_chain_init(&c, NULL, 0);
 	FUZZ_SAME(virtq_set_iommu(q, &no_callback), -VIRTQ_EINVAL, "set_iommu without a callback");
@@ -61,7 +61,6 @@ static void misuse_inactive(struct harness *h)
 	FUZZ_SAME(virtq_set_inflight(q, misaligned, VIRTQ_INFLIGHT_BYTES(1)), -VIRTQ_EINVAL,
 		  "set_inflight of a misaligned area");
 	FUZZ_SAME(virtq_save(q, NULL), -VIRTQ_EINVAL, "save into NULL");
-	FUZZ_SAME(virtq_save(q, &s), 0, "save of a reset queue");
 	FUZZ_SAME(virtq_restore(q, NULL, &s), -VIRTQ_EINVAL, "restore(NULL mem)");
 	FUZZ_SAME(virtq_restore(q, &h->guest->mem, NULL), -VIRTQ_EINVAL, "restore(NULL state)");
 	FUZZ_SAME(virtq_restore(q, &other, &s), -VIRTQ_EINVAL, "restore from another map");
