@@ -48,7 +48,7 @@ static void misuse_inactive(struct harness *h)
 	static const uint32_t bad[] = { 0, 3, 6, 24, 65536, 32769, UINT32_MAX };
 	static const struct virtq_iommu no_callback;
 	static struct virtq_mem other;
-	static struct virtq_state s; /* never read: the memory map is checked first */
+	static struct virtq_state s; /* zeroed: no size, refused by virtq_state_check() */
 	struct virtq_chain c;
 	virtq_chain_init(&c, NULL, 0);
 	FUZZ_SAME(virtq_set_iommu(q, &no_callback), -VIRTQ_EINVAL, "set_iommu without a callback");
@@ -64,6 +64,7 @@ static void misuse_inactive(struct harness *h)
 	FUZZ_SAME(virtq_restore(q, NULL, &s), -VIRTQ_EINVAL, "restore(NULL mem)");
 	FUZZ_SAME(virtq_restore(q, &h->guest->mem, NULL), -VIRTQ_EINVAL, "restore(NULL state)");
 	FUZZ_SAME(virtq_restore(q, &other, &s), -VIRTQ_EINVAL, "restore from another map");
+	FUZZ_SAME(virtq_restore(q, &h->guest->mem, &s), -VIRTQ_EBADSTATE, "restore of no state");
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		FUZZ_SAME(virtq_set_size(q, bad[i]), -VIRTQ_EINVAL, "set_size of a bad size");
 	FUZZ_SAME(virtq_set_size(q, h->model.size - 1 ? h->model.size - 1 : 0), 

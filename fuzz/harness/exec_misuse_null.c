@@ -43,6 +43,10 @@ static void null_chain(void)
 	FUZZ_SAME((virtq_chain_segments)(&cur, 1, NULL, 1), -VIRTQ_EINVAL,
 		  "chain_segments(NULL out)");
 	FUZZ_SAME(virtq_chain_log_written(NULL, 0), -VIRTQ_EINVAL, "chain_log_written(NULL)");
+	/* a chain's total stays below 2^32 (chain.h) */
+	FUZZ_SAME(virtq_chain_append(&c, &byte, 1, 0), 0, "chain_append");
+	FUZZ_SAME(virtq_chain_append(&c, &byte, UINT32_MAX, 0), -VIRTQ_EOVERFLOW,
+		  "chain_append past 2^32 - 1 bytes");
 }
 
 static void null_vsock(void)
@@ -69,6 +73,9 @@ static void null_vsock(void)
 	FUZZ_SAME(virtq_vsock_rx_segments(NULL, 0, NULL, 0), -VIRTQ_EINVAL, "rx_segments(NULL)");
 	FUZZ_SAME(virtq_vsock_rx_commit(NULL, 0), -VIRTQ_EINVAL, "rx_commit(NULL)");
 	FUZZ_SAME(virtq_vsock_rx_finish(NULL, &hdr), -VIRTQ_EINVAL, "rx_finish(NULL)");
+	struct virtq_vsock_rx never_parsed;
+	memset(&never_parsed, 0, sizeof(never_parsed));
+	FUZZ_SAME(virtq_vsock_rx_finish(&never_parsed, &hdr), -VIRTQ_EINVAL, "rx_finish unparsed");
 	FUZZ_SAME(virtq_vsock_peer_credit(0, 0, 0, NULL), -VIRTQ_EINVAL, "peer_credit(NULL)");
 	FUZZ_SAME(virtq_vsock_peer_credit(1, 0, 0, &free_bytes), 0, "peer_credit");
 	FUZZ_SAME(free_bytes, 1, "peer_credit free bytes");
