@@ -4,13 +4,18 @@
  * well-formed chains of any buffers, or writes any descriptor anywhere.
  *
  * Input (missing bytes read as 0): byte 0 the configuration (bits 0-1: queue
- * size 2 << v; bit 2 INDIRECT_DESC; bit 3 EVENT_IDX), then operations, one
- * opcode byte (v % 12) and its operands:
+ * size 2 << v; bit 2 INDIRECT_DESC; bit 3 EVENT_IDX; bit 4 a dirty log,
+ * switched on, or off with bit 5), then operations, one opcode byte (v % 12) and its operands:
  *   0 post     n byte (bits 0-1: 1 + v buffers; bit 2 indirect), per buffer
  *              u16 address selector, u16 length, byte (bit 0 writable):
  *              through the mock driver, to both twins (below)
- *   1 pop      byte: segment array of 1 + v % 8, or 64 if bit 7
- *   2 add_used byte k (the k-th chain held), u16 length
+ *   1 pop      byte: segment array of 1 + v % 8, or 64 if bit 7; bit 6:
+ *              virtq_pop_many() of 1 + (v >> 3) % 4 chains; else bit 5:
+ *              virtq_discard() (bit 4: with a NULL chain)
+ *   2 add_used byte k (the k-th chain held), u16 length; k >> 6 the call:
+ *              0 virtq_add_used, 1 virtq_complete, 2 virtq_add_used_many
+ *              and 3 virtq_complete_many of 1 + (k % 64) % n held chains
+ *              (first with one id twice: refused, nothing written)
  *   3 publish
  *   4 get_used the driver consumes a used descriptor
  *   5 raw      slot byte, u16 address selector, u16 length, id byte, flags
@@ -46,7 +51,13 @@
  *     structure by absolute slot positions (predict_notify), enable_notify
  *     as the descriptor at the model's position says, the device event
  *     structure as EVENT_IDX says;
- *   - completions of chains not held are refused;
+ *   - completions of chains not held are refused; save, resume and
+ *     resubmit are not supported (-VIRTQ_ENOTSUP);
+ *   - pop_many gives the chains and the code of as many pops; discard the
+ *     pop's code and id, and completes the chain with length 0;
+ *   - with the log: the device logs its writes (virtq_chain_log_written),
+ *     and at the end every guest byte changed lies in a logged page; with
+ *     the log switched off, no bit is set;
  *   - at the end: the device wrote only allowed bytes (used descriptors'
  *     len / id / flags, the device event structure, writable buffers), the
  *     guard bytes are intact.
@@ -144,6 +155,9 @@ static struct virtq_mock packed_mock, split_mock;
 static bool mocks_ready;
 static struct virtq pq, sq;
 static struct run R;
+static struct virtq_log plog; /* the packed queue's, with config bit 4 */
+static uint64_t plog_words[8]; /* 512 pages of 4 KiB: all 128 KiB of guest memory */
+static bool logging, log_off;
 static bool trace; /* FUZZ_PACKED_TRACE=1: print every pop's result (seed writing) */
 
 static bool wrap_of_lap(uint64_t abs_slot, uint32_t size)
@@ -354,6 +368,12 @@ static void device_writes(struct virtq_mock *m, const struct virtq_chain *c)
 			virtq_mock_allow_write(m, gpa, 1);
 		*(volatile unsigned char *)c->segs[i].addr = 0xee;
 	}
+	if (!logging)
+		return;
+	/* a device writing segments itself logs them; the split twin has no log */
+	ORACLE(virtq_chain_log_written(c, c->write_len) == 0);
+	ORACLE(virtq_chain_log_written(c, c->write_len / 2) == 0);
+	ORACLE(virtq_chain_log_written(c, c->write_len + 1) == -VIRTQ_EINVAL);
 }
 
 static void check_device_event(void)
@@ -408,61 +428,100 @@ static void pop_succeeded(const struct virtq_chain *c, const struct prediction *
 	R.held[R.nheld++] = (struct held){ c->id, sid };
 }
 
-static void op_pop(struct input *in)
+/* The device's ring positions and chains in flight: the model's. */
+static void check_positions(void)
 {
-	static struct virtq_seg psegs[MAX_SEGS], ssegs[MAX_SEGS];
-	struct virtq_chain pc, sc;
-	struct prediction pr;
-	const uint32_t b = get(in, 1);
-	const uint32_t cap = b & 0x80u ? MAX_SEGS : 1 + b % 8;
-	virtq_chain_init(&pc, psegs, cap);
-	virtq_chain_init(&sc, ssegs, cap);
-	const int want = predict_pop(&R.md, cap, &pr);
-	const int r = virtq_pop(&pq, &pc);
-	if (trace)
-		fprintf(stderr, "pop: %d (%s)\n", r, r < 0 ? virtq_errname(r) : "ok");
+	const struct model *md = &R.md;
+	ORACLE(virtq_next_avail(&pq) == (md->pos | (md->wrap ? VIRTQ_RING_EVENT_WRAP : 0u)));
+	const bool used_wrap = wrap_of_lap(md->used_pending, md->size);
+	ORACLE(virtq_next_used(&pq) ==
+	       ((md->used_pending % md->size) | (used_wrap ? VIRTQ_RING_EVENT_WRAP : 0u)));
+	ORACLE(virtq_in_flight(&pq) == md->in_flight);
+}
+
+/* A pop's code r against the prediction want, for one chain of both twins;
+ * in a batch the positions are the batch's end, checked after it, and the
+ * device writes after every chain was predicted (a buffer may hold the next
+ * chain's table). */
+static void check_popped(int r, int want, struct virtq_chain *pc, struct virtq_chain *sc,
+			 const struct prediction *pr, int rs, bool batch)
+{
 	ORACLE(r == want);
 	if (!R.diverged) {
-		const int rs = virtq_pop(&sq, &sc);
 		ORACLE(rs == r);
 		if (r == 1 || r == -VIRTQ_ENOSPC)
-			ORACLE(sc.needed == pc.needed);
+			ORACLE(sc->needed == pc->needed);
 		if (r == 1)
-			check_same_chain(&pc, &sc);
+			check_same_chain(pc, sc);
 	}
 	if (r == -VIRTQ_ENOSPC) {
-		ORACLE(pc.id == pr.id && pc.needed == pr.nseg && !virtq_is_broken(&pq));
+		ORACLE(pc->id == pr->id && pc->needed == pr->nseg && !virtq_is_broken(&pq));
 	} else if (r < 0 && r != -VIRTQ_EBUSY) {
 		ORACLE(virtq_is_broken(&pq));
 		R.md.broken = true;
 	}
 	if (r != 1)
 		return;
-	check_segments(&packed_mock, &pc);
-	check_prediction(&pc, &pr);
-	pop_succeeded(&pc, &pr, sc.id);
-	ORACLE(virtq_next_avail(&pq) == (R.md.pos | (R.md.wrap ? VIRTQ_RING_EVENT_WRAP : 0u)));
-	ORACLE(virtq_in_flight(&pq) == R.md.in_flight);
+	check_segments(&packed_mock, pc);
+	check_prediction(pc, pr);
+	struct virtq_chain again;
+	virtq_chain_init(&again, NULL, 0);
+	/* packed: not yet (a batch's chains before a fatal error: the queue broke) */
+	ORACLE(virtq_resubmit(&pq, pc->id, &again) ==
+	       (virtq_is_broken(&pq) ? -VIRTQ_EBROKEN : -VIRTQ_ENOTSUP));
+	pop_succeeded(pc, pr, sc->id);
+	if (batch)
+		return;
+	check_positions();
 	check_device_event();
-	device_writes(&packed_mock, &pc);
+	device_writes(&packed_mock, pc);
 	if (!R.diverged)
-		device_writes(&split_mock, &sc);
+		device_writes(&split_mock, sc);
 }
 
-static void op_add_used(struct input *in)
+#define MANY 4u
+
+/* virtq_pop_many(): the chains of as many pops, then the code of the pop that
+ * stopped it: a fatal error voids the call, another one after chains waits. */
+static void op_pop_many(uint32_t cap, uint32_t max)
 {
-	const uint32_t k = get(in, 1);
-	const uint32_t len = get(in, 2);
-	if (R.nheld == 0) { /* nothing held: every id is refused */
-		ORACLE(virtq_add_used(&pq, (uint16_t)(k % (R.md.size + 1)), len) == -VIRTQ_EINVAL);
-		return;
+	static struct virtq_seg psegs[MANY][MAX_SEGS], ssegs[MANY][MAX_SEGS];
+	struct virtq_chain pc[MANY], sc[MANY];
+	struct prediction pr;
+	for (uint32_t i = 0; i < MANY; i++) {
+		virtq_chain_init(&pc[i], psegs[i], cap);
+		virtq_chain_init(&sc[i], ssegs[i], cap);
 	}
-	const uint32_t at = k % R.nheld;
-	const struct held h = R.held[at];
-	ORACLE(virtq_add_used(&pq, h.pid, len) == 0);
-	ORACLE(virtq_add_used(&pq, h.pid, len) == -VIRTQ_EINVAL); /* twice */
+	const int r = virtq_pop_many(&pq, pc, max);
+	const int rs = R.diverged ? 0 : virtq_pop_many(&sq, sc, max);
 	if (!R.diverged)
-		ORACLE(virtq_add_used(&sq, h.sid, len) == 0);
+		ORACLE(rs == r);
+	uint32_t n = 0;
+	int want = 1;
+	while (n < max && (want = predict_pop(&R.md, cap, &pr)) == 1)
+		check_popped(1, 1, &pc[n], &sc[n], &pr, 1, true), n++;
+	if (n == max) {
+		ORACLE(r == (int)n);
+	} else {
+		const bool fatal = want < 0 && want != -VIRTQ_EBUSY && want != -VIRTQ_ENOSPC;
+		ORACLE(r == (want < 0 && (n == 0 || fatal) ? want : (int)n));
+		check_popped(want, want, &pc[n], &sc[n], &pr, want, true);
+	}
+	if (R.md.broken)
+		return; /* the batch is void */
+	check_positions();
+	check_device_event();
+	for (uint32_t i = 0; i < n; i++) {
+		device_writes(&packed_mock, &pc[i]);
+		if (!R.diverged)
+			device_writes(&split_mock, &sc[i]);
+	}
+}
+
+/* The chain the model completed: its slots go to the driver with len. */
+static void model_completed(uint32_t at, uint32_t len)
+{
+	const struct held h = R.held[at];
 	R.nheld--;
 	R.held[at] = R.held[R.nheld];
 	struct model *md = &R.md;
@@ -476,7 +535,134 @@ static void op_add_used(struct input *in)
 	}
 }
 
-static void op_publish(void)
+/* virtq_discard(): pops as virtq_pop() with room for any number of segments
+ * would, and completes the chain with length 0. */
+static void op_discard(bool null_chain)
+{
+	struct virtq_chain pc, sc;
+	struct prediction pr;
+	virtq_chain_init(&pc, NULL, 0);
+	virtq_chain_init(&sc, NULL, 0);
+	const int want = predict_pop(&R.md, UINT32_MAX, &pr);
+	const int r = virtq_discard(&pq, null_chain ? NULL : &pc);
+	ORACLE(r == want);
+	if (!R.diverged)
+		ORACLE(virtq_discard(&sq, &sc) == r);
+	if (r < 0 && r != -VIRTQ_EBUSY) {
+		ORACLE(virtq_is_broken(&pq));
+		R.md.broken = true;
+	}
+	if (r != 1)
+		return;
+	if (!null_chain)
+		ORACLE(pc.id == pr.id && pc.ndesc == pr.ndesc && pc.needed == pr.nseg &&
+		       pc.nseg == 0);
+	pc.id = pr.id;
+	pop_succeeded(&pc, &pr, sc.id);
+	model_completed(R.nheld - 1, 0);
+	check_positions();
+}
+
+static void op_pop(struct input *in)
+{
+	static struct virtq_seg psegs[MAX_SEGS], ssegs[MAX_SEGS];
+	struct virtq_chain pc, sc;
+	struct prediction pr;
+	const uint32_t b = get(in, 1);
+	const uint32_t cap = b & 0x80u ? MAX_SEGS : 1 + b % 8;
+	if (b & 0x40u) {
+		op_pop_many(cap, 1 + (b >> 3) % MANY);
+		return;
+	}
+	if (b & 0x20u) {
+		op_discard(b & 0x10u);
+		return;
+	}
+	virtq_chain_init(&pc, psegs, cap);
+	virtq_chain_init(&sc, ssegs, cap);
+	const int want = predict_pop(&R.md, cap, &pr);
+	const int r = virtq_pop(&pq, &pc);
+	if (trace)
+		fprintf(stderr, "pop: %d (%s)\n", r, r < 0 ? virtq_errname(r) : "ok");
+	const int rs = R.diverged ? 0 : virtq_pop(&sq, &sc);
+	check_popped(r, want, &pc, &sc, &pr, rs, false);
+}
+
+static uint32_t op_publish_model(void);
+static int predict_notify(struct model *md);
+
+/* add_used_many / complete_many of n held chains: refused with one id twice,
+ * then accepted; the split twin gets the same completions. */
+static void add_used_many(uint32_t n, uint32_t len, bool complete)
+{
+	struct virtq_used_elem pe[MAX_SIZE + 1], se[MAX_SIZE + 1];
+	for (uint32_t i = 0; i < n; i++) {
+		pe[i] = (struct virtq_used_elem){ R.held[i].pid, len };
+		se[i] = (struct virtq_used_elem){ R.held[i].sid, len };
+	}
+	pe[n] = pe[0];
+	int (*const call)(struct virtq *, const struct virtq_used_elem *, uint32_t) =
+		complete ? virtq_complete_many : virtq_add_used_many;
+	ORACLE(call(&pq, pe, n + 1) == -VIRTQ_EINVAL);
+	const int r = call(&pq, pe, n);
+	if (!R.diverged)
+		ORACLE(call(&sq, se, n) >= 0);
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t at = 0; at < R.nheld; at++)
+			if (R.held[at].pid == pe[i].id) {
+				model_completed(at, len);
+				break;
+			}
+	check_positions();
+	if (!complete) {
+		ORACLE(r == 0);
+		return;
+	}
+	op_publish_model();
+	ORACLE(r == predict_notify(&R.md));
+}
+
+static void op_add_used(struct input *in)
+{
+	const uint32_t k = get(in, 1);
+	const uint32_t len = get(in, 2);
+	const uint32_t call = k >> 6;
+	if (R.nheld == 0) { /* nothing held: every id is refused */
+		const uint16_t id = (uint16_t)(k % (R.md.size + 1));
+		const struct virtq_used_elem e = { id, len };
+		ORACLE(virtq_add_used(&pq, id, len) == -VIRTQ_EINVAL);
+		const int r =
+			call & 1u ? virtq_complete_many(&pq, &e, 1) : virtq_complete(&pq, id, len);
+		ORACLE(r == -VIRTQ_EINVAL);
+		return;
+	}
+	if (call >= 2) {
+		add_used_many(1 + (k % 64) % R.nheld, len, call == 3);
+		return;
+	}
+	const uint32_t at = (call ? k % 64 : k) % R.nheld;
+	const struct held h = R.held[at];
+	if (call == 1) {
+		const int r = virtq_complete(&pq, h.pid, len);
+		ORACLE(virtq_complete(&pq, h.pid, len) == -VIRTQ_EINVAL); /* twice */
+		if (!R.diverged)
+			ORACLE(virtq_complete(&sq, h.sid, len) >= 0);
+		model_completed(at, len);
+		check_positions();
+		op_publish_model();
+		ORACLE(r == predict_notify(&R.md));
+		return;
+	}
+	ORACLE(virtq_add_used(&pq, h.pid, len) == 0);
+	ORACLE(virtq_add_used(&pq, h.pid, len) == -VIRTQ_EINVAL); /* twice */
+	if (!R.diverged)
+		ORACLE(virtq_add_used(&sq, h.sid, len) == 0);
+	model_completed(at, len);
+	check_positions();
+}
+
+/* What publishing does to the model: every completed chain's id free again. */
+static uint32_t op_publish_model(void)
 {
 	struct model *md = &R.md;
 	uint32_t n = 0;
@@ -485,11 +671,17 @@ static void op_publish(void)
 			md->state[i] = FREE;
 			n++;
 		}
+	md->used_published = md->used_pending;
+	R.npub_tail = R.nadded;
+	return n;
+}
+
+static void op_publish(void)
+{
+	const uint32_t n = op_publish_model();
 	ORACLE(virtq_publish_used(&pq) == (int)n);
 	if (!R.diverged)
 		ORACLE(virtq_publish_used(&sq) == (int)n);
-	md->used_published = md->used_pending;
-	R.npub_tail = R.nadded;
 }
 
 static void op_get_used(void)
@@ -626,6 +818,24 @@ static void op_unpop(void)
 
 /* ---- the run -------------------------------------------------------------- */
 
+/*
+ * The dirty-log oracle. The mock driver's release stores of a descriptor's
+ * flags do not reach its snapshot, so the descriptor ring's page (which holds
+ * nothing else: the event structures and buffers are on later pages) is
+ * checked from what the device did: logged if it wrote a used descriptor.
+ * Then every other changed byte must lie in a logged page.
+ */
+static void check_logged(void)
+{
+	const uint64_t ring = packed_mock.cfg.desc_gpa, page = ring >> VIRTQ_LOG_PAGE_SHIFT;
+	const unsigned char *bits = (const unsigned char *)plog_words; /* little-endian words */
+	uint64_t bad = 0;
+	if (R.nadded)
+		ORACLE((bits[page / 8u] >> (page % 8u)) & 1u);
+	ORACLE(virtq_log_range(&plog, ring, 16u * R.md.size) == 0);
+	ORACLE(virtq_mock_check_dirty(&packed_mock, &plog, &bad) == 0);
+}
+
 static void configure(struct virtq_mock_config *cfg, uint32_t size, uint64_t features)
 {
 	virtq_mock_config_default(cfg);
@@ -674,7 +884,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  (md->indirect ? VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0) |
 				  (md->event_idx ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0);
 	start(md->size, features);
+	logging = config & 0x10u;
+	log_off = config & 0x20u;
+	if (logging) {
+		memset(plog_words, 0, sizeof(plog_words));
+		const uint64_t bytes = sizeof(plog_words);
+		ORACLE(virtq_log_init(&plog, &packed_mock.mem, plog_words, bytes) == 0);
+		ORACLE(virtq_set_log(&pq, &plog) == 0);
+		virtq_log_set_enabled(&plog, !log_off);
+	}
 	check_device_event();
+	static struct virtq_state st;
+	ORACLE(virtq_save(&pq, &st) == -VIRTQ_ENOTSUP); /* no packed state, resume, resubmit yet */
+	ORACLE(virtq_resume(&pq, 0) == -VIRTQ_ENOTSUP);
 	for (unsigned ops = 0; in.at < in.size && ops < 512 && !md->broken; ops++) {
 		switch (get(&in, 1) % 12u) {
 		case 0: op_post(&in); break;
@@ -694,6 +916,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t bad = 0;
 	ORACLE(virtq_mock_check_writes(&packed_mock, &bad) == 0);
 	ORACLE(virtq_mock_guards_intact(&packed_mock));
+	if (logging && !log_off)
+		check_logged();
+	for (unsigned i = 0; logging && log_off && i < sizeof(plog_words) / 8u; i++)
+		ORACLE(plog_words[i] == 0);
 	if (!R.diverged) {
 		ORACLE(virtq_mock_check_writes(&split_mock, &bad) == 0);
 		ORACLE(virtq_mock_guards_intact(&split_mock));

@@ -4,9 +4,10 @@
  * stream). Decode and restore answer exactly what the independent predicates
  * of harness/accept_state.c say (written from state.h, not from the code):
  * accepted when they must be, refused with the documented code otherwise. An
- * accepted encoding re-encodes to exactly the same bytes; a rejected restore
- * leaves the queue reset; an accepted one saves back to the same state and
- * pops only chains inside guest memory.
+ * accepted encoding re-encodes to exactly the same bytes (into one byte less
+ * it is refused, nothing written); a rejected restore leaves the queue reset;
+ * an accepted one saves back to the same state and pops only chains inside
+ * guest memory.
  *
  * The restoring queue's own limits come from feature bits 60-63, which virtq
  * ignores (state.h: restore applies the queue's max size, not s->max_size):
@@ -145,11 +146,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_SAME(virtq_state_check(&s), r ? -VIRTQ_EBADSTATE : 0, "state_check of the decoded");
 	if (r) {
 		FUZZ_CHECK(is_zero(&s, STATE_FIELDS), "a rejected decode left a state behind");
+		FUZZ_SAME(virtq_state_encode(&s, bytes, sizeof(bytes)), -VIRTQ_EBADSTATE,
+			  "encode of the state a rejected decode left");
 		return 0;
 	}
 	FUZZ_CHECK(virtq_state_encode(&s, bytes, sizeof(bytes)) == (int)size &&
 			   !memcmp(bytes, data, size),
 		   "encode(decode(b)) != b");
+	/* one byte too few: refused before any byte is written (the fixed part tells) */
+	const size_t head = size < 64 ? size : 64;
+	memset(back, 0xa5, head);
+	FUZZ_SAME(virtq_state_encode(&s, back, size - 1), -VIRTQ_ENOSPC, "encode, too few bytes");
+	for (size_t i = 0; i < head; i++)
+		FUZZ_CHECK(back[i] == 0xa5, "a refused encode wrote byte %zu", i);
 
 	expect_same_state(&s, &want);
 

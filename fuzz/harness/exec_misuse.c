@@ -26,6 +26,8 @@ static void misuse_active(struct harness *h)
 	FUZZ_SAME(virtq_set_inflight(q, h->guest->inflight, h->guest->inflight_bytes), frozen,
 		  "set_inflight while active");
 	FUZZ_SAME(virtq_activate(q), frozen, "activate while active");
+	FUZZ_SAME(virtq_set_iommu(q, NULL), frozen, "set_iommu while active");
+	FUZZ_SAME(virtq_iommu_invalidate(q, 0, 0), 0, "iommu_invalidate of nothing");
 	FUZZ_SAME(virtq_size(q), size, "size after refused configuration");
 	FUZZ_SAME(virtq_in_flight(q), in_flight, "in flight after refused configuration");
 	const int usable = model_usable(&h->model); /* stale rings: re-translated first */
@@ -37,13 +39,32 @@ static void misuse_active(struct harness *h)
 		  "in_flight_list into NULL");
 }
 
-/* After the reset: a driver's bad sizes refused, the datapath not ready. */
+/* After the reset: a driver's bad sizes refused, the datapath not ready, a
+ * translator without its callback, in-flight areas too small or misaligned,
+ * a restore from another memory map or of no state refused. */
 static void misuse_inactive(struct harness *h)
 {
 	struct virtq *q = &h->q;
 	static const uint32_t bad[] = { 0, 3, 6, 24, 65536, 32769, UINT32_MAX };
+	static const struct virtq_iommu no_callback;
+	static struct virtq_mem other;
+	static struct virtq_state s; /* zeroed: no size, refused by virtq_state_check() */
 	struct virtq_chain c;
 	virtq_chain_init(&c, NULL, 0);
+	FUZZ_SAME(virtq_set_iommu(q, &no_callback), -VIRTQ_EINVAL, "set_iommu without a callback");
+	FUZZ_SAME(virtq_iommu_invalidate(q, 0, UINT64_MAX), 0, "invalidate before activation");
+	FUZZ_SAME(virtq_set_inflight(q, NULL, VIRTQ_INFLIGHT_BYTES(1)), -VIRTQ_EINVAL,
+		  "set_inflight(NULL area)");
+	FUZZ_SAME(virtq_set_inflight(q, h->guest->inflight, VIRTQ_INFLIGHT_BYTES(1) - 1),
+		  -VIRTQ_EINVAL, "set_inflight of too few bytes");
+	unsigned char *const misaligned = (unsigned char *)h->guest->inflight + 1;
+	FUZZ_SAME(virtq_set_inflight(q, misaligned, VIRTQ_INFLIGHT_BYTES(1)), -VIRTQ_EINVAL,
+		  "set_inflight of a misaligned area");
+	FUZZ_SAME(virtq_save(q, NULL), -VIRTQ_EINVAL, "save into NULL");
+	FUZZ_SAME(virtq_restore(q, NULL, &s), -VIRTQ_EINVAL, "restore(NULL mem)");
+	FUZZ_SAME(virtq_restore(q, &h->guest->mem, NULL), -VIRTQ_EINVAL, "restore(NULL state)");
+	FUZZ_SAME(virtq_restore(q, &other, &s), -VIRTQ_EINVAL, "restore from another map");
+	FUZZ_SAME(virtq_restore(q, &h->guest->mem, &s), -VIRTQ_EBADSTATE, "restore of no state");
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		FUZZ_SAME(virtq_set_size(q, bad[i]), -VIRTQ_EINVAL, "set_size of a bad size");
 	FUZZ_SAME(virtq_set_size(q, h->model.size - 1 ? h->model.size - 1 : 0), 

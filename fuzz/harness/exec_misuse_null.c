@@ -43,6 +43,10 @@ static void null_chain(void)
 	FUZZ_SAME((virtq_chain_segments)(&cur, 1, NULL, 1), -VIRTQ_EINVAL,
 		  "chain_segments(NULL out)");
 	FUZZ_SAME(virtq_chain_log_written(NULL, 0), -VIRTQ_EINVAL, "chain_log_written(NULL)");
+	/* a chain's total stays below 2^32 (chain.h) */
+	FUZZ_SAME(virtq_chain_append(&c, &byte, 1, 0), 0, "chain_append");
+	FUZZ_SAME(virtq_chain_append(&c, &byte, UINT32_MAX, 0), -VIRTQ_EOVERFLOW,
+		  "chain_append past 2^32 - 1 bytes");
 }
 
 static void null_vsock(void)
@@ -69,6 +73,9 @@ static void null_vsock(void)
 	FUZZ_SAME(virtq_vsock_rx_segments(NULL, 0, NULL, 0), -VIRTQ_EINVAL, "rx_segments(NULL)");
 	FUZZ_SAME(virtq_vsock_rx_commit(NULL, 0), -VIRTQ_EINVAL, "rx_commit(NULL)");
 	FUZZ_SAME(virtq_vsock_rx_finish(NULL, &hdr), -VIRTQ_EINVAL, "rx_finish(NULL)");
+	struct virtq_vsock_rx never_parsed;
+	memset(&never_parsed, 0, sizeof(never_parsed));
+	FUZZ_SAME(virtq_vsock_rx_finish(&never_parsed, &hdr), -VIRTQ_EINVAL, "rx_finish unparsed");
 	FUZZ_SAME(virtq_vsock_peer_credit(0, 0, 0, NULL), -VIRTQ_EINVAL, "peer_credit(NULL)");
 	FUZZ_SAME(virtq_vsock_peer_credit(1, 0, 0, &free_bytes), 0, "peer_credit");
 	FUZZ_SAME(free_bytes, 1, "peer_credit free bytes");
@@ -170,12 +177,75 @@ static void supported_features(void)
 	FUZZ_SAME(virtq_supported_features() & must, must, "supported features");
 }
 
+/* The log's limits (log.h): a misaligned or odd-sized area refused, a range
+ * that wraps or lies past the log refused with no bit set, a map the log
+ * does not cover refused by virtq_set_log(), and so is another map's log.
+ * And the memory map's (mem.h): ranges that wrap, need more segments than
+ * given, or write read-only memory refused, nothing copied. */
+static void log_limits(void)
+{
+	static uint64_t words[2];
+	static unsigned char host[16], rom[16];
+	static struct virtq q;
+	unsigned char byte = 0x5a;
+	struct virtq_seg seg;
+	struct virtq_mem_region regions[2], other_regions[1];
+	struct virtq_mem m, other;
+	struct virtq_log log, foreign;
+	const uint64_t pages = 8u * sizeof(words), end = pages << VIRTQ_LOG_PAGE_SHIFT;
+	memset(words, 0, sizeof(words));
+	memset(&q, 0, sizeof(q));
+	FUZZ_SAME(virtq_mem_init(&m, regions, 2), 0, "mem_init");
+	FUZZ_SAME(virtq_mem_init(&other, other_regions, 1), 0, "mem_init");
+	FUZZ_SAME(virtq_log_init(&log, &m, (unsigned char *)words + 4, 8), -VIRTQ_EINVAL,
+		  "log_init(misaligned base)");
+	FUZZ_SAME(virtq_log_init(&log, &m, words, 0), -VIRTQ_EINVAL, "log_init(0 bytes)");
+	FUZZ_SAME(virtq_log_init(&log, &m, words, 12), -VIRTQ_EINVAL, "log_init(12 bytes)");
+	FUZZ_SAME(virtq_log_init(&log, &m, words, sizeof(words)), 0, "log_init");
+	FUZZ_SAME(virtq_log_covers_mem(&log), 0, "log_covers_mem(empty map)");
+	FUZZ_SAME(virtq_log_range(&log, UINT64_MAX, 2), -VIRTQ_EOVERFLOW, "log_range(wrapping)");
+	FUZZ_SAME(virtq_log_range(&log, end - 1, 2), -VIRTQ_ENOSPC, "log_range(past the log)");
+	FUZZ_SAME(virtq_log_range(&log, end - 1, 0), 0, "log_range(0 bytes)");
+	FUZZ_CHECK(words[0] == 0 && words[1] == 0, "a refused log_range set a bit");
+	FUZZ_SAME(virtq_log_range(&log, end - 1, 1), 0, "log_range(last page)");
+	FUZZ_CHECK(words[1] == UINT64_C(1) << 63 && words[0] == 0, "log_range(last page) bits");
+	FUZZ_SAME(virtq_log_range(&log, 0, end), 0, "log_range(every page)");
+	FUZZ_CHECK(words[0] == UINT64_MAX && words[1] == UINT64_MAX, "log_range(every page) bits");
+	FUZZ_SAME(virtq_mem_add_region(&m, end, sizeof(host), host), 0, "add_region");
+	FUZZ_SAME(virtq_mem_add_region_flags(&m, end + sizeof(host), sizeof(rom), rom,
+					     VIRTQ_MEM_READONLY),
+		  0, "add_region(read-only)");
+	FUZZ_SAME(virtq_mem_split(&m, end, 0, NULL, 0), 0, "mem_split(0 bytes)");
+	FUZZ_SAME(virtq_mem_split(&m, UINT64_MAX, 2, &seg, 1), -VIRTQ_EOVERFLOW,
+		  "mem_split(wrapping)");
+	FUZZ_SAME(virtq_mem_split(&m, end, sizeof(host) + 1, &seg, 1), -VIRTQ_ENOSPC,
+		  "mem_split(two regions, one segment)");
+	FUZZ_SAME(virtq_mem_read(&m, end, NULL, 1), -VIRTQ_EINVAL, "mem_read(NULL dst)");
+	FUZZ_SAME(virtq_mem_read(&m, UINT64_MAX, &byte, 2), -VIRTQ_EOVERFLOW, "mem_read(wrapping)");
+	FUZZ_SAME(virtq_mem_write(&m, end + sizeof(host) - 1, &byte, 1), 0, "mem_write");
+	FUZZ_SAME(virtq_mem_write(&m, end + sizeof(host) - 1, &byte, 2), -VIRTQ_EACCES,
+		  "mem_write(into read-only)");
+	FUZZ_CHECK(rom[0] == 0, "a refused mem_write copied");
+	FUZZ_SAME(virtq_log_covers_mem(&log), -VIRTQ_ENOSPC, "log_covers_mem(region past it)");
+	FUZZ_SAME(virtq_init(&q, &m, 3), -VIRTQ_EINVAL, "init(max size 3)");
+	FUZZ_SAME(virtq_init(&q, &m, 2u * VIRTQ_MAX_SIZE), -VIRTQ_EINVAL, "init(max size 2^16)");
+	FUZZ_SAME(virtq_init(&q, NULL, 8), -VIRTQ_EINVAL, "init(NULL mem)");
+	virtq_reset(&q); /* never initialised (zeroed): nothing to reset */
+	FUZZ_SAME(virtq_set_size(&q, 8), -VIRTQ_EINVAL, "set_size before init");
+	FUZZ_SAME(virtq_init(&q, &m, 8), 0, "init");
+	FUZZ_SAME(virtq_set_log(&q, &log), -VIRTQ_ENOSPC, "set_log(log too small)");
+	FUZZ_SAME(virtq_log_init(&foreign, &other, words, sizeof(words)), 0, "log_init");
+	FUZZ_SAME(virtq_set_log(&q, &foreign), -VIRTQ_EINVAL, "set_log(another map's log)");
+	FUZZ_SAME(virtq_set_log(&q, NULL), 0, "set_log(NULL log)");
+}
+
 void harness_misuse_null(void)
 {
 	supported_features();
 	null_chain();
 	null_vsock();
 	null_mem_and_log();
+	log_limits();
 	null_queue_calls();
 	error_names();
 }
