@@ -53,6 +53,7 @@ static int write_desc_release(struct virtq_mock *m, uint64_t gpa, uint64_t addr,
 	if (r)
 		return r;
 	ring_store16_release(p + PACKED_DESC_FLAGS, flags);
+	virtq_mock_note_driver_write(m, gpa + PACKED_DESC_FLAGS, 2);
 	return 0;
 }
 
