@@ -114,7 +114,7 @@ VIRTQ_API int virtq_set_inflight(struct virtq *q, void *area, size_t bytes);
  * Afterwards the device resubmits the in-flight chains: virtq_in_flight_list()
  * gives their heads in pop order, virtq_resubmit() each one's segments.
  * Returns 0 or a negative code; on error the queue is inactive and the area
- * unchanged.
+ * unchanged. A packed queue is -VIRTQ_ENOTSUP: see virtq_resume_packed().
  */
 VIRTQ_API int virtq_resume(struct virtq *q, uint16_t next_avail);
 
