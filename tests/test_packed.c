@@ -493,6 +493,15 @@ static void test_resume_packed(void **state)
 	assert_err(virtq_mock_configure(&f->m, &f->q), 0);
 	assert_err(virtq_resume_packed(&f->q, VIRTQ_PACKED_BASE(0, 0)), -VIRTQ_ENOTSUP);
 	assert_err(virtq_resume(&f->q, 0), -VIRTQ_ENOTSUP);
+	/* an area that does not describe this queue: corrupt, whatever the base */
+	uint16_t version = 2;
+	memcpy((unsigned char *)f->m.inflight + 8, &version, sizeof(version));
+	assert_err(virtq_resume_packed(&f->q, VIRTQ_PACKED_BASE(0, 0)), -VIRTQ_EBADSTATE);
+	version = 0; /* never used: nothing in flight, resumes afresh */
+	memcpy((unsigned char *)f->m.inflight + 8, &version, sizeof(version));
+	assert_err(virtq_resume_packed(&f->q, base ^ 0x40004u), -VIRTQ_EBADSTATE); /* pos 6 */
+	assert_err(virtq_resume_packed(&f->q, VIRTQ_PACKED_BASE(2, 2)), 0);
+	assert_false(virtq_is_broken(&f->q));
 	assert_err(virtq_resume_packed(NULL, VIRTQ_PACKED_BASE_FRESH), -VIRTQ_EINVAL);
 	done(f);
 }
