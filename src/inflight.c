@@ -8,6 +8,7 @@
  * it was for whoever looks at it next.
  */
 #include "inflight.h"
+#include "packed.h"
 #include "ring_access.h"
 #include "virtq/state.h"
 #include "split_layout.h"
@@ -300,6 +301,50 @@ int virtq_resume(struct virtq *q, uint16_t next_avail)
 	/* A gap after the newest stamp: the resumed chains cannot be unpopped
 	 * (their avail slots are not known to be the last ones consumed). */
 	q->pop_counter = plan.in_flight ? plan.max_counter + 2 : 0;
+	q->last_popped = 0;
+	return 0;
+}
+
+/* A packed queue resumes only when the area records nothing in flight. */
+static int packed_resume_check(const struct virtq *q)
+{
+	struct resume_plan plan = { 0 };
+	if (inflight_get16(inflight_header(q, INFLIGHT_VERSION)) == 0)
+		return 0;
+	if (inflight_get16(inflight_header(q, INFLIGHT_VERSION)) != INFLIGHT_LAYOUT_VERSION ||
+	    inflight_get64(inflight_header(q, INFLIGHT_FEATURES)) != 0 ||
+	    inflight_get16(inflight_header(q, INFLIGHT_DESC_NUM)) != queue_size(q))
+		return -VIRTQ_EBADSTATE;
+	int r = check_entries(q, &plan);
+	if (r)
+		return r;
+	return plan.in_flight || plan.half_settled ? -VIRTQ_ENOTSUP : 0;
+}
+
+int virtq_resume_packed(struct virtq *q, uint32_t vring_base)
+{
+	struct queue_rings rings;
+	if (q && !(q->features & VIRTQ_FEATURE(VIRTQ_F_RING_PACKED)))
+		return -VIRTQ_EINVAL;
+	int r = virtq_queue_start_checks(q, &rings);
+	if (r)
+		return r;
+	const uint16_t avail = (uint16_t)vring_base, used = (uint16_t)(vring_base >> 16);
+	const uint16_t pos_mask = (uint16_t)~VIRTQ_RING_EVENT_WRAP;
+	if ((avail & pos_mask) >= queue_size(q) || (used & pos_mask) >= queue_size(q))
+		return -VIRTQ_EBADSTATE;
+	r = packed_resume_check(q);
+	if (r)
+		return r;
+	if (avail != used)
+		return -VIRTQ_ENOTSUP; /* chains in flight, recorded nowhere */
+	virtq_queue_start(q, &rings, 0, 0);
+	q->avail_pos = q->used_pos = q->batch_pos = avail & pos_mask;
+	q->avail_wrap = q->used_wrap = (avail & VIRTQ_RING_EVENT_WRAP) != 0;
+	if (queue_has(q, VIRTQ_F_EVENT_IDX))
+		virtq_packed_event_follow(q);
+	virtq_inflight_start(q, 0);
+	q->pop_counter = 0;
 	q->last_popped = 0;
 	return 0;
 }

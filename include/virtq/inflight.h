@@ -52,8 +52,8 @@
  * The area is not trusted after a crash (it is writable by the front-end, and
  * a dying back-end may have scribbled): virtq_resume() validates all of it
  * before changing anything, and returns -VIRTQ_EBADSTATE for a corrupt area.
- * A packed ring would keep the same calls with vhost-user's DescStatePacked
- * layout, which also records the descriptor count of each head.
+ * A packed queue resumes with virtq_resume_packed(), only when nothing was
+ * in flight: vhost-user's DescStatePacked layout is not implemented.
  */
 #ifndef VIRTQ_INFLIGHT_H
 #define VIRTQ_INFLIGHT_H
@@ -114,9 +114,48 @@ VIRTQ_API int virtq_set_inflight(struct virtq *q, void *area, size_t bytes);
  * Afterwards the device resubmits the in-flight chains: virtq_in_flight_list()
  * gives their heads in pop order, virtq_resubmit() each one's segments.
  * Returns 0 or a negative code; on error the queue is inactive and the area
- * unchanged.
+ * unchanged. A packed queue is -VIRTQ_ENOTSUP: see virtq_resume_packed().
  */
 VIRTQ_API int virtq_resume(struct virtq *q, uint16_t next_avail);
+
+/* vhost-user's SET_VRING_BASE / GET_VRING_BASE value for a packed ring:
+ * bits 0-14 the next avail ring position, bit 15 the driver's wrap counter,
+ * bits 16-30 the next used ring position, bit 31 the device's wrap counter.
+ * A queue never started is at VIRTQ_PACKED_BASE_FRESH (positions 0, both
+ * wrap counters 1, virtio 2.8.1). */
+#define VIRTQ_PACKED_BASE_FRESH 0x80008000u
+#define VIRTQ_PACKED_BASE(avail_pos_wrap, used_pos_wrap)                                          \
+	((uint32_t)(uint16_t)(avail_pos_wrap) | (uint32_t)(uint16_t)(used_pos_wrap) << 16)
+
+/*
+ * virtq_resume() for a packed queue (VIRTQ_F_RING_PACKED negotiated; a split
+ * queue is -VIRTQ_EINVAL: use virtq_resume()). Same configuration checks and
+ * codes as virtq_activate(). vring_base is vhost-user's 32-bit base above;
+ * for the position of a running queue, VIRTQ_PACKED_BASE(virtq_next_avail(q),
+ * virtq_next_used(q)) (GET_VRING_BASE; chains completed but not published
+ * are not counted as used). Rules, checked before anything changes:
+ *
+ *   each position < the queue size                      -VIRTQ_EBADSTATE
+ *   an attached in-flight area that was used (version != 0) must be
+ *     version 1, features 0, desc_num == size, every flag and mark 0 or 1
+ *                                                       -VIRTQ_EBADSTATE
+ *   no chain in flight: no entry flagged or marked, and the avail position
+ *     and wrap counter equal the used ones               -VIRTQ_ENOTSUP
+ *
+ * The last rule is the limit of this version: resubmitting chains across a
+ * back-end crash needs vhost-user's packed in-flight layout (DescStatePacked,
+ * with each chain's descriptor count), which virtq does not implement; a
+ * queue stopped with chains in flight cannot be resumed, and the caller
+ * must reset the device instead. Nothing in guest memory can confirm the
+ * positions (the driver may already have reused every descriptor the device
+ * wrote), so they are taken as given once within the ring.
+ *
+ * On success the queue is active at those positions and wrap counters, its
+ * event suppression structure written as virtq_activate() does, and the area
+ * (if any) is started afresh. On error the queue is inactive, the area and
+ * guest memory unchanged.
+ */
+VIRTQ_API int virtq_resume_packed(struct virtq *q, uint32_t vring_base);
 
 /*
  * Writes the heads of the chains in flight (popped, not yet passed to
