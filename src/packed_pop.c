@@ -52,7 +52,7 @@ static int walk_table(struct virtq *q, struct chain_builder *b, const struct pac
 		      uint32_t *read)
 {
 	uint64_t last;
-	void *table;
+	void *table = NULL; /* set when the mapping below returns 0 */
 	if (!queue_has(q, VIRTQ_F_INDIRECT_DESC) || (d->flags & VIRTQ_DESC_F_NEXT))
 		return -VIRTQ_EBADDESC;
 	if (d->len == 0 || d->len % PACKED_DESC_BYTES)
@@ -106,7 +106,7 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc
 				r = -VIRTQ_ELOOP; /* into slots the device holds */
 				break;
 			}
-			pos = pos + 1 == size ? 0 : pos + 1;
+			pos = (pos + 1) & q->size_minus_1; /* the next slot, wrapping at the end */
 			/* relaxed: the first descriptor's acquire ordered the chain */
 			d = ring_read_packed_desc(ring_at(q->desc, packed_desc_off(pos)), false);
 			w->slots++;
@@ -143,15 +143,11 @@ static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
  * past it (the wrap counter flips at the ring's end, 2.8.1). */
 static void consume(struct virtq *q, const struct packed_walk *w)
 {
-	const uint32_t size = queue_size(q);
-	uint32_t pos = q->avail_pos + w->slots;
+	bool wrapped;
 	inflight_popped(q, w->id, w->slots);
 	inflight_set_ring_slots(q, w->id, (uint16_t)w->slots);
-	if (pos >= size) {
-		pos -= size;
-		q->avail_wrap = !q->avail_wrap;
-	}
-	q->avail_pos = (uint16_t)pos;
+	q->avail_pos = packed_step(q, q->avail_pos, w->slots, &wrapped);
+	q->avail_wrap ^= wrapped;
 	q->desc_owned = (uint16_t)(q->desc_owned + w->slots);
 	q->next_avail++;
 	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
@@ -218,14 +214,10 @@ int virtq_packed_discard(struct virtq *q, struct virtq_chain *c)
 
 void virtq_packed_rewind(struct virtq *q, uint16_t head)
 {
-	const uint32_t size = queue_size(q);
 	const uint32_t slots = inflight_ring_slots(q, head);
-	uint32_t pos = q->avail_pos;
-	if (pos < slots) {
-		pos += size;
-		q->avail_wrap = !q->avail_wrap;
-	}
-	q->avail_pos = (uint16_t)(pos - slots);
+	bool wrapped; /* stepping size - slots forward is stepping slots back */
+	q->avail_pos = packed_step(q, q->avail_pos, queue_size(q) - slots, &wrapped);
+	q->avail_wrap ^= !wrapped;
 	q->desc_owned = (uint16_t)(q->desc_owned - slots);
 	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
 		virtq_packed_event_follow(q);

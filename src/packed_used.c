@@ -24,7 +24,6 @@ static void write_used(struct virtq *q, uint16_t id, uint32_t len)
 {
 	void *d = ring_at(q->desc, packed_desc_off(q->used_pos));
 	const uint16_t flags = packed_used_bits(q->used_wrap);
-	const uint32_t size = queue_size(q);
 	/* slots <= size: written by consume() (packed_pop.c) */
 	const uint32_t slots = inflight_ring_slots(q, id);
 	ring_store32(ring_at(d, PACKED_DESC_LEN), len);
@@ -38,12 +37,9 @@ static void write_used(struct virtq *q, uint16_t id, uint32_t len)
 	}
 	if (VIRTQ_UNLIKELY(q->log != NULL))
 		virtq_packed_log_descs(q, q->used_pos, 1);
-	uint32_t pos = q->used_pos + slots;
-	if (pos >= size) {
-		pos -= size;
-		q->used_wrap = !q->used_wrap;
-	}
-	q->used_pos = (uint16_t)pos;
+	bool wrapped;
+	q->used_pos = packed_step(q, q->used_pos, slots, &wrapped);
+	q->used_wrap ^= wrapped;
 	q->desc_owned = (uint16_t)(q->desc_owned - slots);
 	q->next_used++;
 }
