@@ -38,11 +38,15 @@ QUEUE_SLEVEL="one_size:100,resumed:100,virtq_pop:50,pop_ready:50,virtq_pop_many:
 SETUP_SOURCES="mem.c queue.c inflight.c"
 QUEUE_SOURCES="pop.c used.c batch.c chain.c $SETUP_SOURCES"
 QUEUE_REACH="walk_chain virtq_add_used virtq_publish_used virtq_needs_notify virtq_add_used_many virtq_resume"
+PACKED_SOURCES="packed_pop.c packed_used.c packed_event.c $QUEUE_SOURCES"
+PACKED_SLEVEL="one_packed_size:100,virtq_pop:50,virtq_pop_many:50,virtq_discard:50,pop_one:50"
+PACKED_REACH="virtq_packed_pop virtq_packed_add_used virtq_packed_publish virtq_packed_needs_notify virtq_packed_add_used_many virtq_packed_enable_notify"
 ANALYSES=(
 	"queue|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=0|$QUEUE_REACH"
 	"indirect|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=1|$QUEUE_REACH"
 	"state|eva_state.c|state.c state_codec.c $SETUP_SOURCES|||decode_fields virtq_state_encode"
 	"restore|eva_restore.c|state.c state_codec.c $SETUP_SOURCES|restore_onto:100,virtq_restore:100,restore_checks:100||restore_apply virtq_save"
+	"packed|eva_packed.c|$PACKED_SOURCES|$PACKED_SLEVEL||$PACKED_REACH"
 	"mem|eva_mem.c|$SETUP_SOURCES|virtq_mem_split:100||virtq_mem_split copy_range"
 	"chain|eva_chain.c|chain.c $SETUP_SOURCES|||cursor_move virtq_chain_segments"
 	"vsock|eva_vsock.c|vsock.c vsock_hdr.c chain.c $SETUP_SOURCES|||virtq_vsock_rx_finish virtq_vsock_tx_segments"
@@ -58,11 +62,11 @@ WP_JOBS=(
 # What the CI stage runs (no option): the analyses at zero unjustified
 # alarms. The others run with --all or --only; they still have alarms that
 # need a relational argument (README, "What is proved": not yet covered).
-GATED="queue indirect state mem"
+GATED="queue indirect packed state mem"
 
 # Functions whose paths are kept apart (no merging) everywhere: the map and
 # queue set-up, so that the configuration stays exact.
-SETUP_SLEVEL="main:100,guest_map:200,add:200,virtq_mem_add_region:100,mem_first_above:100,any_features:200,guest_queue:200,virtq_activate:100,virtq_queue_start_checks:100,virtq_queue_map_rings:100,map_ring:100,virtq_mem_translate:50,mem_region_of:50"
+SETUP_SLEVEL="main:100,guest_map:200,add:200,virtq_mem_add_region:100,mem_first_above:100,any_features:200,guest_queue:200,guest_queue_packed:200,configure:200,virtq_activate:100,virtq_queue_start_checks:100,virtq_queue_map_rings:100,map_ring:100,virtq_mem_translate:50,mem_region_of:50"
 
 only=() patch="" log2_sizes=15 list=0 all=0 wp=1
 while [ $# -gt 0 ]; do

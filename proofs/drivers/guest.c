@@ -34,24 +34,24 @@ int guest_map(struct virtq_mem *mem, struct virtq_mem_region *slots)
 
 /*
  * The feature bits the library reads (grep VIRTQ_F_ src/): each is set or
- * not (INDIRECT_DESC only if GUEST_INDIRECT), and the other bits are all
- * clear or all set. (Any u64 with some bits forced is not an interval: Eva
- * would lose them.)
+ * not (INDIRECT_DESC only if GUEST_INDIRECT), RING_PACKED as the layout
+ * says, and the other bits are all clear or all set. (Any u64 with some
+ * bits forced is not an interval: Eva would lose them.)
  */
-static uint64_t any_features(void)
+static uint64_t any_features(bool packed)
 {
 	static const unsigned read_bits[] = {
 		VIRTQ_F_EVENT_IDX, VIRTQ_F_VERSION_1, VIRTQ_F_ACCESS_PLATFORM,
 		VIRTQ_F_IN_ORDER, VIRTQ_F_INDIRECT_DESC,
 	};
 	const unsigned n = sizeof(read_bits) / sizeof(read_bits[0]) - (GUEST_INDIRECT ? 0 : 1);
-	uint64_t read_mask = 0, f;
+	const uint64_t packed_bit = VIRTQ_FEATURE(VIRTQ_F_RING_PACKED);
+	uint64_t read_mask = packed_bit, f;
 	for (unsigned i = 0; i < sizeof(read_bits) / sizeof(read_bits[0]); i++)
 		read_mask |= VIRTQ_FEATURE(read_bits[i]);
-	/* RING_PACKED is never negotiated: the packed layout (src/packed_*.c)
-	 * is not analysed yet (README "What is proved"). */
-	read_mask |= VIRTQ_FEATURE(VIRTQ_F_RING_PACKED);
 	f = Frama_C_nondet(0, 1) ? 0 : ~read_mask;
+	if (packed)
+		f |= packed_bit;
 	//@ loop unroll 5;
 	for (unsigned i = 0; i < n; i++)
 		if (Frama_C_nondet(0, 1))
@@ -59,7 +59,23 @@ static uint64_t any_features(void)
 	return f;
 }
 
-int guest_queue(struct virtq *q, const struct virtq_mem *mem, uint32_t size)
+/* Where a packed ring's event structures go: the split rings' regions end
+ * 2 mod 4, so both go flush against the end of the data region (4-aligned
+ * in guest and host), the device's last, so that a write past it is an
+ * alarm; the guest's buffers may overlap them, as a guest may arrange. */
+static struct virtq_ring_addrs packed_addrs(uint32_t size)
+{
+	const uint64_t desc_end = GUEST_BASE + GUEST_DESC_BYTES;
+	const uint64_t data_end = desc_end + GUEST_USED_BYTES + GUEST_AVAIL_BYTES + GUEST_HOLE +
+				  GUEST_DATA_BYTES;
+	return (struct virtq_ring_addrs){
+		.desc_area = desc_end - VIRTQ_PACKED_RING_BYTES(size),
+		.driver_area = data_end - 2u * VIRTQ_PACKED_EVENT_BYTES,
+		.device_area = data_end - VIRTQ_PACKED_EVENT_BYTES,
+	};
+}
+
+static struct virtq_ring_addrs split_addrs(uint32_t size)
 {
 	const uint64_t desc_end = GUEST_BASE + GUEST_DESC_BYTES;
 	const uint64_t used_end = desc_end + GUEST_USED_BYTES;
@@ -67,15 +83,30 @@ int guest_queue(struct virtq *q, const struct virtq_mem *mem, uint32_t size)
 	/* flush and still aligned: each region starts aligned and its size is
 	 * the ring's at 32768, so end - ring bytes differs by multiples of 16,
 	 * 8 and 2 from the region's start */
-	struct virtq_ring_addrs addrs = {
+	return (struct virtq_ring_addrs){
 		.desc_area = desc_end - VIRTQ_DESC_TABLE_BYTES(size),
 		.driver_area = avail_end - VIRTQ_AVAIL_RING_BYTES(size),
 		.device_area = used_end - VIRTQ_USED_RING_BYTES(size),
 	};
+}
+
+static int configure(struct virtq *q, const struct virtq_mem *mem, uint32_t size, bool packed)
+{
+	const struct virtq_ring_addrs addrs = packed ? packed_addrs(size) : split_addrs(size);
 	if (virtq_init(q, mem, VIRTQ_MAX_SIZE) ||
 	    virtq_set_inflight(q, guest_inflight_area, sizeof(guest_inflight_area)) ||
 	    virtq_set_size(q, size) || virtq_set_addrs(q, &addrs) ||
-	    virtq_set_features(q, any_features()))
+	    virtq_set_features(q, any_features(packed)))
 		return -1;
 	return virtq_activate(q);
+}
+
+int guest_queue(struct virtq *q, const struct virtq_mem *mem, uint32_t size)
+{
+	return configure(q, mem, size, false);
+}
+
+int guest_queue_packed(struct virtq *q, const struct virtq_mem *mem, uint32_t size)
+{
+	return configure(q, mem, size, true);
 }

@@ -11,6 +11,7 @@
 #ifndef VIRTQ_PROOFS_GUEST_H
 #define VIRTQ_PROOFS_GUEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "__fc_builtin.h"
@@ -52,6 +53,9 @@ uint16_t any_u16(void);
  * returns virtq_activate()'s result.
  */
 int guest_queue(struct virtq *q, const struct virtq_mem *mem, uint32_t size);
+/* The same in the packed layout (RING_PACKED negotiated): the descriptor
+ * ring and the two 4-byte event structures flush against the same ends. */
+int guest_queue_packed(struct virtq *q, const struct virtq_mem *mem, uint32_t size);
 
 #ifndef GUEST_INDIRECT
 #define GUEST_INDIRECT 1
