@@ -506,6 +506,29 @@ static void test_resume_packed(void **state)
 	done(f);
 }
 
+/* The in-flight area is shared with the front-end, which can write it: a
+ * chain's slot count scribbled there must not move a ring position out of
+ * the ring (the next used descriptor would be written past it). */
+static void test_scribbled_slot_count(void **state)
+{
+	(void)state;
+	struct fixture *f = packed_guest(4, 0);
+	int id = fixture_post(f, 8, 8, 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	const uint16_t huge = 0xfffd; /* slot count field of desc[id] */
+	memcpy((unsigned char *)f->m.inflight + 16 + 16 * id + 2, &huge, sizeof(huge));
+	assert_err(virtq_add_used(&f->q, (uint16_t)id, 8), 0);
+	assert_true((virtq_next_used(&f->q) & ~VIRTQ_RING_EVENT_WRAP) < 4);
+	assert_err(virtq_publish_used(&f->q), 1);
+	expect_used(f, (uint32_t)id, 8);
+	/* the count of slots the device holds is wrong now (2 - 0xfffd): pops
+	 * wait rather than walk slots that may be the device's */
+	(void)fixture_post(f, 8, 8, 0);
+	assert_err(virtq_pop(&f->q, &f->c), -VIRTQ_EBUSY);
+	assert_false(virtq_is_broken(&f->q));
+	done(f); /* every device write inside the ring and the buffers */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_notify_flags),
 		cmocka_unit_test(test_notify_event_idx),
 		cmocka_unit_test(test_same_chains_as_split),
+		cmocka_unit_test(test_scribbled_slot_count),
 		cmocka_unit_test(test_dirty_log),
 		cmocka_unit_test(test_driver_writes_not_dirty),
 		cmocka_unit_test(test_activation_rules),
