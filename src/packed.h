@@ -38,16 +38,16 @@ void virtq_packed_start(struct virtq *q);
 void virtq_packed_log_descs(struct virtq *q, uint16_t pos, uint32_t n);
 
 /*
- * The ring position `ahead` slots after pos (pos + ahead, or pos - size +
- * ahead for a step back): sets *wrapped when the step crosses the ring's
- * end (the wrap counter flips, 2.8.1). Masked rather than reduced once, so
- * that the position is inside the ring whatever the slot count: counts
- * come back from the in-flight area, which the front-end can write.
+ * The ring position `ahead` slots after pos (pos + ahead), flipping *wrap
+ * when the step crosses the ring's end (2.8.1). Masked rather than reduced
+ * once, so that the position is inside the ring whatever the slot count:
+ * counts come back from the in-flight area, which the front-end can write.
  */
-static inline uint16_t packed_step(const struct virtq *q, uint32_t pos, uint32_t ahead, bool *wrapped)
+static inline uint16_t packed_step(const struct virtq *q, uint32_t pos, uint32_t ahead, bool *wrap)
 {
 	const uint32_t end = pos + ahead;
-	*wrapped = end >= queue_size(q);
+	if (end > q->size_minus_1)
+		*wrap = !*wrap;
 	return (uint16_t)(end & q->size_minus_1);
 }
 

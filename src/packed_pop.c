@@ -143,11 +143,9 @@ static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
  * past it (the wrap counter flips at the ring's end, 2.8.1). */
 static void consume(struct virtq *q, const struct packed_walk *w)
 {
-	bool wrapped;
 	inflight_popped(q, w->id, w->slots);
 	inflight_set_ring_slots(q, w->id, (uint16_t)w->slots);
-	q->avail_pos = packed_step(q, q->avail_pos, w->slots, &wrapped);
-	q->avail_wrap ^= wrapped;
+	q->avail_pos = packed_step(q, q->avail_pos, w->slots, &q->avail_wrap);
 	q->desc_owned = (uint16_t)(q->desc_owned + w->slots);
 	q->next_avail++;
 	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
@@ -215,9 +213,10 @@ int virtq_packed_discard(struct virtq *q, struct virtq_chain *c)
 void virtq_packed_rewind(struct virtq *q, uint16_t head)
 {
 	const uint32_t slots = inflight_ring_slots(q, head);
-	bool wrapped; /* stepping size - slots forward is stepping slots back */
-	q->avail_pos = packed_step(q, q->avail_pos, queue_size(q) - slots, &wrapped);
-	q->avail_wrap ^= !wrapped;
+	/* slots back is size - slots ahead, which crosses the end exactly when
+	 * going back does not: flipped once more */
+	q->avail_pos = packed_step(q, q->avail_pos, queue_size(q) - slots, &q->avail_wrap);
+	q->avail_wrap = !q->avail_wrap;
 	q->desc_owned = (uint16_t)(q->desc_owned - slots);
 	if (q->notify_enabled && queue_has(q, VIRTQ_F_EVENT_IDX))
 		virtq_packed_event_follow(q);

@@ -37,9 +37,7 @@ static void write_used(struct virtq *q, uint16_t id, uint32_t len)
 	}
 	if (VIRTQ_UNLIKELY(q->log != NULL))
 		virtq_packed_log_descs(q, q->used_pos, 1);
-	bool wrapped;
-	q->used_pos = packed_step(q, q->used_pos, slots, &wrapped);
-	q->used_wrap ^= wrapped;
+	q->used_pos = packed_step(q, q->used_pos, slots, &q->used_wrap);
 	q->desc_owned = (uint16_t)(q->desc_owned - slots);
 	q->next_used++;
 }
