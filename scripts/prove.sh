@@ -178,7 +178,7 @@ eva_part() {
 		-eva -eva-no-show-progress -eva-print-callstacks -eva-msg-key=-initial-state \
 		-eva-split-return full -eva-slevel 0 \
 		-eva-slevel-function "$SETUP_SLEVEL${slevel:+,$slevel}" \
-		"proofs/drivers/$driver" proofs/drivers/guest.c "${srcs[@]}") >"$log" 2>&1 || rc=$?
+		"proofs/drivers/$driver" proofs/drivers/guest.c proofs/drivers/datapath.c "${srcs[@]}") >"$log" 2>&1 || rc=$?
 	echo "$rc" >"$log.rc"
 	echo "$(($(date +%s) - start))" >"$log.seconds"
 }

@@ -371,15 +371,23 @@ static void test_same_chains_as_split(void **state)
 	done(p);
 }
 
+/* A packed guest of 8 with EVENT_IDX and a dirty log over its memory,
+ * empty, not yet enabled or attached. */
+static struct fixture *logged_guest(struct virtq_log *log)
+{
+	static unsigned char bitmap[64];
+	struct fixture *f = packed_guest(8, F(EVENT_IDX));
+	memset(bitmap, 0, sizeof(bitmap));
+	assert_err(virtq_log_init(log, &f->m.mem, bitmap, sizeof(bitmap)), 0);
+	return f;
+}
+
 /* A dirty log sees every byte the device writes to a packed ring. */
 static void test_dirty_log(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, F(EVENT_IDX));
 	struct virtq_log log;
-	static unsigned char bitmap[64];
-	memset(bitmap, 0, sizeof(bitmap));
-	assert_err(virtq_log_init(&log, &f->m.mem, bitmap, sizeof(bitmap)), 0);
+	struct fixture *f = logged_guest(&log);
 	virtq_log_set_enabled(&log, true);
 	assert_err(virtq_set_log(&f->q, &log), 0);
 	assert_err(virtq_mock_snapshot(&f->m), 0);
@@ -403,11 +411,8 @@ static void test_dirty_log(void **state)
 static void test_driver_writes_not_dirty(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, F(EVENT_IDX));
 	struct virtq_log log;
-	static unsigned char bitmap[64];
-	memset(bitmap, 0, sizeof(bitmap));
-	assert_err(virtq_log_init(&log, &f->m.mem, bitmap, sizeof(bitmap)), 0);
+	struct fixture *f = logged_guest(&log);
 	assert_err(virtq_mock_snapshot(&f->m), 0);
 	fixture_post(f, 8, 8, 0);
 	uint64_t bad = 0;

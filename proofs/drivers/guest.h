@@ -61,6 +61,10 @@ int guest_queue_packed(struct virtq *q, const struct virtq_mem *mem, uint32_t si
 #define GUEST_INDIRECT 1
 #endif
 
+/* datapath.c: any sequence of datapath calls on the active queue q, then
+ * its reset. */
+void guest_datapath(struct virtq *q);
+
 /* The in-flight area, for drivers that resume from an arbitrary one. */
 extern unsigned char guest_inflight_area[VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE)];
 
