@@ -5,7 +5,8 @@
  *
  * Input (missing bytes read as 0): byte 0 the configuration (bits 0-1: queue
  * size 2 << v; bit 2 INDIRECT_DESC; bit 3 EVENT_IDX; bit 4 a dirty log,
- * switched on, or off with bit 5), then operations, one opcode byte (v % 12) and its operands:
+ * switched on, or off with bit 5; bit 6: opcode 7 is reconnect), then
+ * operations, one opcode byte (v % 12) and its operands:
  *   0 post     n byte (bits 0-1: 1 + v buffers; bit 2 indirect), per buffer
  *              u16 address selector, u16 length, byte (bit 0 writable):
  *              through the mock driver, to both twins (below)
@@ -24,7 +25,14 @@
  *              bits 4-5 as AVAIL and USED): any descriptor in the ring
  *   6 entry    u16 address selector (where), u16 address selector, u16
  *              length, flags byte: any indirect table entry
- *   7 wrap     slot byte, wrap bit: moves the mock driver's position
+ *   7 wrap     slot byte, wrap bit: moves the mock driver's position;
+ *              with config bit 6, reconnect instead: byte (v % 6) the base
+ *              given to virtq_resume_packed() on a fresh struct virtq: 0
+ *              the queue's own (GET_VRING_BASE), 1 its avail position, 2
+ *              its used position set to the size, 3 its avail wrap bit
+ *              flipped, 4 the area's desc_num wrong, 5 an area never used
+ *              (version 0; when the model holds nothing); then the own
+ *              base again when that was refused
  *   8 event    u16 off_wrap, flags byte (v % 4): the driver event structure
  *   9 notify   virtq_needs_notify()
  *   10 kick    byte: bit 0 enable, else disable device notifications
@@ -51,8 +59,14 @@
  *     structure by absolute slot positions (predict_notify), enable_notify
  *     as the descriptor at the model's position says, the device event
  *     structure as EVENT_IDX says;
- *   - completions of chains not held are refused; save, resume and
- *     resubmit are not supported (-VIRTQ_ENOTSUP);
+ *   - completions of chains not held are refused; save, virtq_resume()
+ *     and resubmit are not supported (-VIRTQ_ENOTSUP);
+ *   - reconnect: virtq_resume_packed() at the queue's own base succeeds
+ *     exactly when the model holds nothing (no chain in flight, none
+ *     completed unpublished), and the queue goes on where it was (the
+ *     split twin resumes with virtq_resume(), and both still agree); a
+ *     position outside the ring is -VIRTQ_EBADSTATE, a wrap bit that
+ *     disagrees -VIRTQ_ENOTSUP; a queue that cannot resume ends the run;
  *   - pop_many gives the chains and the code of as many pops; discard the
  *     pop's code and id, and completes the chain with length 0;
  *   - with the log: the device logs its writes (virtq_chain_log_written),
@@ -736,6 +750,81 @@ static void op_wrap(struct input *in)
 	R.diverged = true;
 }
 
+/* The base GET_VRING_BASE gives for the model's positions. */
+static uint32_t model_base(const struct model *md)
+{
+	const uint32_t avail = md->pos | (md->wrap ? VIRTQ_RING_EVENT_WRAP : 0u);
+	const uint32_t used = (uint32_t)(md->used_pending % md->size) |
+			      (wrap_of_lap(md->used_pending, md->size) ? VIRTQ_RING_EVENT_WRAP : 0u);
+	return VIRTQ_PACKED_BASE(avail, used);
+}
+
+/* The back-end restarts: a fresh struct virtq, the same area and rings. */
+static int resume_fresh(uint32_t base)
+{
+	memset(&pq, 0x5a, sizeof(pq));
+	ORACLE(virtq_mock_configure(&packed_mock, &pq) == 0);
+	if (logging)
+		ORACLE(virtq_set_log(&pq, &plog) == 0);
+	return virtq_resume_packed(&pq, base);
+}
+
+/* Field offsets of vhost-user's in-flight area header (include/virtq/inflight.h). */
+#define INFLIGHT_VERSION 8u
+#define INFLIGHT_DESC_NUM 10u
+
+/* resume_fresh() with the area's 16-bit header field at `at` set to v: a
+ * corrupt area, or (version 0) one never used. The field is put back
+ * after a refusal; the library rewrites the header when it starts afresh. */
+static int resume_with_area(uint32_t base, unsigned at, uint16_t v)
+{
+	unsigned char *field = (unsigned char *)packed_mock.inflight + at;
+	uint16_t old;
+	memcpy(&old, field, sizeof(old));
+	memcpy(field, &v, sizeof(v));
+	const int r = resume_fresh(base);
+	if (r)
+		memcpy(field, &old, sizeof(old));
+	return r;
+}
+
+static void op_reconnect(struct input *in)
+{
+	struct model *md = &R.md;
+	const uint32_t how = get(in, 1) % 6u, base = model_base(md);
+	const bool idle = md->in_flight == 0 && md->used_pending == md->used_published;
+	ORACLE(base == VIRTQ_PACKED_BASE(virtq_next_avail(&pq), virtq_next_used(&pq)));
+	int r;
+	switch (how) {
+	case 1: r = resume_fresh((base & ~0x7fffu) | md->size); ORACLE(r == -VIRTQ_EBADSTATE); break;
+	case 2: r = resume_fresh((base & ~0x7fff0000u) | md->size << 16); ORACLE(r == -VIRTQ_EBADSTATE); break;
+	case 3: r = resume_fresh(base ^ VIRTQ_RING_EVENT_WRAP); ORACLE(r == -VIRTQ_ENOTSUP); break;
+	case 4: r = resume_with_area(base, INFLIGHT_DESC_NUM, (uint16_t)(md->size + 1));
+		ORACLE(r == -VIRTQ_EBADSTATE); break;
+	case 5: r = idle ? resume_with_area(base, INFLIGHT_VERSION, 0) : 1; break;
+	default: r = 1; break;
+	}
+	if (r != 0)
+		r = resume_fresh(base);
+	ORACLE(r == (idle ? 0 : -VIRTQ_ENOTSUP));
+	if (r) {
+		md->broken = true; /* ends the run: the device would reset */
+		return;
+	}
+	if (!R.diverged) { /* the split twin restarts too, at its own position */
+		const uint16_t next = virtq_next_avail(&sq);
+		memset(&sq, 0x5a, sizeof(sq));
+		ORACLE(virtq_mock_configure(&split_mock, &sq) == 0);
+		ORACLE(virtq_resume(&sq, next) == 0);
+	}
+	md->depth = 0; /* nothing to unpop across a restart */
+	md->notify_enabled = true;
+	md->known = false;
+	ORACLE(virtq_next_avail(&pq) == (base & 0xffffu));
+	ORACLE(virtq_next_used(&pq) == base >> 16);
+	check_device_event();
+}
+
 static void op_event(struct input *in)
 {
 	R.md.driver_off_wrap = (uint16_t)get(in, 2);
@@ -874,6 +963,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  (md->indirect ? VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0) |
 				  (md->event_idx ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0);
 	start(md->size, features);
+	const bool reconnects = config & 0x40u;
 	logging = config & 0x10u;
 	log_off = config & 0x20u;
 	if (logging) {
@@ -887,6 +977,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct virtq_state st;
 	ORACLE(virtq_save(&pq, &st) == -VIRTQ_ENOTSUP); /* no packed state, resume, resubmit yet */
 	ORACLE(virtq_resume(&pq, 0) == -VIRTQ_ENOTSUP);
+	ORACLE(virtq_resume_packed(&sq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* split */
+	ORACLE(virtq_resume_packed(&pq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* active */
 	for (unsigned ops = 0; in.at < in.size && ops < 512 && !md->broken; ops++) {
 		switch (get(&in, 1) % 12u) {
 		case 0: op_post(&in); break;
@@ -896,7 +988,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4: op_get_used(); break;
 		case 5: op_raw(&in); break;
 		case 6: op_entry(&in); break;
-		case 7: op_wrap(&in); break;
+		case 7: reconnects ? op_reconnect(&in) : op_wrap(&in); break;
 		case 8: op_event(&in); break;
 		case 9: op_notify(); break;
 		case 10: op_kick(&in); break;
