@@ -132,8 +132,10 @@ VIRTQ_API int virtq_resume(struct virtq *q, uint16_t next_avail);
  * queue is -VIRTQ_EINVAL: use virtq_resume()). Same configuration checks and
  * codes as virtq_activate(). vring_base is vhost-user's 32-bit base above;
  * for the position of a running queue, VIRTQ_PACKED_BASE(virtq_next_avail(q),
- * virtq_next_used(q)) (GET_VRING_BASE; chains completed but not published
- * are not counted as used). Rules, checked before anything changes:
+ * virtq_next_used(q)) (GET_VRING_BASE; publish first: virtq_next_used()
+ * counts chains completed and not yet published, which an attached area
+ * records as unsettled, -VIRTQ_ENOTSUP below, and an area never used (or
+ * none) cannot). Rules, checked before anything changes:
  *
  *   each position < the queue size                      -VIRTQ_EBADSTATE
  *   an attached in-flight area that was used (version != 0) must be
