@@ -814,8 +814,7 @@ static void op_reconnect(struct input *in)
 	if (!R.diverged) { /* the split twin restarts too, at its own position */
 		const uint16_t next = virtq_next_avail(&sq);
 		memset(&sq, 0x5a, sizeof(sq));
-		ORACLE(virtq_mock_configure(&split_mock, &sq) == 0);
-		ORACLE(virtq_resume(&sq, next) == 0);
+		ORACLE(virtq_mock_resume(&split_mock, &sq, next) == 0);
 	}
 	md->depth = 0; /* nothing to unpop across a restart */
 	md->notify_enabled = true;
@@ -975,7 +974,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_device_event();
 	static struct virtq_state st;
-	ORACLE(virtq_save(&pq, &st) == -VIRTQ_ENOTSUP); /* no packed state, resume, resubmit yet */
+	ORACLE(virtq_save(&pq, &st) == -VIRTQ_ENOTSUP); /* no packed state yet; resume is virtq_resume_packed */
 	ORACLE(virtq_resume(&pq, 0) == -VIRTQ_ENOTSUP);
 	ORACLE(virtq_resume_packed(&sq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* split */
 	ORACLE(virtq_resume_packed(&pq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* active */

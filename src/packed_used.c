@@ -24,7 +24,8 @@ static void write_used(struct virtq *q, uint16_t id, uint32_t len)
 {
 	void *d = ring_at(q->desc, packed_desc_off(q->used_pos));
 	const uint16_t flags = packed_used_bits(q->used_wrap);
-	/* slots <= size: written by consume() (packed_pop.c) */
+	/* consume() (packed_pop.c) wrote slots <= size, but the front-end can
+	 * write the area: packed_step() keeps used_pos inside the ring anyway */
 	const uint32_t slots = inflight_ring_slots(q, id);
 	ring_store32(ring_at(d, PACKED_DESC_LEN), len);
 	ring_store16(ring_at(d, PACKED_DESC_ID), id);
