@@ -24,7 +24,7 @@ static void any_elems(struct virtq_used_elem *e)
 		e[i] = (struct virtq_used_elem){ .id = any_u16(), .len = any_u32() };
 }
 
-void guest_datapath(struct virtq *q)
+void guest_datapath(struct virtq *q, bool batches)
 {
 	struct virtq_seg segs[SEGS], batch_segs[BATCH][SEGS];
 	struct virtq_chain c, batch[BATCH];
@@ -35,7 +35,7 @@ void guest_datapath(struct virtq *q)
 	for (unsigned i = 0; i < BATCH; i++)
 		virtq_chain_init(&batch[i], batch_segs[i], SEGS);
 	while (Frama_C_nondet(0, 1)) {
-		switch (Frama_C_interval(0, 13)) {
+		switch (Frama_C_interval(0, batches ? 13 : 10)) {
 		case 0: (void)virtq_pop(q, &c); break;
 		case 1: (void)virtq_discard(q, Frama_C_nondet(0, 1) ? &c : NULL); break;
 		case 2: (void)virtq_resubmit(q, any_u16(), &c); break;
@@ -45,11 +45,11 @@ void guest_datapath(struct virtq *q)
 		case 6: (void)virtq_needs_notify(q); break;
 		case 7: (void)virtq_enable_notify(q); break;
 		case 8: (void)virtq_disable_notify(q); break;
-		case 9: (void)virtq_pop_many(q, batch, Frama_C_unsigned_int_interval(0, BATCH)); break;
-		case 10: any_elems(elems); (void)virtq_add_used_many(q, elems, Frama_C_unsigned_int_interval(0, BATCH)); break;
-		case 11: (void)virtq_complete(q, any_u16(), any_u32()); break;
-		case 12: any_elems(elems); (void)virtq_complete_many(q, elems, Frama_C_unsigned_int_interval(0, BATCH)); break;
-		default: (void)virtq_in_flight_list(q, heads, VIRTQ_MAX_SIZE); break;
+		case 9: (void)virtq_complete(q, any_u16(), any_u32()); break;
+		case 10: (void)virtq_in_flight_list(q, heads, VIRTQ_MAX_SIZE); break;
+		case 11: (void)virtq_pop_many(q, batch, Frama_C_unsigned_int_interval(0, BATCH)); break;
+		case 12: any_elems(elems); (void)virtq_add_used_many(q, elems, Frama_C_unsigned_int_interval(0, BATCH)); break;
+		default: any_elems(elems); (void)virtq_complete_many(q, elems, Frama_C_unsigned_int_interval(0, BATCH)); break;
 		}
 	}
 	/* Last: inside the loop, a reset queue's NULL rings would be merged

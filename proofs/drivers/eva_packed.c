@@ -4,7 +4,9 @@
  * a guest whose memory holds anything, anytime. For every queue size 1, 2,
  * 4, ..., 32768 and any features with RING_PACKED: activation, then the
  * datapath sequence of datapath.c (resubmit included: a packed queue
- * refuses it). The descriptor ring and both event structures are guest memory:
+ * refuses it); separately, resume (virtq_resume_packed) with any base from
+ * an in-flight area holding arbitrary bytes, then the datapath's single
+ * calls. The descriptor ring and both event structures are guest memory:
  * every flag, id, wrap counter and off_wrap is any value at every read.
  */
 #include "guest.h"
@@ -13,7 +15,24 @@ static void one_packed_size(const struct virtq_mem *mem, uint32_t size)
 {
 	struct virtq q;
 	if (guest_queue_packed(&q, mem, size) == 0)
-		guest_datapath(&q);
+		guest_datapath(&q, true);
+}
+
+/* Its own function so that prove.sh can check it was reached: a resume
+ * that can never succeed would leave the resumed datapath unanalysed. */
+static void datapath_after_packed_resume(struct virtq *q)
+{
+	guest_datapath(q, false);
+}
+
+static void resumed_packed(const struct virtq_mem *mem, uint32_t size)
+{
+	struct virtq q;
+	if (guest_configure(&q, mem, size, true) != 0)
+		return;
+	Frama_C_make_unknown((char *)guest_inflight_area, sizeof(guest_inflight_area));
+	if (virtq_resume_packed(&q, any_u32()) == 0)
+		datapath_after_packed_resume(&q);
 }
 
 int main(void)
@@ -29,7 +48,9 @@ int main(void)
 #define SIZES_FROM 0
 #endif
 	//@ loop unroll 16;
-	for (uint32_t k = SIZES_FROM; k <= LOG2_SIZES; k++)
+	for (uint32_t k = SIZES_FROM; k <= LOG2_SIZES; k++) {
 		one_packed_size(&mem, 1u << k);
+		resumed_packed(&mem, 1u << k);
+	}
 	return 0;
 }

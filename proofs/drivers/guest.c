@@ -90,7 +90,7 @@ static struct virtq_ring_addrs split_addrs(uint32_t size)
 	};
 }
 
-static int configure(struct virtq *q, const struct virtq_mem *mem, uint32_t size, bool packed)
+int guest_configure(struct virtq *q, const struct virtq_mem *mem, uint32_t size, bool packed)
 {
 	const struct virtq_ring_addrs addrs = packed ? packed_addrs(size) : split_addrs(size);
 	if (virtq_init(q, mem, VIRTQ_MAX_SIZE) ||
@@ -98,15 +98,15 @@ static int configure(struct virtq *q, const struct virtq_mem *mem, uint32_t size
 	    virtq_set_size(q, size) || virtq_set_addrs(q, &addrs) ||
 	    virtq_set_features(q, any_features(packed)))
 		return -1;
-	return virtq_activate(q);
+	return 0;
 }
 
 int guest_queue(struct virtq *q, const struct virtq_mem *mem, uint32_t size)
 {
-	return configure(q, mem, size, false);
+	return guest_configure(q, mem, size, false) ? -1 : virtq_activate(q);
 }
 
 int guest_queue_packed(struct virtq *q, const struct virtq_mem *mem, uint32_t size)
 {
-	return configure(q, mem, size, true);
+	return guest_configure(q, mem, size, true) ? -1 : virtq_activate(q);
 }

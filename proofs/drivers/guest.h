@@ -53,6 +53,9 @@ uint16_t any_u16(void);
  * returns virtq_activate()'s result.
  */
 int guest_queue(struct virtq *q, const struct virtq_mem *mem, uint32_t size);
+/* Everything guest_queue() does but the activation, in either layout: a
+ * queue configured for virtq_resume()/virtq_resume_packed(); 0 on success. */
+int guest_configure(struct virtq *q, const struct virtq_mem *mem, uint32_t size, bool packed);
 /* The same in the packed layout (RING_PACKED negotiated): the descriptor
  * ring and the two 4-byte event structures flush against the same ends. */
 int guest_queue_packed(struct virtq *q, const struct virtq_mem *mem, uint32_t size);
@@ -62,8 +65,9 @@ int guest_queue_packed(struct virtq *q, const struct virtq_mem *mem, uint32_t si
 #endif
 
 /* datapath.c: any sequence of datapath calls on the active queue q, then
- * its reset. */
-void guest_datapath(struct virtq *q);
+ * its reset; the batch calls (pop_many, add_used_many, complete_many) only
+ * if `batches`. */
+void guest_datapath(struct virtq *q, bool batches);
 
 /* The in-flight area, for drivers that resume from an arbitrary one. */
 extern unsigned char guest_inflight_area[VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE)];

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/prove.sh on its failure paths: a deliberately reintroduced bug (the
 # chain walk following an unchecked `next`) gives a failed proof, a non-zero
-# exit and a message naming it; an analysis that cannot run is reported as such;
+# exit and a message naming it; an analysis that cannot run, or whose driver
+# never reaches the part it exists for (a resume that cannot succeed), is
+# reported as such;
 # bad options exit 2; the unpatched queue analysis passes, its two sizes as
 # two jobs. Runs the queue analysis at queue sizes 1 and 2 at most, so it
 # takes a few minutes.
@@ -38,6 +40,10 @@ expect "... --only wp-walk: that proof alone" bash -c "! grep -q 'wp: decode' '$
 expect "... the failed goal named" has "$tmp/all" 'FAILED GOAL\(S\) in wp walk'
 expect "... the loop invariant that no longer holds" has "$tmp/all" 'walk_chain_loop_invariant.*preserved'
 expect "... verdict FAILED, last" has <(tail -1 "$tmp/out") '^PROVE: FAILED \(new alarms or failed goals'
+
+prove --only queue --sizes 0 --patch "$root/proofs/negative/resume-after-reset.patch"
+expect "a driver whose resume cannot succeed: exit 3" test "$(rc)" = 3
+expect "... the unanalysed part named" has "$tmp/all" 'FAILED: queue: datapath_after_resume was never reached'
 
 cat >"$tmp/unparsable.patch" <<'PATCH'
 --- a/src/vsock_hdr.c
