@@ -25,7 +25,7 @@ source "$(dirname "$0")/lib/common.sh"
 cc=gcc
 sanitize=ON
 device=vsock
-layout=split
+layout="split"
 list=no
 while [ $# -gt 0 ]; do
 	case "$1" in
