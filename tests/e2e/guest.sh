@@ -115,19 +115,20 @@ e2e_ring_layout_arg() {
 # the firmware's virtio-blk driver (SeaBIOS, before the kernel) never does
 # and knows only split rings. Says what it found, failing or not.
 e2e_ring_layout_is() {
-	local log=$1 want=$2 layout features linux="" firmware=0
-	while read -r layout features; do
+	local log=$1 want=$2 layout features line linux="" firmware=0 first=""
+	while read -r layout features line; do
 		if [ $(((features >> 29) & 1)) -eq 1 ]; then
 			linux+="$layout "
+			first=${first:-$line}
 		else
 			firmware=$((firmware + 1))
 		fi
-	done < <(sed -n 's/.*: ring [0-9]* started: \([a-z]*\) layout.*, features \(0x[0-9a-f]*\),.*/\1 \2/p' "$log" 2>/dev/null)
+	done < <(sed -n 's/^[^:]*: \(ring [0-9]* started: \([a-z]*\) layout.*, features \(0x[0-9a-f]*\),.*\)/\2 \3 \1/p' "$log" 2>/dev/null)
 	local got
 	got=$(tr ' ' '\n' <<<"$linux" | grep . | sort -u | tr '\n' ' ')
 	got=${got% }
 	if [ "$got" = "$want" ]; then
-		echo "$(wc -w <<<"$linux") ring starts by Linux's driver, all $want ($firmware by the firmware ignored)"
+		echo "$(wc -w <<<"$linux") ring starts by Linux's driver, all $want ($firmware by the firmware ignored); the first: $first"
 		return 0
 	fi
 	echo "the back-end's log $log says Linux's driver started rings with '${got:-no}' layout, not '$want'" >&2

@@ -68,7 +68,7 @@ layout_is() { # layout_is LOG LAYOUT: e2e_ring_layout_is's status, its stdout an
 }
 expect "packed run, Linux started packed rings: passes" layout_is packed.log packed
 expect "... counting Linux's starts, not the firmware's" \
-	has "$said" "2 ring starts by Linux's driver, all packed (1 by the firmware ignored)"
+	has "$said" "2 ring starts by Linux's driver, all packed (1 by the firmware ignored); the first: ring 0 started: packed layout"
 expect "split run, Linux started split rings: passes" layout_is split.log split
 expect "packed run, Linux started split rings: fails" fails layout_is split.log packed
 layout_is split.log packed
