@@ -6,8 +6,8 @@
 #   tests/e2e/run.sh [--packed] BACKEND VSOCK_TOOL WORKDIR
 #
 # --packed: QEMU's device with packed=on, so that Linux's virtio_ring drives
-# packed rings (virtio 2.8); the same checks, and the back-end's log must say
-# packed rings were negotiated (split ones without it).
+# packed rings (virtio 2.8); the same checks, and by the back-end's log every
+# ring Linux's driver started must be packed (split without --packed).
 # Builds an initramfs (busybox-static, the static vsock_tool, the kernel's
 # virtio/vsock modules, guest_init.sh as /init), starts the backend, boots
 # Debian's kernel under qemu-system-x86 (KVM only if a probe boots a kernel

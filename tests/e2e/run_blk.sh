@@ -5,11 +5,15 @@
 #   tests/e2e/run_blk.sh [--packed] BACKEND BLK_TOOL KILL_IN_SYSCALL WORKDIR
 #
 # --packed: QEMU's device with packed=on, so that Linux's virtio_ring drives
-# packed rings (virtio 2.8); the back-end's log must say packed rings were
-# negotiated (split ones without it). The same checks but reconnect, which
-# is skipped (says why): resuming a packed ring with chains in flight needs
-# vhost-user's packed inflight layout, which virtq does not implement.
-# VIRTQ_E2E_PACKED_RECONNECT=1 runs it anyway, to see what happens.
+# packed rings (virtio 2.8); by the back-end's log every ring Linux's driver
+# started must be packed (split without --packed). The same checks but
+# reconnect, which is skipped, saying why: resuming a packed ring with
+# chains in flight needs vhost-user's packed inflight layout, which virtq
+# does not implement, and QEMU, unable to read a packed ring's position
+# back from a dead back-end, sends the new one the base it last knew.
+# VIRTQ_E2E_PACKED_RECONNECT=1 runs the step anyway: the new back-end
+# refuses the ring with chains in flight (-VIRTQ_ENOTSUP) and the guest's
+# writes on it never complete (the run waits out its 900 s limit).
 # Builds blk_bad (a kernel module sending malformed requests) against the
 # guest kernel's headers and an initramfs (busybox-static, blk_tool, the
 # virtio modules, guest_init_blk.sh as /init), starts the back-end on a
@@ -85,9 +89,10 @@ reconnect=yes
 if [ "$E2E_LAYOUT" = packed ] && [ "${VIRTQ_E2E_PACKED_RECONNECT:-0}" != 1 ]; then
 	reconnect=no
 	say "SKIP: reconnect (back-end killed during writes, resumed from the inflight region):" \
-		"not covered with packed rings: resuming a packed ring with chains in flight needs" \
+		"not covered with packed rings: resume of a packed ring with chains in flight needs" \
 		"vhost-user's packed inflight layout (DescStatePacked), which virtq does not implement" \
-		"(virtq_resume_packed: -VIRTQ_ENOTSUP)"
+		"(virtq_resume_packed: -VIRTQ_ENOTSUP), and QEMU cannot read a packed ring's position" \
+		"back from a dead back-end (it resends the base it last knew)"
 fi
 console=$work/console.log
 t_start=$(date +%s)

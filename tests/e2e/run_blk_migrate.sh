@@ -6,8 +6,8 @@
 #
 # --packed: both QEMUs' devices with packed=on (Linux's virtio_ring drives a
 # packed ring; the destination resumes at the packed base the source's
-# GET_VRING_BASE gave); both back-ends' logs must say packed rings were
-# negotiated (split ones without it).
+# GET_VRING_BASE gave); by both back-ends' logs every ring Linux's driver
+# started must be packed (split without --packed).
 # Two back-ends serve the same image; QEMU A (on the first) boots Debian's
 # kernel with guest_init_blk_migrate.sh as /init, QEMU B (on the second)
 # waits with -incoming on a Unix socket. The guest writes four regions, then
