@@ -187,7 +187,9 @@ void blk_dev_init(struct blk_dev *d, struct ev_loop *loop, struct blk_image *img
 	};
 	fill_config(d, o->num_queues);
 	uint64_t features = VIRTQ_FEATURE(BLK_F_SIZE_MAX) | VIRTQ_FEATURE(BLK_F_SEG_MAX) |
-			    VIRTQ_FEATURE(BLK_F_FLUSH) | VIRTQ_FEATURE(BLK_F_MQ);
+			    VIRTQ_FEATURE(BLK_F_FLUSH) | VIRTQ_FEATURE(BLK_F_MQ) |
+			    /* virtq runs either layout; QEMU offers it with packed=on */
+			    VIRTQ_FEATURE(VIRTQ_F_RING_PACKED);
 	if (rw)
 		features |= VIRTQ_FEATURE(BLK_F_DISCARD) | VIRTQ_FEATURE(BLK_F_WRITE_ZEROES);
 	else

@@ -2,8 +2,9 @@
 /*
  * The vhost-user protocol with a scripted front-end on a socketpair: the
  * sequence QEMU sends for a vsock device, SET_VRING_BASE/GET_VRING_BASE
- * mapped onto virtq_restore/virtq_save, and malformed messages (refused with
- * REPLY_ACK, or ending the connection), never the process.
+ * mapped onto virtq_restore/virtq_save, the same with packed rings (the
+ * 32-bit packed base, virtq_resume_packed), and malformed messages (refused
+ * with REPLY_ACK, or ending the connection), never the process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -163,6 +164,11 @@ int main(void)
 	msg(1, 0, 0, 0, 0, 0);
 	uint64_t feat = u64_reply(1);
 	CHECK(feat & (1ull << 32) && feat & (1ull << 28) && feat & (1ull << 29) && feat & (1ull << 30));
+	/* RING_PACKED is offered; the split scenario below does without it,
+	 * the packed one at the end takes it */
+	CHECK(feat & VIRTQ_FEATURE(VIRTQ_F_RING_PACKED));
+	const uint64_t packed_feat = feat;
+	feat &= ~VIRTQ_FEATURE(VIRTQ_F_RING_PACKED);
 	msg(15, 0, 0, 0, 0, 0);
 	uint64_t pf = u64_reply(15);
 	CHECK(feat & (1ull << 26)); /* LOG_ALL */
@@ -248,6 +254,9 @@ int main(void)
 	uint32_t st[2] = { 9, 9 };
 	CHECK(reply(11, st, sizeof(st)) == 8 && st[0] == 0 && st[1] == 5);
 	CHECK(!dev.vu.vring[0].started);
+	/* a split ring's base is 16 bits */
+	vring_msg(10, 0, 0x10000, NEED_REPLY);
+	CHECK(u64_reply(10) == 1);
 	/* a resume index more than a ring ahead of the used index is refused */
 	vring_msg(10, 0, 200, 0);
 	vring_fd(12, 0, eventfd(0, EFD_CLOEXEC));
@@ -273,6 +282,66 @@ int main(void)
 	vring_msg(8, 7, 64, 0); /* no queue 7 */
 	CHECK(!vu_dev_connected(&dev.vu));
 	CHECK(dev.vu.mem.n == 0 && !dev.vu.vring[1].started && !dev.vu.inflight.map);
+
+	/* a new front-end with packed rings: SET/GET_VRING_BASE carry the
+	 * 32-bit packed base (<virtq/inflight.h>), a ring starts fresh at
+	 * 0x80008000 and resumes elsewhere with nothing in flight */
+	close(fe);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    vu_dev_attach(&dev.vu, sv[0]) < 0)
+		return 1;
+	fe = sv[1];
+	msg(16, 0, &pf, 8, 0, 0); /* REPLY_ACK again */
+	msg(2, NEED_REPLY, &packed_feat, 8, 0, 0);
+	CHECK(u64_reply(2) == 0);
+	mem_table(mfd, MEM_SIZE, NEED_REPLY);
+	CHECK(u64_reply(5) == 0);
+	memset(guest, 0, 0x3000); /* no descriptor available */
+	const uint64_t driver_event = 0x1000, device_event = 0x2000;
+	vring_msg(8, 0, 64, 0);
+	vring_msg(10, 0, VIRTQ_PACKED_BASE_FRESH, NEED_REPLY);
+	CHECK(u64_reply(10) == 0);
+	/* SET_VRING_ADDR: desc, used (device event), avail (driver event) */
+	vring_addr(0, UVA_BASE + desc, UVA_BASE + device_event, UVA_BASE + driver_event);
+	int pcall = eventfd(0, EFD_CLOEXEC);
+	vring_fd(13, 0, pcall);
+	vring_fd(12, 0, eventfd(0, EFD_CLOEXEC));
+	vring_msg(18, 0, 1, NEED_REPLY);
+	CHECK(u64_reply(18) == 0);
+	CHECK(dev.vu.vring[0].started && dev.vu.vring[0].q.packed);
+	CHECK(virtq_next_avail(&dev.vu.vring[0].q) == 0x8000 &&
+	      virtq_next_used(&dev.vu.vring[0].q) == 0x8000);
+	/* a memory table change keeps the drained packed ring running, where it was */
+	mem_table(mfd, MEM_SIZE, NEED_REPLY);
+	CHECK(u64_reply(5) == 0);
+	CHECK(dev.vu.vring[0].started && dev.vu.vring[0].q.packed);
+	vring_msg(11, 0, 0, 0);
+	CHECK(reply(11, st, sizeof(st)) == 8 && st[0] == 0 && st[1] == VIRTQ_PACKED_BASE_FRESH);
+	CHECK(!dev.vu.vring[0].started);
+	/* resumed at avail and used position 5 of the second lap (wrap 0) */
+	const uint32_t lap2 = VIRTQ_PACKED_BASE(5, 5);
+	vring_msg(10, 0, lap2, NEED_REPLY);
+	CHECK(u64_reply(10) == 0);
+	vring_fd(12, 0, eventfd(0, EFD_CLOEXEC));
+	CHECK(dev.vu.vring[0].started);
+	CHECK(virtq_next_avail(&dev.vu.vring[0].q) == 5 && virtq_next_used(&dev.vu.vring[0].q) == 5);
+	mem_table(mfd, MEM_SIZE, NEED_REPLY); /* parked and resumed there */
+	CHECK(u64_reply(5) == 0);
+	CHECK(dev.vu.vring[0].started && virtq_next_avail(&dev.vu.vring[0].q) == 5 &&
+	      virtq_next_used(&dev.vu.vring[0].q) == 5);
+	vring_msg(11, 0, 0, 0);
+	CHECK(reply(11, st, sizeof(st)) == 8 && st[1] == lap2);
+	/* avail ahead of used: chains in flight, which virtq cannot resume */
+	vring_msg(10, 0, VIRTQ_PACKED_BASE(7, 5), NEED_REPLY);
+	CHECK(u64_reply(10) == 0);
+	vring_fd(12, 0, eventfd(0, EFD_CLOEXEC));
+	CHECK(!dev.vu.vring[0].started);
+	/* a position outside the ring */
+	vring_msg(10, 0, VIRTQ_PACKED_BASE(0x8000 | 64, 0x8000 | 64), NEED_REPLY);
+	CHECK(u64_reply(10) == 0);
+	vring_fd(12, 0, eventfd(0, EFD_CLOEXEC));
+	CHECK(!dev.vu.vring[0].started);
+	close(pcall);
 
 	/* a new front-end: a message larger than any valid one ends it */
 	close(fe);

@@ -737,6 +737,8 @@ int vsock_dev_init(struct vsock_dev *d, struct ev_loop *loop, uint64_t guest_cid
 		d->config[i] = (unsigned char)(guest_cid >> (8 * i));
 	const struct vu_dev_desc desc = {
 		.ops = &vsock_ops, .opaque = d, .num_queues = VSOCK_NUM_QUEUES,
+		/* virtq runs either layout; QEMU offers it with packed=on */
+		.features = VIRTQ_FEATURE(VIRTQ_F_RING_PACKED),
 		.protocol_features = VIRTQ_FEATURE(VU_PROTOCOL_F_INFLIGHT_SHMFD),
 	};
 	vu_dev_init(&d->vu, loop, &desc);

@@ -44,6 +44,7 @@ static int on_set_features(struct vu_dev *d, const struct vu_msg *m)
 	}
 	d->features = f;
 	d->features_set = true;
+	log_debug("features acked: %#llx", (unsigned long long)f);
 	vu_dirty_log_apply(d); /* LOG_ALL switched on or off */
 	/* Without VHOST_USER_F_PROTOCOL_FEATURES rings start enabled. */
 	if (!(f & VIRTQ_FEATURE(VU_F_PROTOCOL_FEATURES)))
@@ -104,11 +105,28 @@ static int on_set_mem_table(struct vu_dev *d, const struct vu_msg *m, int *fds, 
 		return 1;
 	}
 	/* Running rings keep their guest-physical addresses: park them in
-	 * their saved state while the map changes, then restore. */
+	 * their saved state while the map changes, then restore. virtq_save()
+	 * does not take a packed queue (-VIRTQ_ENOTSUP); drained, it needs no
+	 * saved state: its base says where it stands, and vu_vring_try_start()
+	 * resumes it there on the new map. One with chains in flight (neither
+	 * device holds any between messages) is stopped. */
 	static struct virtq_state saved[VU_MAX_QUEUES]; /* 64 KiB each; one thread */
 	bool running[VU_MAX_QUEUES];
 	for (unsigned i = 0; i < d->num_queues; i++) {
-		running[i] = d->vring[i].started && virtq_save(&d->vring[i].q, &saved[i]) == 0;
+		running[i] = false;
+		if (!d->vring[i].started)
+			continue;
+		if (vu_vring_packed(d)) {
+			if (vu_vring_park_packed(d, i)) {
+				log_info("ring %u (packed, drained) parked for the new memory table", i);
+			} else {
+				log_info("ring %u (packed) holds chains in flight: stopped for the new memory table",
+					 i);
+				vu_vring_stop(d, i);
+			}
+			continue;
+		}
+		running[i] = virtq_save(&d->vring[i].q, &saved[i]) == 0;
 		virtq_reset(&d->vring[i].q);
 	}
 	memtable_replace(&d->mem, &fresh);

@@ -36,7 +36,11 @@ struct vu_vring {
 	uint32_t num;             /* SET_VRING_NUM */
 	uint64_t desc_uva, avail_uva, used_uva;
 	bool addr_set;
-	uint16_t base;            /* SET_VRING_BASE: next avail index to resume at */
+	/* SET_VRING_BASE, or where the ring stopped. Split: the next avail
+	 * index (16 bits). Packed: vhost-user's 32-bit form, positions and
+	 * wrap counters (VIRTQ_PACKED_BASE, <virtq/inflight.h>). */
+	uint32_t base;
+	bool base_set;            /* false: the ring starts fresh */
 	bool enabled;             /* SET_VRING_ENABLE, or implied */
 	bool started;             /* virtq active, kicks watched */
 	int call_fd, err_fd;
@@ -49,8 +53,17 @@ void vu_vring_init(struct vu_dev *d, unsigned idx);
 /* Starts ring idx once it has everything: memory, addresses, a kick fd and
  * the enabled state. */
 void vu_vring_try_start(struct vu_dev *d, unsigned idx);
-/* Stops ring idx, remembering the avail index it reached (the next base). */
+/* Stops ring idx, remembering where it stopped (the next base): the avail
+ * index (split) or the packed base. */
 void vu_vring_stop(struct vu_dev *d, unsigned idx);
+/* Whether the front-end negotiated the packed layout (VIRTIO_F_RING_PACKED). */
+bool vu_vring_packed(const struct vu_dev *d);
+/* For a change of the memory table: stops running packed ring idx without
+ * telling the device (its connections, its state stay) if nothing is in
+ * flight, remembering its base; vu_vring_try_start() resumes it there.
+ * Returns false (nothing done) for a split ring, a ring not running, or
+ * one with chains in flight. */
+bool vu_vring_park_packed(struct vu_dev *d, unsigned idx);
 /* Stops ring idx and forgets its configuration (a fresh connection). */
 void vu_vring_reset(struct vu_dev *d, unsigned idx);
 /* Signals the driver that used buffers of ring idx are ready (call eventfd). */

@@ -94,3 +94,43 @@ check() {
 		fail=1
 	fi
 }
+
+# e2e_ring_layout_arg ARG: sets E2E_LAYOUT to packed for ARG --packed
+# (E2E_SHIFT=1: the caller shifts it away), to split otherwise (E2E_SHIFT=0),
+# and E2E_QEMU_RING to what QEMU's vhost-user device then needs (",packed=on":
+# QEMU offers VIRTIO_F_RING_PACKED only with it, and Linux's virtio_ring then
+# drives a packed ring)
+# shellcheck disable=SC2034 # for the caller
+e2e_ring_layout_arg() {
+	E2E_LAYOUT=split E2E_QEMU_RING="" E2E_SHIFT=0
+	if [ "${1:-}" = --packed ]; then
+		E2E_LAYOUT=packed E2E_QEMU_RING=",packed=on" E2E_SHIFT=1
+	fi
+}
+
+# e2e_ring_layout_is LOG LAYOUT: whether, by the back-end log LOG, Linux's
+# driver started rings and each with LAYOUT (split or packed): the
+# back-end's "ring N started: LAYOUT layout, features F" lines, counting
+# those with EVENT_IDX (bit 29) in F. Linux's virtio_ring always acks it;
+# the firmware's virtio-blk driver (SeaBIOS, before the kernel) never does
+# and knows only split rings. Says what it found, failing or not.
+e2e_ring_layout_is() {
+	local log=$1 want=$2 layout features line linux="" firmware=0 first=""
+	while read -r layout features line; do
+		if [ $(((features >> 29) & 1)) -eq 1 ]; then
+			linux+="$layout "
+			first=${first:-$line}
+		else
+			firmware=$((firmware + 1))
+		fi
+	done < <(sed -n 's/^[^:]*: \(ring [0-9]* started: \([a-z]*\) layout.*, features \(0x[0-9a-f]*\),.*\)/\2 \3 \1/p' "$log" 2>/dev/null)
+	local got
+	got=$(tr ' ' '\n' <<<"$linux" | grep . | sort -u | tr '\n' ' ')
+	got=${got% }
+	if [ "$got" = "$want" ]; then
+		echo "$(wc -w <<<"$linux") ring starts by Linux's driver, all $want ($firmware by the firmware ignored); the first: $first"
+		return 0
+	fi
+	echo "the back-end's log $log says Linux's driver started rings with '${got:-no}' layout, not '$want'" >&2
+	return 1
+}

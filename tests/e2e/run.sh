@@ -3,8 +3,11 @@
 # built on virtq (examples/vhost-user-vsock) through its real virtio-vsock
 # driver.
 #
-#   tests/e2e/run.sh BACKEND VSOCK_TOOL WORKDIR
+#   tests/e2e/run.sh [--packed] BACKEND VSOCK_TOOL WORKDIR
 #
+# --packed: QEMU's device with packed=on, so that Linux's virtio_ring drives
+# packed rings (virtio 2.8); the same checks, and by the back-end's log every
+# ring Linux's driver started must be packed (split without --packed).
 # Builds an initramfs (busybox-static, the static vsock_tool, the kernel's
 # virtio/vsock modules, guest_init.sh as /init), starts the backend, boots
 # Debian's kernel under qemu-system-x86 (KVM only if a probe boots a kernel
@@ -24,7 +27,9 @@ source "$here/qemu.sh"
 # shellcheck source=tests/e2e/guest.sh
 source "$here/guest.sh"
 
-[ $# -eq 3 ] || die "usage: $0 BACKEND VSOCK_TOOL WORKDIR"
+e2e_ring_layout_arg "${1:-}"
+shift "$E2E_SHIFT"
+[ $# -eq 3 ] || die "usage: $0 [--packed] BACKEND VSOCK_TOOL WORKDIR"
 backend=$1 tool=$2 work=$3
 [ -x "$backend" ] || die "no backend at $backend"
 [ -x "$tool" ] || die "no vsock_tool at $tool"
@@ -88,13 +93,13 @@ sleep 0.3
 
 e2e_pick_accel "/boot/vmlinuz-$kver" "$work" >"$work/accel" || exit 1
 accel=$E2E_ACCEL cpu=$E2E_CPU
-say "guest kernel $kver, $(cat "$work/accel")"
+say "guest kernel $kver, $(cat "$work/accel"), $E2E_LAYOUT rings"
 boot() { # boot CONSOLE_LOG EXTRA_QEMU_ARGS...
 	local log=$1
 	shift
 	timeout 600 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 1 -m 512 \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
-		-chardev socket,id=vsock0,path="$vhost" -device vhost-user-vsock-pci,chardev=vsock0 \
+		-chardev socket,id=vsock0,path="$vhost" -device vhost-user-vsock-pci,chardev=vsock0"$E2E_QEMU_RING" \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic" \
 		-display none -serial "file:$log" -monitor none -nodefaults "$@" \
@@ -166,6 +171,8 @@ check "second VM: guest->host" has "$c2" "E2E-again-g2h send bytes=4194304 .* ok
 check "second VM: host->guest" has "$c2" "E2E-again-h2g recv bytes=4194304 .* ok"
 check "host received both short guest->host streams" test "$(count "$hostlog" "^again recv bytes=4194304 .* ok")" -eq 2
 check "no guest kernel warning or oops" bash -c "! grep -E 'WARNING:|BUG:|Oops|Call Trace' '$c1' '$c2'"
+check "$E2E_LAYOUT rings: every ring Linux's driver started (by both VMs)" \
+	e2e_ring_layout_is "$work/backend.log" "$E2E_LAYOUT"
 check "backend alive after two VMs" kill -0 "$backend_pid"
 kill -TERM "$backend_pid" 2>/dev/null || true
 for _ in $(seq 1 50); do kill -0 "$backend_pid" 2>/dev/null || break; sleep 0.1; done
@@ -177,7 +184,7 @@ check "backend log free of sanitizer reports" bash -c "! grep -q -E 'Sanitizer|r
 
 # ---- throughput --------------------------------------------------------------------
 mibps() { grep -- "$2" "$1" | head -1 | sed -n 's/.*mibps=\([0-9.]*\).*/\1/p'; }
-say "throughput ($accel, 64 KiB writes, 64 MiB): guest->host $(mibps "$hostlog" "^g2h recv") MiB/s," \
+say "throughput ($accel, $E2E_LAYOUT rings, 64 KiB writes, 64 MiB): guest->host $(mibps "$hostlog" "^g2h recv") MiB/s," \
 	"host->guest $(mibps "$hostlog" "^h2g send") MiB/s; VMs ran $((t_end - t_start)) s"
 if [ "$fail" -ne 0 ]; then
 	echo "--- backend log" >&2

@@ -2,8 +2,12 @@
 # End-to-end live migration of a guest using the vhost-user blk device
 # built on virtq (examples/blk), under QEMU, through Linux's virtio_blk.
 #
-#   tests/e2e/run_blk_migrate.sh BACKEND BLK_TOOL WORKDIR
+#   tests/e2e/run_blk_migrate.sh [--packed] BACKEND BLK_TOOL WORKDIR
 #
+# --packed: both QEMUs' devices with packed=on (Linux's virtio_ring drives a
+# packed ring; the destination resumes at the packed base the source's
+# GET_VRING_BASE gave); by both back-ends' logs every ring Linux's driver
+# started must be packed (split without --packed).
 # Two back-ends serve the same image; QEMU A (on the first) boots Debian's
 # kernel with guest_init_blk_migrate.sh as /init, QEMU B (on the second)
 # waits with -incoming on a Unix socket. The guest writes four regions, then
@@ -28,7 +32,9 @@ source "$here/qemu.sh"
 # shellcheck source=tests/e2e/guest.sh
 source "$here/guest.sh"
 
-[ $# -eq 3 ] || die "usage: $0 BACKEND BLK_TOOL WORKDIR"
+e2e_ring_layout_arg "${1:-}"
+shift "$E2E_SHIFT"
+[ $# -eq 3 ] || die "usage: $0 [--packed] BACKEND BLK_TOOL WORKDIR"
 backend=$1 tool=$2 work=$3
 [ -x "$backend" ] || die "no backend at $backend"
 [ -x "$tool" ] || die "no blk_tool at $tool"
@@ -67,7 +73,7 @@ dst_backend=$backend_pid
 e2e_pick_accel "/boot/vmlinuz-$kver" "$work" >"$work/accel" || exit 1
 accel=$E2E_ACCEL cpu=$E2E_CPU
 churn_s=${VIRTQ_E2E_CHURN_SECONDS:-20}
-say "guest kernel $kver, $(cat "$work/accel"), churn $churn_s s"
+say "guest kernel $kver, $(cat "$work/accel"), $E2E_LAYOUT rings, churn $churn_s s"
 # start_qemu NAME SOCKET [ARGS...]: a VM on the back-end at SOCKET, its
 # serial console in NAME.console, its monitor on the pipes NAME.mon.in/out
 # (written through fd 8 or 9), its pid in qemu_pid
@@ -80,7 +86,7 @@ start_qemu() {
 	timeout 600 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 256 \
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
 		-chardev socket,id=blk0,path="$sock" \
-		-device vhost-user-blk-pci,chardev=blk0,num-queues=1 \
+		-device vhost-user-blk-pci,chardev=blk0,num-queues=1"$E2E_QEMU_RING" \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic e2e_churn=$churn_s" -no-reboot \
 		-display none -serial "file:$work/$name.console" -monitor "pipe:$work/$name.mon" \
@@ -159,6 +165,10 @@ logged=$(sed -n 's/.*dirty log: \([0-9]*\) bytes of device writes logged in \([0
 logged=${logged:-0 0}
 check "the source back-end logged its writes during the migration" test "${logged%% *}" -gt 0
 check "the destination back-end served the guest" has "$work/backend-dst.log" "front-end connected"
+for side in src dst; do
+	check "$E2E_LAYOUT rings: every ring Linux's driver started ($side)" \
+		e2e_ring_layout_is "$work/backend-$side.log" "$E2E_LAYOUT"
+done
 for p in "$src_backend" "$dst_backend"; do kill -TERM "$p" 2>/dev/null || true; done
 wait "$src_backend" "$dst_backend" 2>/dev/null || true
 check "backend logs free of sanitizer reports" \
@@ -166,7 +176,7 @@ check "backend logs free of sanitizer reports" \
 
 # ---- figures ------------------------------------------------------------------------
 mon() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" "$work/src.monitor.log" | tail -1; }
-say "migration ($accel, 2 vCPUs, 256 MiB, max-bandwidth 32 MiB/s): $t_mig ms here," \
+say "migration ($accel, $E2E_LAYOUT rings, 2 vCPUs, 256 MiB, max-bandwidth 32 MiB/s): $t_mig ms here," \
 	"QEMU total $(mon 'total time') ms, downtime $(mon downtime) ms," \
 	"transferred $(mon 'transferred ram') KiB, $(mon 'dirty sync count') dirty syncs;" \
 	"source back-end logged ${logged%% *} bytes in ${logged##* } requests" \
