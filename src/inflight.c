@@ -331,7 +331,9 @@ int virtq_resume_packed(struct virtq *q, uint32_t vring_base)
 		return r;
 	const uint16_t avail = (uint16_t)vring_base, used = (uint16_t)(vring_base >> 16);
 	const uint16_t pos_mask = (uint16_t)~VIRTQ_RING_EVENT_WRAP;
-	if ((avail & pos_mask) >= queue_size(q) || (used & pos_mask) >= queue_size(q))
+	/* checked as stored: the position, not the base it is taken from */
+	const uint16_t avail_pos = avail & pos_mask, used_pos = used & pos_mask;
+	if (avail_pos >= queue_size(q) || used_pos >= queue_size(q))
 		return -VIRTQ_EBADSTATE;
 	r = packed_resume_check(q);
 	if (r)
@@ -339,7 +341,7 @@ int virtq_resume_packed(struct virtq *q, uint32_t vring_base)
 	if (avail != used)
 		return -VIRTQ_ENOTSUP; /* chains in flight, recorded nowhere */
 	virtq_queue_start(q, &rings, 0, 0);
-	q->avail_pos = q->used_pos = q->batch_pos = avail & pos_mask;
+	q->avail_pos = q->used_pos = q->batch_pos = avail_pos;
 	q->avail_wrap = q->used_wrap = (avail & VIRTQ_RING_EVENT_WRAP) != 0;
 	if (queue_has(q, VIRTQ_F_EVENT_IDX))
 		virtq_packed_event_follow(q);
