@@ -974,7 +974,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_device_event();
 	static struct virtq_state st;
-	ORACLE(virtq_save(&pq, &st) == -VIRTQ_ENOTSUP); /* no packed state yet; resume is virtq_resume_packed */
+	ORACLE(virtq_save(&pq, &st) == 0); /* nothing held yet */
+	ORACLE(st.avail_pos == 0 && st.avail_wrap && st.used_pos == 0 && st.used_wrap);
 	ORACLE(virtq_resume(&pq, 0) == -VIRTQ_ENOTSUP);
 	ORACLE(virtq_resume_packed(&sq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* split */
 	ORACLE(virtq_resume_packed(&pq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* active */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_state: arbitrary bytes as a saved queue state (a file or a migration
- * stream). Decode and restore answer exactly what the independent predicates
- * of harness/accept_state.c say (written from state.h, not from the code):
+ * stream), versions 1 to 3 (split and packed queues). Decode and restore
+ * answer exactly what the independent predicates of harness/accept_state.c
+ * say (written from state.h, not from the code):
  * accepted when they must be, refused with the documented code otherwise. An
  * accepted encoding re-encodes to exactly the same bytes (into one byte less
  * it is refused, nothing written); a rejected restore leaves the queue reset;
@@ -115,6 +116,11 @@ static void expect_same_state(const struct virtq_state *got, const struct virtq_
 	SAME_FIELD(signalled_valid);
 	SAME_FIELD(notify_enabled);
 	SAME_FIELD(unpop_depth);
+	SAME_FIELD(avail_pos);
+	SAME_FIELD(avail_wrap);
+	SAME_FIELD(used_pos);
+	SAME_FIELD(used_wrap);
+	SAME_FIELD(signal_slots);
 	const uint32_t held = want->in_flight + (uint16_t)(want->next_used - want->published_used);
 	for (uint32_t i = 0; i < held; i++)
 		SAME_FIELD(heads[i]);

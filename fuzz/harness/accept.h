@@ -65,6 +65,11 @@ void harness_accept_memory(const struct virtq_mem *map, struct accept_memory *me
 int accept_rings(const struct accept_memory *mem, uint32_t size, uint64_t desc, uint64_t avail,
 		 uint64_t used);
 
+/* The same for the packed layout (virtio 2.8): descriptor ring, driver and
+ * device event suppression structures. */
+int accept_packed_rings(const struct accept_memory *mem, uint32_t size, uint64_t desc,
+			uint64_t driver, uint64_t device);
+
 /* The queue as virtq_activate() finds it (queue.h). */
 struct accept_queue {
 	bool initialized, active;
