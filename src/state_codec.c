@@ -32,6 +32,7 @@
 #define OFF_SIGNALLED_USED 62u
 /* Version 2: after the version-1 fields; heads after the fixed part. */
 #define OFF_UNPOP_DEPTH 64u
+#define OFF_V2_HEADS 68u
 /* Version 3: after the version-2 fixed part. */
 #define OFF_PACKED_AVAIL 68u
 #define OFF_PACKED_USED 70u
@@ -125,7 +126,8 @@ size_t virtq_state_encoded_size(const struct virtq_state *s)
 	if (!s)
 		return 0;
 	const uint16_t version = version_of(s);
-	const uint64_t n = version == 1 ? 0 : heads_of(s);
+	/* heads: version 2 only (a packed state holds none, virtq_state_check) */
+	const uint64_t n = version == 2 ? heads_of(s) : 0;
 	return (size_t)(fixed_of(version) + 2u * n);
 }
 
@@ -171,15 +173,15 @@ int virtq_state_encode(const struct virtq_state *s, void *buf, size_t cap)
 	if (version == 1)
 		return (int)len;
 	put_le(b + OFF_UNPOP_DEPTH, s->unpop_depth, 4);
-	if (version == 3) {
+	if (version == 3) { /* no heads: virtq_state_check, a packed state holds none */
 		put_le(b + OFF_PACKED_AVAIL, pos_wrap(s->avail_pos, s->avail_wrap), 2);
 		put_le(b + OFF_PACKED_USED, pos_wrap(s->used_pos, s->used_wrap), 2);
 		put_le(b + OFF_SIGNAL_SLOTS, s->signal_slots, 4);
+		return (int)len;
 	}
-	/* none for version 3 (virtq_state_check: a packed state holds nothing) */
 	const uint32_t n = heads_of(s);
 	for (uint32_t i = 0; i < n; i++)
-		put_le(b + fixed + 2u * i, s->heads[i], 2);
+		put_le(b + OFF_V2_HEADS + 2u * i, s->heads[i], 2);
 	return (int)len;
 }
 
