@@ -31,14 +31,16 @@ static uint16_t unpublished_of(const struct virtq_state *s)
  * A packed queue is saved when it holds nothing (state.h: the ring slots of
  * chains in flight cannot be re-walked). Nothing in flight, nothing
  * unpublished, then no ring slot is the device's and used_pos is avail_pos
- * in the same lap; desc_owned or positions apart with no chain held only
- * follow from slot counts the front-end wrote into the in-flight area, and
- * such a queue is not one a state can reproduce.
+ * in the same lap. Slot counts the front-end wrote into the in-flight area
+ * can leave desc_owned, or (desc_owned 0 again) the wrap counters, apart
+ * with no chain held; such a queue is not one a state can reproduce. The
+ * positions themselves then agree: both moved by the slot counts, whose
+ * difference is desc_owned mod 2^16, a multiple of the size.
  */
 static bool packed_drained(const struct virtq *q)
 {
 	return queue_in_flight(q) == 0 && q->next_used == q->published_used &&
-	       q->desc_owned == 0 && q->avail_pos == q->used_pos && q->avail_wrap == q->used_wrap;
+	       q->desc_owned == 0 && q->avail_wrap == q->used_wrap;
 }
 
 int virtq_save(const struct virtq *q, struct virtq_state *s)
