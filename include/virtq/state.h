@@ -165,7 +165,7 @@ struct virtq_state {
  * packed queue when it holds nothing (see above).
  * Returns 0, -VIRTQ_EINVAL (NULL, or q never initialized), or -VIRTQ_ENOTSUP
  * for a packed queue with chains in flight or completions unpublished (or
- * ring slots held without a chain, or its two ring positions apart, which
+ * ring slots held without a chain, or its two wrap counters apart, which
  * only a front-end writing slot counts into the in-flight area causes); s
  * is not written on error. */
 VIRTQ_API int virtq_save(const struct virtq *q, struct virtq_state *s);
