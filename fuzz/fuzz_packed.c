@@ -5,7 +5,8 @@
  *
  * Input (missing bytes read as 0): byte 0 the configuration (bits 0-1: queue
  * size 2 << v; bit 2 INDIRECT_DESC; bit 3 EVENT_IDX; bit 4 a dirty log,
- * switched on, or off with bit 5; bit 6: opcode 7 is reconnect), then
+ * switched on, or off with bit 5; bit 6: opcode 7 is reconnect; bit 7:
+ * opcode 7 is migrate, whatever bit 6 says), then
  * operations, one opcode byte (v % 12) and its operands:
  *   0 post     n byte (bits 0-1: 1 + v buffers; bit 2 indirect), per buffer
  *              u16 address selector, u16 length, byte (bit 0 writable):
@@ -32,7 +33,12 @@
  *              its used position set to the size, 3 its avail wrap bit
  *              flipped, 4 the area's desc_num wrong, 5 an area never used
  *              (version 0; when the model holds nothing); then the own
- *              base again when that was refused
+ *              base again when that was refused;
+ *              with config bit 7, migrate instead: byte (v % 5): save,
+ *              encode, decode and virtq_restore() onto a fresh struct
+ *              virtq (first, for v 1..4, a state spoiled by one packed rule:
+ *              positions at the size, used wrap flipped, signal_slots 2 *
+ *              size + 1, a chain in flight)
  *   8 event    u16 off_wrap, flags byte (v % 4): the driver event structure
  *   9 notify   virtq_needs_notify()
  *   10 kick    byte: bit 0 enable, else disable device notifications
@@ -59,8 +65,16 @@
  *     structure by absolute slot positions (predict_notify), enable_notify
  *     as the descriptor at the model's position says, the device event
  *     structure as EVENT_IDX says;
- *   - completions of chains not held are refused; save, virtq_resume()
- *     and resubmit are not supported (-VIRTQ_ENOTSUP);
+ *   - completions of chains not held are refused; virtq_resume() and
+ *     resubmit are not supported (-VIRTQ_ENOTSUP);
+ *   - migrate: virtq_save() succeeds exactly when the model holds nothing
+ *     (else -VIRTQ_ENOTSUP, and the queue goes on), with the model's
+ *     positions and wrap counters; the state encodes as version 3 (76
+ *     bytes) and decodes back; a spoiled state is -VIRTQ_EBADSTATE and
+ *     leaves the fresh queue inactive; the restored queue then goes on
+ *     against the same model, which is not told anything (notification
+ *     state, unpop stack, driver's view all carry on); the split twin
+ *     migrates too (virtq_save / virtq_restore, chains in flight allowed);
  *   - reconnect: virtq_resume_packed() at the queue's own base succeeds
  *     exactly when the model holds nothing (no chain in flight, none
  *     completed unpublished), and the queue goes on where it was (the
@@ -824,6 +838,59 @@ static void op_reconnect(struct input *in)
 	check_device_event();
 }
 
+/* The VMM migrates the queue: a fresh struct virtq on the same guest memory
+ * and area (the destination's), restored from the source's state. */
+static int restore_fresh(const struct virtq_state *s)
+{
+	memset(&pq, 0x5a, sizeof(pq));
+	ORACLE(virtq_mock_configure(&packed_mock, &pq) == 0);
+	if (logging)
+		ORACLE(virtq_set_log(&pq, &plog) == 0);
+	return virtq_restore(&pq, &packed_mock.mem, s);
+}
+
+static void op_migrate(struct input *in)
+{
+	static struct virtq_state st, dec, bad;
+	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES];
+	struct model *md = &R.md;
+	const uint32_t how = get(in, 1) % 5u, base = model_base(md);
+	const bool idle = md->in_flight == 0 && md->used_pending == md->used_published;
+	const int r = virtq_save(&pq, &st);
+	ORACLE(r == (idle ? 0 : -VIRTQ_ENOTSUP));
+	if (r)
+		return; /* refused: the queue goes on */
+	ORACLE(st.active && !st.broken && st.in_flight == 0 && st.size == md->size);
+	ORACLE(st.avail_pos == md->pos && st.avail_wrap == md->wrap);
+	ORACLE(st.used_pos == md->used_pending % md->size &&
+	       st.used_wrap == wrap_of_lap(md->used_pending, md->size));
+	const int len = virtq_state_encode(&st, bytes, sizeof(bytes));
+	ORACLE(len == (int)VIRTQ_STATE_V3_FIXED_SIZE && bytes[4] == 3);
+	ORACLE(virtq_state_decode(&dec, bytes, (size_t)len) == 0);
+	if (how) {
+		bad = dec;
+		switch (how) {
+		case 1: bad.avail_pos = bad.used_pos = (uint16_t)md->size; break;
+		case 2: bad.used_wrap = !bad.used_wrap; break;
+		case 3: bad.signal_slots = 2 * md->size + 1; break;
+		default: bad.in_flight = 1, bad.next_avail++, bad.heads[0] = 0; break;
+		}
+		ORACLE(restore_fresh(&bad) == -VIRTQ_EBADSTATE);
+		ORACLE(!virtq_is_active(&pq) && !virtq_is_broken(&pq));
+	}
+	ORACLE(restore_fresh(&dec) == 0);
+	if (!R.diverged) { /* the split twin migrates too, chains in flight or not */
+		ORACLE(virtq_save(&sq, &st) == 0);
+		memset(&sq, 0x5a, sizeof(sq));
+		ORACLE(virtq_mock_configure(&split_mock, &sq) == 0);
+		ORACLE(virtq_restore(&sq, &split_mock.mem, &st) == 0);
+	}
+	ORACLE(virtq_next_avail(&pq) == (base & 0xffffu));
+	ORACLE(virtq_next_used(&pq) == base >> 16);
+	check_positions();
+	check_device_event();
+}
+
 static void op_event(struct input *in)
 {
 	R.md.driver_off_wrap = (uint16_t)get(in, 2);
@@ -962,7 +1029,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  (md->indirect ? VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0) |
 				  (md->event_idx ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0);
 	start(md->size, features);
-	const bool reconnects = config & 0x40u;
+	const bool reconnects = config & 0x40u, migrates = config & 0x80u;
 	logging = config & 0x10u;
 	log_off = config & 0x20u;
 	if (logging) {
@@ -974,7 +1041,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_device_event();
 	static struct virtq_state st;
-	ORACLE(virtq_save(&pq, &st) == -VIRTQ_ENOTSUP); /* no packed state yet; resume is virtq_resume_packed */
+	ORACLE(virtq_save(&pq, &st) == 0); /* nothing held yet */
+	ORACLE(st.avail_pos == 0 && st.avail_wrap && st.used_pos == 0 && st.used_wrap);
 	ORACLE(virtq_resume(&pq, 0) == -VIRTQ_ENOTSUP);
 	ORACLE(virtq_resume_packed(&sq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* split */
 	ORACLE(virtq_resume_packed(&pq, VIRTQ_PACKED_BASE_FRESH) == -VIRTQ_EINVAL); /* active */
@@ -987,7 +1055,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4: op_get_used(); break;
 		case 5: op_raw(&in); break;
 		case 6: op_entry(&in); break;
-		case 7: reconnects ? op_reconnect(&in) : op_wrap(&in); break;
+		case 7:
+			if (migrates)
+				op_migrate(&in);
+			else if (reconnects)
+				op_reconnect(&in);
+			else
+				op_wrap(&in);
+			break;
 		case 8: op_event(&in); break;
 		case 9: op_notify(); break;
 		case 10: op_kick(&in); break;

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_state: arbitrary bytes as a saved queue state (a file or a migration
- * stream). Decode and restore answer exactly what the independent predicates
- * of harness/accept_state.c say (written from state.h, not from the code):
+ * stream), versions 1 to 3 (split and packed queues). Decode and restore
+ * answer exactly what the independent predicates of harness/accept_state.c
+ * say (written from state.h, not from the code):
  * accepted when they must be, refused with the documented code otherwise. An
  * accepted encoding re-encodes to exactly the same bytes (into one byte less
  * it is refused, nothing written); a rejected restore leaves the queue reset;
  * an accepted one saves back to the same state and pops only chains inside
- * guest memory.
+ * guest memory. virtq_state_check() of an accepted state with one packed
+ * field changed (no decode yields most of those) agrees with the predicate.
  *
  * The restoring queue's own limits come from feature bits 60-63, which virtq
  * ignores (state.h: restore applies the queue's max size, not s->max_size):
@@ -115,6 +117,11 @@ static void expect_same_state(const struct virtq_state *got, const struct virtq_
 	SAME_FIELD(signalled_valid);
 	SAME_FIELD(notify_enabled);
 	SAME_FIELD(unpop_depth);
+	SAME_FIELD(avail_pos);
+	SAME_FIELD(avail_wrap);
+	SAME_FIELD(used_pos);
+	SAME_FIELD(used_wrap);
+	SAME_FIELD(signal_slots);
 	const uint32_t held = want->in_flight + (uint16_t)(want->next_used - want->published_used);
 	for (uint32_t i = 0; i < held; i++)
 		SAME_FIELD(heads[i]);
@@ -161,6 +168,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(back[i] == 0xa5, "a refused encode wrote byte %zu", i);
 
 	expect_same_state(&s, &want);
+
+	/* States no decode yields, as a VMM could hand restore one: each packed
+	 * field changed in turn (by an amount the last byte gives). Both
+	 * predicates agree. */
+	static struct virtq_state edited;
+	const uint16_t by = (uint16_t)(1u + data[size - 1]);
+	for (unsigned field = 0; field < 5; field++) {
+		edited = s;
+		switch (field) {
+		case 0: edited.avail_pos = (uint16_t)(edited.avail_pos + by); break;
+		case 1: edited.used_pos = (uint16_t)(edited.used_pos ^ by); break;
+		case 2: edited.avail_wrap = !edited.avail_wrap; break;
+		case 3: edited.used_wrap = !edited.used_wrap; break;
+		default: edited.signal_slots += by; break;
+		}
+		FUZZ_SAME(virtq_state_check(&edited), accept_state_check(&edited),
+			  "state_check of a state with one packed field changed");
+	}
 
 	struct virtq_mock *m = guest();
 	struct virtq q;

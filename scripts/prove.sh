@@ -55,7 +55,7 @@ ANALYSES=(
 # properties. Functions called but not listed keep their contracts as
 # assumptions (proofs/wp/*.c says which and why).
 WP_JOBS=(
-	"decode|state_codec.c|get_le,get16,get32,get64,announced_heads,check_v2_length,decode_fixed,decode_fields|-wp-rte"
+	"decode|state_codec.c|get_le,get16,get32,get64,announced_heads,check_heads_length,packed_active,decode_fixed,decode_fields|-wp-rte"
 	"walk|walk.c|walk_chain|-wp-prop=@invariant,@variant"
 )
 

@@ -27,12 +27,28 @@ static uint16_t unpublished_of(const struct virtq_state *s)
 	return (uint16_t)(s->next_used - s->published_used);
 }
 
+/*
+ * A packed queue is saved when it holds nothing (state.h: the ring slots of
+ * chains in flight cannot be re-walked). Nothing in flight, nothing
+ * unpublished, then no ring slot is the device's and used_pos is avail_pos
+ * in the same lap. Slot counts the front-end wrote into the in-flight area
+ * can leave desc_owned, or (desc_owned 0 again) the wrap counters, apart
+ * with no chain held; such a queue is not one a state can reproduce. The
+ * positions themselves then agree: both moved by the slot counts, whose
+ * difference is desc_owned mod 2^16, a multiple of the size.
+ */
+static bool packed_drained(const struct virtq *q)
+{
+	return queue_in_flight(q) == 0 && q->next_used == q->published_used &&
+	       q->desc_owned == 0 && q->avail_wrap == q->used_wrap;
+}
+
 int virtq_save(const struct virtq *q, struct virtq_state *s)
 {
 	if (!q || !q->mem || !s)
 		return -VIRTQ_EINVAL;
-	if (q->packed)
-		return -VIRTQ_ENOTSUP; /* no encoding of packed state yet */
+	if (q->packed && !packed_drained(q))
+		return -VIRTQ_ENOTSUP; /* chains in flight: needs descriptor copies */
 	clear_fields(s);
 	s->max_size = (uint32_t)q->max_size_minus_1 + 1u;
 	s->size = queue_size(q);
@@ -49,9 +65,40 @@ int virtq_save(const struct virtq *q, struct virtq_state *s)
 	s->signalled_used = q->signalled_used;
 	s->signalled_valid = q->signalled_valid;
 	s->notify_enabled = q->notify_enabled;
+	if (q->packed) {
+		s->avail_pos = q->avail_pos;
+		s->avail_wrap = q->avail_wrap;
+		s->used_pos = q->used_pos;
+		s->used_wrap = q->used_wrap;
+		s->signal_slots = q->signal_slots;
+	}
 	if (q->active)
 		s->unpop_depth = virtq_inflight_collect(q, s->heads);
 	return 0;
+}
+
+static bool state_packed(const struct virtq_state *s)
+{
+	return (s->features >> VIRTQ_F_RING_PACKED) & 1u;
+}
+
+static bool packed_fields_clear(const struct virtq_state *s)
+{
+	return !s->avail_pos && !s->used_pos && !s->avail_wrap && !s->used_wrap &&
+	       !s->signal_slots;
+}
+
+/*
+ * An active packed queue as virtq_save() saves one: holding nothing, so the
+ * device owns no ring slot and used_pos is avail_pos in the same lap, both
+ * inside the ring; publish adds at most size slots to signal_slots while it
+ * is <= size, so it never exceeds 2 * size.
+ */
+static bool packed_consistent(const struct virtq_state *s)
+{
+	return s->in_flight == 0 && s->next_used == s->published_used && s->avail_pos < s->size &&
+	       s->used_pos == s->avail_pos && s->used_wrap == s->avail_wrap &&
+	       s->signal_slots <= 2u * s->size;
 }
 
 static bool valid_queue_size(uint32_t size)
@@ -64,7 +111,7 @@ static bool at_reset_values(const struct virtq_state *s)
 {
 	return !s->broken && s->next_avail == 0 && s->next_used == 0 && s->published_used == 0 &&
 	       s->in_flight == 0 && s->signalled_used == 0 && !s->signalled_valid &&
-	       !s->notify_enabled && s->unpop_depth == 0;
+	       !s->notify_enabled && s->unpop_depth == 0 && packed_fields_clear(s);
 }
 
 /*
@@ -116,6 +163,8 @@ int virtq_state_check(const struct virtq_state *s)
 		return -VIRTQ_EBADSTATE;
 	if (!s->active)
 		return at_reset_values(s) ? 0 : -VIRTQ_EBADSTATE;
+	if (state_packed(s) ? !packed_consistent(s) : !packed_fields_clear(s))
+		return -VIRTQ_EBADSTATE;
 	return indices_consistent(s) && heads_consistent(s) ? 0 : -VIRTQ_EBADSTATE;
 }
 
@@ -147,14 +196,15 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return 0;
 	if ((r = virtq_queue_check_features(s->features, q->iommu)))
 		return r;
-	if (s->features & VIRTQ_FEATURE(VIRTQ_F_RING_PACKED))
-		return -VIRTQ_ENOTSUP; /* no encoding of packed state yet */
 	if (!inflight_fits(q, s->size))
 		return -VIRTQ_EINVAL;
-	r = virtq_queue_map_rings(mem, queue_translator(s->features, q->iommu), s->size, false,
-				  s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
+	r = virtq_queue_map_rings(mem, queue_translator(s->features, q->iommu), s->size,
+				  state_packed(s), s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
 	if (r)
 		return r;
+	/* packed: no index only the device writes (state.h), nothing to compare */
+	if (state_packed(s))
+		return 0;
 	return used_idx_matches(rings->used, s->published_used) ? 0 : -VIRTQ_EBADSTATE;
 }
 
@@ -175,6 +225,7 @@ static void restore_apply(struct virtq *q, const struct virtq_state *s,
 	q->avail = rings->avail;
 	q->used = rings->used;
 	q->used_phys = rings->used_phys;
+	q->desc_phys = rings->desc_phys;
 	q->iotlb = queue_translator(s->features, q->iommu);
 	q->region_hint = QUEUE_NO_HINT; /* the first buffer looks its region up */
 	q->next_avail = s->next_avail;
@@ -185,6 +236,16 @@ static void restore_apply(struct virtq *q, const struct virtq_state *s,
 	q->signalled_used = s->signalled_used;
 	q->signalled_valid = s->signalled_valid;
 	q->notify_enabled = s->notify_enabled;
+	if (s->active && state_packed(s)) {
+		/* nothing held (virtq_state_check): no slot owned, no batch open,
+		 * whose first slot and flags (batch_*) the next add_used sets */
+		q->packed = true;
+		q->avail_pos = s->avail_pos;
+		q->avail_wrap = s->avail_wrap;
+		q->used_pos = q->batch_pos = s->used_pos;
+		q->used_wrap = s->used_wrap;
+		q->signal_slots = s->signal_slots;
+	}
 	if (s->active)
 		virtq_inflight_rebuild(q, s->heads, s->in_flight + unpublished_of(s), s->unpop_depth,
 				 s->published_used);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The versioned byte encoding of struct virtq_state (table in state.h):
- * version 1 for a drained queue, version 2 with the heads it holds.
+ * version 1 for a drained queue, version 2 with the heads it holds,
+ * version 3 for an active packed queue (its ring positions).
  *
  * Every field is assembled from single bytes, little-endian, so the input
  * buffer needs no alignment and no integer is ever loaded through a cast
@@ -29,9 +30,16 @@
 #define OFF_NEXT_USED 58u
 #define OFF_PUBLISHED_USED 60u
 #define OFF_SIGNALLED_USED 62u
-/* Version 2: after the version-1 fields. */
+/* Version 2: after the version-1 fields; heads after the fixed part. */
 #define OFF_UNPOP_DEPTH 64u
-#define OFF_HEADS 68u
+#define OFF_V2_HEADS 68u
+/* Version 3: after the version-2 fixed part. */
+#define OFF_PACKED_AVAIL 68u
+#define OFF_PACKED_USED 70u
+#define OFF_SIGNAL_SLOTS 72u
+/* off_wrap form: position in bits 0..14, wrap counter in bit 15 */
+#define POS_WRAP 0x8000u
+#define POS_MASK 0x7fffu
 /* magic, version and length: what every version starts with */
 #define HEADER_BYTES 8u
 #define MAGIC_BYTES 4u
@@ -91,12 +99,41 @@ static uint32_t heads_of(const struct virtq_state *s)
 	return s->in_flight + (uint16_t)(s->next_used - s->published_used);
 }
 
+/* Version 3 is for an active packed queue only (the oldest version that
+ * can say its state, as for the others). */
+static bool packed_active(bool active, uint64_t features)
+{
+	return active && ((features >> VIRTQ_F_RING_PACKED) & 1u);
+}
+
+/* The version encode writes, and its fixed part's length. */
+static uint16_t version_of(const struct virtq_state *s)
+{
+	if (packed_active(s->active, s->features))
+		return 3;
+	return heads_of(s) ? 2 : 1;
+}
+
+static uint16_t fixed_of(uint16_t version)
+{
+	return version == 3 ? VIRTQ_STATE_V3_FIXED_SIZE
+	       : version == 2 ? VIRTQ_STATE_V2_FIXED_SIZE
+			      : VIRTQ_STATE_V1_SIZE;
+}
+
 size_t virtq_state_encoded_size(const struct virtq_state *s)
 {
 	if (!s)
 		return 0;
-	const uint64_t n = heads_of(s);
-	return n ? (size_t)(VIRTQ_STATE_V2_FIXED_SIZE + 2u * n) : VIRTQ_STATE_V1_SIZE;
+	const uint16_t version = version_of(s);
+	/* heads: version 2 only (a packed state holds none, virtq_state_check) */
+	const uint64_t n = version == 2 ? heads_of(s) : 0;
+	return (size_t)(fixed_of(version) + 2u * n);
+}
+
+static uint16_t pos_wrap(uint16_t pos, bool wrap)
+{
+	return (uint16_t)(pos | (wrap ? POS_WRAP : 0u));
 }
 
 /* The version-1 fields; version 2 starts with them. */
@@ -131,33 +168,40 @@ int virtq_state_encode(const struct virtq_state *s, void *buf, size_t cap)
 	if (cap < len)
 		return -VIRTQ_ENOSPC;
 	unsigned char *b = buf;
-	const uint32_t n = heads_of(s);
-	if (n == 0) {
-		encode_fixed(s, b, 1, VIRTQ_STATE_V1_SIZE);
+	const uint16_t version = version_of(s), fixed = fixed_of(version);
+	encode_fixed(s, b, version, fixed);
+	if (version == 1)
+		return (int)len;
+	put_le(b + OFF_UNPOP_DEPTH, s->unpop_depth, 4);
+	if (version == 3) { /* no heads: virtq_state_check, a packed state holds none */
+		put_le(b + OFF_PACKED_AVAIL, pos_wrap(s->avail_pos, s->avail_wrap), 2);
+		put_le(b + OFF_PACKED_USED, pos_wrap(s->used_pos, s->used_wrap), 2);
+		put_le(b + OFF_SIGNAL_SLOTS, s->signal_slots, 4);
 		return (int)len;
 	}
-	encode_fixed(s, b, 2, VIRTQ_STATE_V2_FIXED_SIZE);
-	put_le(b + OFF_UNPOP_DEPTH, s->unpop_depth, 4);
+	const uint32_t n = heads_of(s);
 	for (uint32_t i = 0; i < n; i++)
-		put_le(b + OFF_HEADS + 2u * i, s->heads[i], 2);
+		put_le(b + OFF_V2_HEADS + 2u * i, s->heads[i], 2);
 	return (int)len;
 }
 
-/* Heads a framed version-2 encoding announces (its fixed part is there). */
+/* Heads a framed version-2 or 3 encoding announces (its fixed part is there). */
 static uint64_t announced_heads(const unsigned char *b)
 {
 	return (uint64_t)get32(b + OFF_IN_FLIGHT) +
 	       (uint16_t)(get16(b + OFF_NEXT_USED) - get16(b + OFF_PUBLISHED_USED));
 }
 
-/* Version 2's length: the fixed part, then exactly the heads announced. */
-static int check_v2_length(const unsigned char *b, size_t len)
+/* The length of version 2 (fixed 68) or 3 (fixed 76): the fixed part, then
+ * exactly the heads announced; version 2 announces some (none: version 1
+ * says that). */
+static int check_heads_length(const unsigned char *b, size_t len, uint16_t fixed)
 {
-	if (get16(b + OFF_LENGTH) != VIRTQ_STATE_V2_FIXED_SIZE || len < VIRTQ_STATE_V2_FIXED_SIZE)
+	if (get16(b + OFF_LENGTH) != fixed || len < fixed)
 		return -VIRTQ_EFORMAT;
 	const uint64_t n = announced_heads(b);
-	if (n == 0 || len - VIRTQ_STATE_V2_FIXED_SIZE != 2u * n)
-		return -VIRTQ_EFORMAT; /* no heads: version 1 says that */
+	if ((n == 0 && fixed == VIRTQ_STATE_V2_FIXED_SIZE) || len - fixed != 2u * n)
+		return -VIRTQ_EFORMAT;
 	return 0;
 }
 
@@ -180,10 +224,14 @@ static int check_framing(const unsigned char *b, size_t len)
 	if (version == 1 &&
 	    (get16(b + OFF_LENGTH) != VIRTQ_STATE_V1_SIZE || len != VIRTQ_STATE_V1_SIZE))
 		return -VIRTQ_EFORMAT;
-	int r = version == 2 ? check_v2_length(b, len) : 0;
+	int r = version >= 2 ? check_heads_length(b, len, fixed_of(version)) : 0;
 	if (r)
 		return r;
-	if (get32(b + OFF_FLAGS) & ~FLAGS_KNOWN)
+	const uint32_t flags = get32(b + OFF_FLAGS);
+	if (flags & ~FLAGS_KNOWN)
+		return -VIRTQ_EFORMAT;
+	/* version 3 only where versions 1 and 2 cannot say the state */
+	if (version == 3 && !packed_active(flags & FLAG_ACTIVE, get64(b + OFF_FEATURES)))
 		return -VIRTQ_EFORMAT;
 	return version;
 }
@@ -215,16 +263,29 @@ static int decode_fields(const unsigned char *b, int version, struct virtq_state
 {
 	decode_fixed(b, s);
 	const uint64_t n = announced_heads(b);
+	if (version == 1 && n)
+		return -VIRTQ_EBADSTATE; /* which heads? */
+	if (version < 3 && packed_active(s->active, s->features))
+		return -VIRTQ_EBADSTATE; /* where are the rings? */
 	if (version == 1)
-		return n ? -VIRTQ_EBADSTATE : virtq_state_check(s); /* which heads? */
+		return virtq_state_check(s);
 	if (n > VIRTQ_MAX_SIZE)
 		return -VIRTQ_EBADSTATE;
 	s->unpop_depth = get32(b + OFF_UNPOP_DEPTH);
+	const unsigned fixed = version == 3 ? VIRTQ_STATE_V3_FIXED_SIZE : VIRTQ_STATE_V2_FIXED_SIZE;
+	if (version == 3) {
+		const uint16_t avail = get16(b + OFF_PACKED_AVAIL), used = get16(b + OFF_PACKED_USED);
+		s->avail_pos = avail & POS_MASK;
+		s->avail_wrap = (avail & POS_WRAP) != 0;
+		s->used_pos = used & POS_MASK;
+		s->used_wrap = (used & POS_WRAP) != 0;
+		s->signal_slots = get32(b + OFF_SIGNAL_SLOTS);
+	}
 	/*@ loop invariant 0 <= i <= n;
 	    loop assigns i, s->heads[0 .. n - 1];
 	    loop variant n - i; */
 	for (uint32_t i = 0; i < n; i++)
-		s->heads[i] = get16(b + OFF_HEADS + 2u * i);
+		s->heads[i] = get16(b + fixed + 2u * i);
 	return virtq_state_check(s);
 }
 

@@ -51,16 +51,26 @@ static void assert_state_equal(const struct virtq_state *got, const struct virtq
 	SAME(signalled_valid);
 	SAME(notify_enabled);
 	SAME(unpop_depth);
+	SAME(avail_pos);
+	SAME(avail_wrap);
+	SAME(used_pos);
+	SAME(used_wrap);
+	SAME(signal_slots);
 	const uint32_t held = want->in_flight + (uint16_t)(want->next_used - want->published_used);
 	for (uint32_t i = 0; i < held && i < VIRTQ_MAX_SIZE; i++)
 		SAME(heads[i]);
 #undef SAME
 }
 
-/* The length virtq_state_encode() gives s: version 1 when nothing is held. */
+#define RING_PACKED VIRTQ_FEATURE(VIRTQ_F_RING_PACKED)
+
+/* The length virtq_state_encode() gives s: version 3 for an active packed
+ * queue, else version 1 when nothing is held. */
 static size_t encoded_len(const struct virtq_state *s)
 {
 	const uint32_t held = s->in_flight + (uint16_t)(s->next_used - s->published_used);
+	if (s->active && (s->features & RING_PACKED))
+		return VIRTQ_STATE_V3_FIXED_SIZE;
 	return held ? VIRTQ_STATE_V2_FIXED_SIZE + 2u * held : V1;
 }
 
@@ -1088,12 +1098,14 @@ static void test_restore_host_misaligned(void **state)
 /* ---- encoding --------------------------------------------------------------- */
 
 /* Every field a different byte pattern, so the golden bytes pin each offset:
- * three chains in flight and one unpublished, so version 2. */
+ * three chains in flight and one unpublished, so version 2. Feature bit 34
+ * (RING_PACKED) is clear: a split queue (test_decode_rejects has the same
+ * bytes with it set, which only version 3 may say). */
 static const struct virtq_state golden_state = {
 	.max_size = 32768,
 	.size = 256,
 	.in_flight = 3,
-	.features = UINT64_C(0x0102030405060708),
+	.features = UINT64_C(0x0102030005060708),
 	.desc_gpa = UINT64_C(0x1112131415161718),
 	.avail_gpa = UINT64_C(0x2122232425262728),
 	.used_gpa = UINT64_C(0x3132333435363738),
@@ -1118,7 +1130,7 @@ static const unsigned char golden_bytes[GOLDEN_LEN] = {
 	0x00, 0x80, 0x00, 0x00,				/* max_size */
 	0x00, 0x01, 0x00, 0x00,				/* size */
 	0x03, 0x00, 0x00, 0x00,				/* in_flight */
-	0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* features */
+	0x08, 0x07, 0x06, 0x05, 0x00, 0x03, 0x02, 0x01, /* features (bit 34 clear) */
 	0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11, /* desc_gpa */
 	0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21, /* avail_gpa */
 	0x38, 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31, /* used_gpa */
@@ -1136,7 +1148,7 @@ static const unsigned char golden_bytes[GOLDEN_LEN] = {
 static const struct virtq_state golden_v1_state = {
 	.max_size = 32768,
 	.size = 256,
-	.features = UINT64_C(0x0102030405060708),
+	.features = UINT64_C(0x0102030005060708),
 	.desc_gpa = UINT64_C(0x1112131415161718),
 	.avail_gpa = UINT64_C(0x2122232425262728),
 	.used_gpa = UINT64_C(0x3132333435363738),
@@ -1156,7 +1168,7 @@ static const unsigned char golden_v1_bytes[V1] = {
 	0x00, 0x80, 0x00, 0x00,				/* max_size */
 	0x00, 0x01, 0x00, 0x00,				/* size */
 	0x00, 0x00, 0x00, 0x00,				/* in_flight */
-	0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* features */
+	0x08, 0x07, 0x06, 0x05, 0x00, 0x03, 0x02, 0x01, /* features (bit 34 clear) */
 	0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11, /* desc_gpa */
 	0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21, /* avail_gpa */
 	0x38, 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31, /* used_gpa */
@@ -1181,11 +1193,68 @@ static void expect_golden(const struct virtq_state *state, const unsigned char *
 	assert_state_equal(&s, state);
 }
 
+/* An active packed queue, nothing held: version 3, the version-2 fixed part
+ * (unpop_depth 0) and the packed fields after it. */
+static const struct virtq_state golden_v3_state = {
+	.max_size = 32768,
+	.size = 256,
+	.features = UINT64_C(0x0102030405060708), /* bit 34: RING_PACKED */
+	.desc_gpa = UINT64_C(0x1112131415161718),
+	.avail_gpa = UINT64_C(0x2122232425262728),
+	.used_gpa = UINT64_C(0x3132333435363738),
+	.next_avail = 0x4141,
+	.next_used = 0x4141,
+	.published_used = 0x4141,
+	.signalled_used = 0x5152,
+	.active = true,
+	.notify_enabled = true,
+	.avail_pos = 0x61,
+	.avail_wrap = false,
+	.used_pos = 0x61,
+	.used_wrap = false,
+	.signal_slots = 0x1ff, /* 2 * size - 1 */
+};
+
+#define V3 VIRTQ_STATE_V3_FIXED_SIZE
+static const unsigned char golden_v3_bytes[V3] = {
+	0x56, 0x51, 0x53, 0x54,				/* magic "VQST" */
+	0x03, 0x00,					/* version 3 */
+	0x4c, 0x00,					/* fixed part: 76 bytes */
+	0x09, 0x00, 0x00, 0x00,				/* active, notify_enabled */
+	0x00, 0x80, 0x00, 0x00,				/* max_size */
+	0x00, 0x01, 0x00, 0x00,				/* size */
+	0x00, 0x00, 0x00, 0x00,				/* in_flight */
+	0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* features (bit 34 set) */
+	0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11, /* desc_gpa */
+	0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21, /* avail_gpa */
+	0x38, 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31, /* used_gpa */
+	0x41, 0x41,					/* next_avail */
+	0x41, 0x41,					/* next_used */
+	0x41, 0x41,					/* published_used */
+	0x52, 0x51,					/* signalled_used */
+	0x00, 0x00, 0x00, 0x00,				/* unpop_depth */
+	0x61, 0x00,					/* avail: pos 0x61, wrap 0 */
+	0x61, 0x00,					/* used: pos 0x61, wrap 0 */
+	0xff, 0x01, 0x00, 0x00,				/* signal_slots */
+};
+
 static void test_encode_golden(void **state)
 {
 	(void)state;
+	static struct virtq_state wrapped;
+	static unsigned char wrapped_bytes[V3];
 	expect_golden(&golden_state, golden_bytes, GOLDEN_LEN);
 	expect_golden(&golden_v1_state, golden_v1_bytes, V1);
+	expect_golden(&golden_v3_state, golden_v3_bytes, V3);
+	/* both wrap counters in bit 15 of their fields */
+	wrapped = golden_v3_state;
+	wrapped.avail_wrap = wrapped.used_wrap = true;
+	memcpy(wrapped_bytes, golden_v3_bytes, V3);
+	wrapped_bytes[69] = wrapped_bytes[71] = 0x80;
+	expect_golden(&wrapped, wrapped_bytes, V3);
+	/* inactive with RING_PACKED: reset values, version 1 as before */
+	wrapped = (struct virtq_state){ .max_size = 1, .size = 1, .features = RING_PACKED };
+	assert_int_equal(virtq_state_encoded_size(&wrapped), V1);
 	assert_int_equal(virtq_state_encoded_size(NULL), 0);
 }
 
@@ -1197,7 +1266,7 @@ static const struct virtq_state round_trip_states[] = {
 	  .avail_gpa = UINT64_MAX, .used_gpa = UINT64_MAX },
 	{ .max_size = 1, .size = 1, .active = true },
 	{ .max_size = 1, .size = 1, .active = true, .broken = true, .signalled_valid = true,
-	  .notify_enabled = true, .features = UINT64_MAX, .desc_gpa = UINT64_MAX,
+	  .notify_enabled = true, .features = UINT64_MAX & ~RING_PACKED, .desc_gpa = UINT64_MAX,
 	  .avail_gpa = UINT64_MAX, .used_gpa = UINT64_MAX, .next_avail = 0,
 	  .next_used = 65535, .published_used = 65535, .in_flight = 1, .unpop_depth = 1,
 	  .signalled_used = 65535 },
@@ -1211,6 +1280,18 @@ static const struct virtq_state round_trip_states[] = {
 	  .next_avail = 0, .next_used = 0, .published_used = 32768, .broken = true },
 	{ .max_size = 32768, .size = 16, .active = true, .in_flight = 16, .next_avail = 15,
 	  .next_used = 65535, .published_used = 65535, .features = EVENT_IDX },
+	/* packed (version 3): positions and wrap counters at their extremes */
+	{ .max_size = 1, .size = 1, .active = true, .features = RING_PACKED, .avail_wrap = true,
+	  .used_wrap = true },
+	{ .max_size = 32768, .size = 32768, .active = true, .features = UINT64_MAX,
+	  .desc_gpa = UINT64_MAX, .avail_gpa = UINT64_MAX, .used_gpa = UINT64_MAX,
+	  .broken = true, .signalled_valid = true, .notify_enabled = true,
+	  .next_avail = 65535, .next_used = 65535, .published_used = 65535,
+	  .signalled_used = 65535, .avail_pos = 32767, .used_pos = 32767,
+	  .signal_slots = 65536 },
+	{ .max_size = 32768, .size = 8, .active = true, .features = RING_PACKED | EVENT_IDX,
+	  .avail_pos = 7, .used_pos = 7, .avail_wrap = true, .used_wrap = true,
+	  .signal_slots = 16 },
 };
 #define ROUND_TRIP_STATES (sizeof(round_trip_states) / sizeof(round_trip_states[0]))
 
@@ -1340,6 +1421,14 @@ static void random_valid_state(uint64_t *x, struct virtq_state *s)
 	s->next_avail = (uint16_t)(s->next_used + s->in_flight);
 	s->published_used = (uint16_t)(s->next_used - unpublished);
 	s->signalled_used = (uint16_t)next_random(x);
+	if (s->features & RING_PACKED) { /* nothing held, same position */
+		s->in_flight = s->unpop_depth = 0;
+		s->next_avail = s->published_used = s->next_used;
+		s->avail_pos = s->used_pos = (uint16_t)(next_random(x) % s->size);
+		s->avail_wrap = s->used_wrap = next_random(x) & 1;
+		s->signal_slots = (uint32_t)(next_random(x) % (2u * s->size + 1u));
+		return;
+	}
 	const uint32_t start = (uint32_t)next_random(x);
 	fill_heads(s, start, 2 * start + 1);
 }
@@ -1370,6 +1459,10 @@ static void test_encode_errors(void **state)
 	assert_err(virtq_state_encode(&golden_state, b, GOLDEN_LEN - 1), -VIRTQ_ENOSPC);
 	assert_err(virtq_state_encode(&golden_state, b, V1), -VIRTQ_ENOSPC);
 	assert_err(virtq_state_encode(&golden_v1_state, b, V1 - 1), -VIRTQ_ENOSPC);
+	assert_err(virtq_state_encode(&golden_v3_state, b, V3 - 1), -VIRTQ_ENOSPC);
+	bad = golden_v3_state;
+	bad.avail_pos = 256;
+	assert_err(virtq_state_encode(&bad, b, sizeof(b)), -VIRTQ_EBADSTATE);
 	assert_err(virtq_state_encode(&golden_state, b, 0), -VIRTQ_ENOSPC);
 	for (size_t i = 0; i < sizeof(b); i++)
 		assert_int_equal(b[i], 0xee); /* nothing written on error */
@@ -1412,10 +1505,12 @@ static const struct bad_encoding bad_encodings[] = {
 	{ "magic byte 2", true, 2, 's', 0, -VIRTQ_EFORMAT },
 	{ "magic byte 3", true, 3, 't', 0, -VIRTQ_EFORMAT },
 	{ "version 0", false, 4, 0, 0, -VIRTQ_EFORMAT },
-	{ "version 3", false, 4, 3, 0, -VIRTQ_EVERSION },
+	{ "version 4", false, 4, 4, 0, -VIRTQ_EVERSION },
 	{ "version 257", true, 5, 1, 0, -VIRTQ_EVERSION },
-	{ "version 3, header only", true, 4, 3, 8, -VIRTQ_EVERSION },
-	{ "version 3, one byte short of its header", true, 4, 3, 7, -VIRTQ_EFORMAT },
+	{ "version 4, header only", true, 4, 4, 8, -VIRTQ_EVERSION },
+	{ "version 4, one byte short of its header", true, 4, 4, 7, -VIRTQ_EFORMAT },
+	{ "version 1 bytes called version 3", true, 4, 3, 0, -VIRTQ_EFORMAT },
+	{ "version 2 bytes called version 3", false, 4, 3, 0, -VIRTQ_EFORMAT },
 	{ "version 1 bytes called version 2", true, 4, 2, 0, -VIRTQ_EFORMAT },
 	{ "version 2 bytes called version 1", false, 4, 1, 0, -VIRTQ_EFORMAT },
 	{ "v1 length 0", true, 6, 0, 0, -VIRTQ_EFORMAT },
@@ -1445,6 +1540,10 @@ static const struct bad_encoding bad_encodings[] = {
 	{ "v2 unpop_depth above in_flight", false, 64, 4, 0, -VIRTQ_EBADSTATE },
 	{ "v2 undoable behind a completion", false, 64, 3, 0, -VIRTQ_EBADSTATE },
 	{ "inactive with indices", false, 8, 0x0c, 0, -VIRTQ_EBADSTATE },
+	/* feature bit 34 (byte 28 bit 2): the bytes before version 3 existed */
+	{ "v1 of an active packed queue", true, 28, 0x04, 0, -VIRTQ_EBADSTATE },
+	{ "v2 of an active packed queue", false, 28, 0x04, 0, -VIRTQ_EBADSTATE },
+	{ "v1 of an inactive packed queue", true, 8, 0x00, 0, -VIRTQ_EBADSTATE }, /* indices */
 };
 
 static void test_decode_rejects(void **state)
@@ -1464,6 +1563,122 @@ static void test_decode_rejects(void **state)
 				 virtq_errname(be->err));
 		expect_zeroed(&s);
 	}
+}
+
+/* One change to the version-3 golden bytes (offset, value; len 0: all 76),
+ * and the exact error it must give. */
+static const struct bad_encoding bad_v3_encodings[] = {
+	{ "v3 fixed length 68", false, 6, 68, 0, -VIRTQ_EFORMAT },
+	{ "v3 fixed length 77", false, 6, 77, 0, -VIRTQ_EFORMAT },
+	{ "v3 fixed length 76 + 256", false, 7, 1, 0, -VIRTQ_EFORMAT },
+	{ "v3 one byte short", false, 0, 0x56, V3 - 1, -VIRTQ_EFORMAT },
+	{ "v3 without its packed fields", false, 0, 0x56, V2, -VIRTQ_EFORMAT },
+	{ "v3 cut to version 1's length", false, 0, 0x56, V1, -VIRTQ_EFORMAT },
+	{ "v3 announcing a chain in flight, no head", false, 20, 1, 0, -VIRTQ_EFORMAT },
+	{ "v3 announcing an unpublished entry, no head", false, 60, 0x40, 0, -VIRTQ_EFORMAT },
+	{ "v3 flags bit 4", false, 8, 0x19, 0, -VIRTQ_EFORMAT },
+	{ "v3 flags bit 31", false, 11, 0x80, 0, -VIRTQ_EFORMAT },
+	{ "v3 of an inactive queue", false, 8, 0x08, 0, -VIRTQ_EFORMAT },
+	{ "v3 of a split queue", false, 28, 0x00, 0, -VIRTQ_EFORMAT },
+	{ "version 4 with v3 bytes", false, 4, 4, 0, -VIRTQ_EVERSION },
+	{ "v3 avail_pos above size", false, 69, 0x01, 0, -VIRTQ_EBADSTATE },
+	{ "v3 used_pos above size", false, 71, 0x01, 0, -VIRTQ_EBADSTATE },
+	{ "v3 used_pos != avail_pos", false, 70, 0x62, 0, -VIRTQ_EBADSTATE },
+	{ "v3 used_wrap != avail_wrap", false, 71, 0x80, 0, -VIRTQ_EBADSTATE },
+	{ "v3 avail_wrap != used_wrap", false, 69, 0x80, 0, -VIRTQ_EBADSTATE },
+	{ "v3 signal_slots above 2 * size", false, 73, 0x02, 0, -VIRTQ_EBADSTATE },
+	{ "v3 signal_slots far above", false, 75, 0x80, 0, -VIRTQ_EBADSTATE },
+	{ "v3 unpop_depth 1", false, 64, 1, 0, -VIRTQ_EBADSTATE },
+	{ "v3 in_flight disagrees", false, 56, 0x42, 0, -VIRTQ_EBADSTATE },
+	{ "v3 size 0", false, 17, 0x00, 0, -VIRTQ_EBADSTATE },
+	{ "v3 max_size 0", false, 13, 0x00, 0, -VIRTQ_EBADSTATE },
+};
+
+static void test_decode_rejects_v3(void **state)
+{
+	(void)state;
+	static unsigned char b[V3 + 2];
+	static struct virtq_state s;
+	for (size_t i = 0; i < sizeof(bad_v3_encodings) / sizeof(bad_v3_encodings[0]); i++) {
+		const struct bad_encoding *be = &bad_v3_encodings[i];
+		memcpy(b, golden_v3_bytes, V3);
+		b[be->offset] = be->value;
+		poison(&s);
+		int r = decode_exact(&s, b, be->len ? be->len : V3);
+		if (r != be->err)
+			fail_msg("%s: decode = %s, expected %s", be->what, virtq_errname(r),
+				 virtq_errname(be->err));
+		expect_zeroed(&s);
+	}
+	/* trailing bytes: one, and one head's worth */
+	memcpy(b, golden_v3_bytes, V3);
+	b[V3] = b[V3 + 1] = 0;
+	poison(&s);
+	assert_err(decode_exact(&s, b, V3 + 1), -VIRTQ_EFORMAT);
+	assert_err(decode_exact(&s, b, V3 + 2), -VIRTQ_EFORMAT);
+	expect_zeroed(&s);
+	/* framed heads: a chain in flight (next_avail one ahead) with its head,
+	 * or an unpublished completion with its head: a packed state holds none */
+	b[20] = 1, b[56] = 0x42;
+	assert_err(decode_exact(&s, b, V3 + 2), -VIRTQ_EBADSTATE);
+	expect_zeroed(&s);
+	memcpy(b, golden_v3_bytes, V3);
+	b[V3] = 0, b[V3 + 1] = 0x80; /* head 0, completed */
+	b[60] = 0x40;		      /* published_used one behind next_used */
+	assert_err(decode_exact(&s, b, V3 + 2), -VIRTQ_EBADSTATE);
+	expect_zeroed(&s);
+}
+
+/* virtq_state_check's packed rules at their edges. */
+static void test_state_check_packed(void **state)
+{
+	(void)state;
+	static struct virtq_state s;
+	memset(&s, 0, sizeof(s));
+	s.max_size = s.size = 8;
+	s.active = true;
+	s.features = RING_PACKED;
+	s.avail_pos = s.used_pos = 7;
+	s.signal_slots = 16;
+	assert_err(virtq_state_check(&s), 0);
+	s.signal_slots = 17;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.signal_slots = 0;
+	s.avail_pos = s.used_pos = 8;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.avail_pos = s.used_pos = 0;
+	s.used_wrap = true;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.avail_wrap = true;
+	assert_err(virtq_state_check(&s), 0);
+	s.used_pos = 1;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.used_pos = 0;
+	s.in_flight = 1, s.next_avail = 1, s.heads[0] = 3; /* a chain in flight */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.features = 0; /* the same as a split queue: fine once the packed fields are 0 */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.avail_wrap = s.used_wrap = false;
+	assert_err(virtq_state_check(&s), 0);
+	s.features = RING_PACKED;
+	s.in_flight = 0, s.next_avail = 0;
+	s.next_used = 1, s.heads[0] = 3 | VIRTQ_STATE_HEAD_USED; /* completed, unpublished */
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.next_used = 0;
+	assert_err(virtq_state_check(&s), 0);
+	/* a split or inactive state has its packed fields 0 */
+	const struct virtq_state packed_ok = s;
+	s.features = 0;
+	s.signal_slots = 1;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s = packed_ok;
+	s.active = false;
+	assert_err(virtq_state_check(&s), 0);
+	s.avail_pos = s.used_pos = 1;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
+	s.avail_pos = s.used_pos = 0;
+	s.used_wrap = true;
+	assert_err(virtq_state_check(&s), -VIRTQ_EBADSTATE);
 }
 
 /* Bytes after an encoding's end are refused, not ignored: version 2 one byte
@@ -1531,7 +1746,7 @@ static void test_decode_newer_longer_version(void **state)
 	static struct virtq_state s;
 	memcpy(b, golden_v1_bytes, V1);
 	memset(b + V1, 0, 8);
-	b[4] = 3;	   /* version 3 */
+	b[4] = 4;	   /* version 4 */
 	b[6] = V1 + 8; /* fixed part 72 */
 	assert_err(decode_exact(&s, b, sizeof(b)), -VIRTQ_EVERSION);
 	b[4] = 1; /* the same bytes as version 1: its length is wrong */
@@ -1619,6 +1834,7 @@ static void test_decode_single_byte_corruptions(void **state)
 	unsigned accepted = 0, refused = 0;
 	corrupt_every_byte(golden_bytes, GOLDEN_LEN, &accepted, &refused);
 	corrupt_every_byte(golden_v1_bytes, V1, &accepted, &refused);
+	corrupt_every_byte(golden_v3_bytes, V3, &accepted, &refused);
 	for (size_t i = 0; i < ROUND_TRIP_STATES; i++) {
 		const struct virtq_state *valid = round_trip_state(i);
 		const size_t len = encoded_len(valid);
@@ -1654,6 +1870,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip_random),
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_decode_rejects),
+		cmocka_unit_test(test_decode_rejects_v3),
+		cmocka_unit_test(test_state_check_packed),
 		cmocka_unit_test(test_decode_rejects_too_many_heads),
 		cmocka_unit_test(test_decode_rejects_trailing_bytes),
 		cmocka_unit_test(test_decode_rejects_reserved_flags),

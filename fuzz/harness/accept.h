@@ -65,6 +65,11 @@ void harness_accept_memory(const struct virtq_mem *map, struct accept_memory *me
 int accept_rings(const struct accept_memory *mem, uint32_t size, uint64_t desc, uint64_t avail,
 		 uint64_t used);
 
+/* The same for the packed layout (virtio 2.8): descriptor ring, driver and
+ * device event suppression structures. */
+int accept_packed_rings(const struct accept_memory *mem, uint32_t size, uint64_t desc,
+			uint64_t driver, uint64_t device);
+
 /* The queue as virtq_activate() finds it (queue.h). */
 struct accept_queue {
 	bool initialized, active;
@@ -77,9 +82,10 @@ struct accept_queue {
 /* The feature contract of queue.h: VERSION_1 (bit 32) required,
  * ACCESS_PLATFORM, RING_PACKED, IN_ORDER (33..35) refused, ACCESS_PLATFORM
  * accepted with a translator (iommu.h): 0 or -VIRTQ_ENOTSUP. RING_PACKED:
- * activation accepts it (the packed layout, fuzzed by fuzz_packed.c), but
- * the scenario guest never negotiates it, and resume and restore refuse it,
- * so for every call the scenarios make it is refused. */
+ * activation and restore accept it (the packed layout, fuzzed by
+ * fuzz_packed.c; accept_restore() takes it out before asking), but the
+ * scenario guest never negotiates it and virtq_resume() refuses it, so for
+ * every call the scenarios make it is refused. */
 int accept_features(uint64_t features, bool translator);
 
 /* Expected virtq_activate(). */

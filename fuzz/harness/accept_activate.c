@@ -85,6 +85,21 @@ int accept_rings(const struct accept_memory *mem, uint32_t size, uint64_t desc, 
 	return 0;
 }
 
+/* The packed layout (queue.h, docs/rules.md): the descriptor ring, 16
+ * bytes a slot, 16-aligned, read and written; the two event suppression
+ * structures, 4 bytes, 4-aligned, the driver's read, the device's read and
+ * written; desc first, then driver, then device. */
+int accept_packed_rings(const struct accept_memory *mem, uint32_t size, uint64_t desc,
+			uint64_t driver, uint64_t device)
+{
+	int r;
+	if ((r = ring(mem, desc, 16u * (uint64_t)size, 16, NO_READS | NO_WRITES)) ||
+	    (r = ring(mem, driver, 4u, 4, NO_READS)) ||
+	    (r = ring(mem, device, 4u, 4, NO_READS | NO_WRITES)))
+		return r;
+	return 0;
+}
+
 uint32_t accept_area_heads(size_t bytes)
 {
 	return bytes < 16u ? 0 : (uint32_t)((bytes - 16u) / 16u > 32768u ? 32768u : (bytes - 16u) / 16u);

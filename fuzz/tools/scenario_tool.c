@@ -243,6 +243,119 @@ static int bound_seeds(const char *dir)
 	return r;
 }
 
+/* s's encoding with `extra` more bytes (zero), then the 16-bit fields at
+ * at[i] set to value[i]: framings and contents one step from a valid one. */
+static int write_edited_state(const char *dir, const char *name, const struct virtq_state *s,
+			      size_t extra, const size_t *at, const uint16_t *value, size_t n)
+{
+	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES + 8];
+	char path[4096];
+	int len = virtq_state_encode(s, bytes, VIRTQ_STATE_MAX_BYTES);
+	if (len < 0 || extra > 8) {
+		fprintf(stderr, "state %s does not encode\n", name);
+		return 1;
+	}
+	memset(bytes + len, 0, extra);
+	const size_t total = (size_t)len + extra;
+	for (size_t i = 0; i < n; i++) {
+		if (at[i] + 2 > total) {
+			fprintf(stderr, "state %s: no field at %zu\n", name, at[i]);
+			return 1;
+		}
+		bytes[at[i]] = (uint8_t)value[i];
+		bytes[at[i] + 1] = (uint8_t)(value[i] >> 8);
+	}
+	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(bytes, 1, total, f) != total || fclose(f)) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
+#define RING_PACKED (UINT64_C(1) << 34)
+
+/* Packed queues (version 3): valid states, then one seed per rule that
+ * refuses a version-3 encoding or a packed state (state.h), each one edit
+ * away from the valid one. Rings where fuzz_state's guest has memory: the
+ * descriptor ring 16 * size bytes, the event structures 4 bytes each. */
+static int packed_seeds(const char *dir)
+{
+	static struct virtq_state s = { .max_size = 256, .size = 256, .active = true,
+					.desc_gpa = 0x4000, .avail_gpa = 0x8000,
+					.used_gpa = 0x8004, .notify_enabled = true,
+					.signalled_valid = true };
+	s.features = VERSION_1 | RING_PACKED | (UINT64_C(1) << 29);
+	s.next_avail = s.next_used = s.published_used = 77;
+	s.avail_pos = s.used_pos = 0x61;
+	s.signal_slots = 5;
+	int r = write_state(dir, "packed_event_idx", &s);
+	struct virtq_state w = s;
+	w.avail_pos = w.used_pos = 255;
+	w.avail_wrap = w.used_wrap = true;
+	w.signal_slots = 512; /* 2 * size: the largest */
+	w.features = VERSION_1 | RING_PACKED | QUEUE_MAX_IS_SIZE | AREA_IS_SIZE;
+	w.notify_enabled = false;
+	r |= write_state(dir, "packed_wrapped_at_limits", &w);
+	w.broken = true;
+	w.features = VERSION_1 | RING_PACKED | QUEUE_MAX_IS_HALF;
+	r |= write_state(dir, "packed_broken_queue_max_below_size", &w);
+	static struct virtq_state one = { .max_size = 1, .size = 1, .active = true,
+					  .features = VERSION_1 | RING_PACKED,
+					  .desc_gpa = 0x3000, .avail_gpa = 0x3010,
+					  .used_gpa = 0x3014, .avail_wrap = true, .used_wrap = true };
+	r |= write_state(dir, "packed_size_one", &one);
+	static const struct virtq_state inactive = { .max_size = 256, .size = 64,
+						     .features = VERSION_1 | RING_PACKED };
+	r |= write_state(dir, "packed_inactive_v1", &inactive);
+	struct virtq_state far = s;
+	far.desc_gpa = (2u << 20) + 0x10000 - 16u * 256 + 16; /* 16 bytes past the region */
+	r |= write_state(dir, "packed_desc_ring_past_region", &far);
+	far = s;
+	far.used_gpa = 0x8006; /* the device event structure 4-aligned */
+	r |= write_state(dir, "packed_device_event_misaligned", &far);
+	far = s;
+	far.features &= ~VERSION_1;
+	r |= write_state(dir, "packed_without_version_1", &far);
+	/* one field each: offsets of state.h's version-3 table */
+	struct edit {
+		const char *name;
+		size_t extra, n, at[2];
+		uint16_t value[2];
+	};
+	static const struct edit edits[] = {
+		{ "v3_avail_pos_at_size", 0, 1, { 68 }, { 256 } },
+		{ "v3_used_pos_apart", 0, 1, { 70 }, { 0x62 } },
+		{ "v3_used_wrap_apart", 0, 1, { 70 }, { 0x8061 } },
+		{ "v3_signal_slots_above", 0, 1, { 72 }, { 513 } },
+		{ "v3_unpop_depth", 0, 1, { 64 }, { 1 } },
+		{ "v3_in_flight_with_head", 2, 2, { 20, 56 }, { 1, 78 } },
+		{ "v3_unpublished_with_head", 2, 2, { 60, 76 }, { 76, 0x8003 } },
+		{ "v3_head_announced_missing", 0, 2, { 20, 56 }, { 1, 78 } },
+		{ "v3_trailing_bytes", 2, 0, { 0 }, { 0 } },
+		{ "v3_fixed_length_68", 0, 1, { 6 }, { 68 } },
+		{ "v3_for_split_queue", 0, 1, { 28 }, { 0 } },
+		{ "v3_for_inactive_queue", 0, 1, { 8 }, { 0x4 } },
+		{ "v3_reserved_flag", 0, 1, { 8 }, { 0x15 } },
+		{ "version_4", 0, 1, { 4 }, { 4 } },
+	};
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++)
+		r |= write_edited_state(dir, edits[i].name, &s, edits[i].extra, edits[i].at,
+					edits[i].value, edits[i].n);
+	/* versions 1 and 2 of an active packed queue: the bytes a split state
+	 * has, with RING_PACKED set (no virtq wrote them: refused) */
+	static struct virtq_state split = { .max_size = 256, .size = 256, .active = true,
+					    .features = VERSION_1, .desc_gpa = 0,
+					    .avail_gpa = 0x1000, .used_gpa = 0x2000 };
+	static const size_t features_hi = 28;
+	static const uint16_t packed_bit = 0x0005; /* VERSION_1 | RING_PACKED >> 32 */
+	r |= write_edited_state(dir, "v1_of_packed_queue", &split, 0, &features_hi, &packed_bit, 1);
+	split.next_avail = 1, split.in_flight = 1, split.heads[0] = 9;
+	r |= write_edited_state(dir, "v2_of_packed_queue", &split, 0, &features_hi, &packed_bit, 1);
+	return r;
+}
+
 /* Representative saved states, through the encoder: fuzz_state's seeds.
  * The rings sit where the mock guest of fuzz_state has memory. */
 static int state_seeds(const char *dir)
@@ -289,7 +402,7 @@ static int state_seeds(const char *dir)
 	far.broken = false;
 	far.used_gpa = (2u << 20) + 0xfff8; /* the used ring runs off the second region */
 	r |= write_state(dir, "ring_off_memory", &far);
-	return r | bound_seeds(dir);
+	return r | bound_seeds(dir) | packed_seeds(dir);
 }
 
 int main(int argc, char **argv)

@@ -46,17 +46,23 @@ static uint64_t get64(const unsigned char *p);
 static uint64_t announced_heads(const unsigned char *b);
 
 /*@ requires len >= 8;
+    requires fixed == 68 || fixed == 76;
     requires \valid_read(b + (0 .. len - 1));
     assigns \nothing;
-    ensures \result == 0 ==> len == 68 + 2 * heads_announced(b); */
-static int check_v2_length(const unsigned char *b, size_t len);
+    ensures \result == 0 ==> len == fixed + 2 * heads_announced(b); */
+static int check_heads_length(const unsigned char *b, size_t len, uint16_t fixed);
+
+/*@ assigns \nothing;
+    ensures \result <==> (active && ((features >> 34) & 1) != 0); */
+static bool packed_active(bool active, uint64_t features);
 
 /*@ requires \valid_read(b + (0 .. len - 1));
     requires \initialized(b + (0 .. len - 1));
     assigns \nothing;
-    ensures \result < 0 || \result == 1 || \result == 2;
+    ensures \result < 0 || \result == 1 || \result == 2 || \result == 3;
     ensures \result == 1 ==> len == 64;
-    ensures \result == 2 ==> len == 68 + 2 * heads_announced(b); */
+    ensures \result == 2 ==> len == 68 + 2 * heads_announced(b);
+    ensures \result == 3 ==> len == 76 + 2 * heads_announced(b); */
 static int check_framing(const unsigned char *b, size_t len);
 
 /*@ requires \valid_read(b + (0 .. 63));
@@ -65,11 +71,12 @@ static int check_framing(const unsigned char *b, size_t len);
     assigns *s; */
 static void decode_fixed(const unsigned char *b, struct virtq_state *s);
 
-/*@ requires version == 1 || version == 2;
+/*@ requires version == 1 || version == 2 || version == 3;
     requires version == 1 ==> \valid_read(b + (0 .. 63));
     requires version == 2 ==> \valid_read(b + (0 .. 67 + 2 * heads_announced(b)));
+    requires version == 3 ==> \valid_read(b + (0 .. 75 + 2 * heads_announced(b)));
     requires \valid(s);
-    requires \separated(s, b + (0 .. 67 + 2 * heads_announced(b)));
+    requires \separated(s, b + (0 .. 75 + 2 * heads_announced(b)));
     assigns *s; */
 static int decode_fields(const unsigned char *b, int version, struct virtq_state *s);
 
