@@ -22,6 +22,19 @@ void fixture_stop(struct fixture *f)
 	virtq_mock_destroy(&f->m);
 }
 
+struct fixture *fixture_new_packed(uint32_t size, uint64_t extra)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	fixture_config(&f->cfg);
+	f->cfg.queue_size = size;
+	f->cfg.features |= VIRTQ_FEATURE(VIRTQ_F_RING_PACKED) | extra;
+	fixture_start(f);
+	assert_true(virtq_mock_is_packed(&f->m));
+	assert_err(virtq_mock_snapshot(&f->m), 0);
+	return f;
+}
+
 int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));

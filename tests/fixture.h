@@ -46,6 +46,10 @@ void fixture_config(struct virtq_mock_config *cfg);
 void fixture_start(struct fixture *f);
 void fixture_stop(struct fixture *f);
 
+/* A heap fixture with fixture_config() in the packed layout: queue size
+ * `size`, the features `extra` besides, started and snapshotted. */
+struct fixture *fixture_new_packed(uint32_t size, uint64_t extra);
+
 /* cmocka setup/teardown: heap fixture with fixture_config(), started. */
 int fixture_setup(void **state);
 int fixture_teardown(void **state);

@@ -14,18 +14,6 @@
 
 #define F(bit) VIRTQ_FEATURE(VIRTQ_F_##bit)
 
-static struct fixture *packed_guest(uint32_t size, uint64_t extra)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	fixture_config(&f->cfg);
-	f->cfg.queue_size = size;
-	f->cfg.features |= F(RING_PACKED) | extra;
-	fixture_start(f);
-	assert_true(virtq_mock_is_packed(&f->m));
-	assert_err(virtq_mock_snapshot(&f->m), 0);
-	return f;
-}
 
 static void done(struct fixture *f)
 {
@@ -48,7 +36,7 @@ static void expect_used(struct fixture *f, uint32_t id, uint32_t len)
 static void test_single(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, 0);
+	struct fixture *f = fixture_new_packed(8, 0);
 	int id = fixture_post(f, 16, 32, 0);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_int_equal(f->c.id, id);
@@ -78,7 +66,7 @@ static void test_single(void **state)
 static void test_multi_out_of_order(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, 0);
+	struct fixture *f = fixture_new_packed(8, 0);
 	struct virtq_mock_buf bufs[3];
 	int ids[3];
 	struct virtq_seg segs[3][8];
@@ -110,7 +98,7 @@ static void test_multi_out_of_order(void **state)
 static void test_indirect(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, 0);
+	struct fixture *f = fixture_new_packed(8, 0);
 	int id = fixture_post(f, 24, 40, VIRTQ_MOCK_INDIRECT);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_int_equal(f->c.id, id);
@@ -128,7 +116,7 @@ static void test_indirect(void **state)
 static void test_wrap_around(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, 0);
+	struct fixture *f = fixture_new_packed(8, 0);
 	uint32_t rng = 12345, posted = 0, completed = 0;
 	int held[3];
 	uint32_t nheld = 0;
@@ -176,7 +164,7 @@ static void test_wrap_around(void **state)
 static void test_batched_completion(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, 0);
+	struct fixture *f = fixture_new_packed(8, 0);
 	struct virtq_used_elem elems[4];
 	for (uint32_t i = 0; i < 4; i++)
 		fixture_post(f, 8, 8, 0);
@@ -208,7 +196,7 @@ static void test_batched_completion(void **state)
 static void test_unpop_discard_enospc(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(4, 0);
+	struct fixture *f = fixture_new_packed(4, 0);
 	struct virtq_seg one[1];
 	struct virtq_chain small;
 	virtq_chain_init(&small, one, 1);
@@ -246,7 +234,7 @@ static void test_unpop_discard_enospc(void **state)
 static void test_notify_flags(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, 0);
+	struct fixture *f = fixture_new_packed(8, 0);
 	uint16_t off_wrap = 1, flags = 1;
 	assert_err(virtq_mock_packed_device_event(&f->m, &off_wrap, &flags), 0);
 	assert_int_equal(flags, VIRTQ_RING_EVENT_FLAGS_ENABLE);
@@ -281,7 +269,7 @@ static void test_notify_flags(void **state)
 static void test_notify_event_idx(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(8, F(EVENT_IDX));
+	struct fixture *f = fixture_new_packed(8, F(EVENT_IDX));
 	uint16_t off_wrap = 0, flags = 0;
 	assert_err(virtq_mock_packed_device_event(&f->m, &off_wrap, &flags), 0);
 	assert_int_equal(flags, VIRTQ_RING_EVENT_FLAGS_DESC);
@@ -336,7 +324,7 @@ static void test_same_chains_as_split(void **state)
 	struct fixture *s = calloc(1, sizeof(*s));
 	fixture_config(&s->cfg);
 	fixture_start(s);
-	struct fixture *p = packed_guest(8, 0);
+	struct fixture *p = fixture_new_packed(8, 0);
 	for (uint32_t round = 0; round < 40; round++) {
 		const uint32_t n = 1 + round % 4;
 		const unsigned flags = round % 3 == 0 ? VIRTQ_MOCK_INDIRECT : 0;
@@ -376,7 +364,7 @@ static void test_same_chains_as_split(void **state)
 static struct fixture *logged_guest(struct virtq_log *log)
 {
 	static unsigned char bitmap[64];
-	struct fixture *f = packed_guest(8, F(EVENT_IDX));
+	struct fixture *f = fixture_new_packed(8, F(EVENT_IDX));
 	memset(bitmap, 0, sizeof(bitmap));
 	assert_err(virtq_log_init(log, &f->m.mem, bitmap, sizeof(bitmap)), 0);
 	return f;
@@ -471,7 +459,7 @@ static void test_activation_rules(void **state)
 static void test_resume_packed(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(4, 0);
+	struct fixture *f = fixture_new_packed(4, 0);
 	for (int i = 0; i < 3; i++) { /* 6 slots: into the second lap */
 		int id = fixture_post(f, 8, 8, 0);
 		assert_err(virtq_pop(&f->q, &f->c), 1);
@@ -517,7 +505,7 @@ static void test_resume_packed(void **state)
 static void test_scribbled_slot_count(void **state)
 {
 	(void)state;
-	struct fixture *f = packed_guest(4, 0);
+	struct fixture *f = fixture_new_packed(4, 0);
 	int id = fixture_post(f, 8, 8, 0);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	const uint16_t huge = 0xfffd; /* slot count field of desc[id] */

@@ -17,18 +17,6 @@
 
 #define F(bit) VIRTQ_FEATURE(VIRTQ_F_##bit)
 
-static struct fixture *packed_guest(uint32_t size, uint64_t extra)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	fixture_config(&f->cfg);
-	f->cfg.queue_size = size;
-	f->cfg.features |= F(RING_PACKED) | extra;
-	fixture_start(f);
-	assert_true(virtq_mock_is_packed(&f->m));
-	assert_err(virtq_mock_snapshot(&f->m), 0);
-	return f;
-}
 
 static void done(struct fixture *f)
 {
@@ -224,8 +212,8 @@ static const struct continuation continuations[] = {
 static void test_restore_continues(void **state)
 {
 	const struct continuation *c = *state;
-	struct fixture *a = packed_guest(c->size, c->features | F(INDIRECT_DESC));
-	struct fixture *b = packed_guest(c->size, c->features | F(INDIRECT_DESC));
+	struct fixture *a = fixture_new_packed(c->size, c->features | F(INDIRECT_DESC));
+	struct fixture *b = fixture_new_packed(c->size, c->features | F(INDIRECT_DESC));
 	struct trace *ta = calloc(1, sizeof(*ta)), *tb = calloc(1, sizeof(*tb));
 	assert_non_null(ta);
 	assert_non_null(tb);
@@ -265,7 +253,7 @@ static void test_save_refuses_chains_held(void **state)
 {
 	(void)state;
 	static struct virtq_state s, untouched;
-	struct fixture *f = packed_guest(8, F(EVENT_IDX));
+	struct fixture *f = fixture_new_packed(8, F(EVENT_IDX));
 	int a = fixture_post(f, 8, 0, 0), b = fixture_post(f, 8, 8, 0);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
@@ -297,7 +285,7 @@ static void test_save_refuses_scribbled_slots(void **state)
 {
 	(void)state;
 	static struct virtq_state s;
-	struct fixture *f = packed_guest(4, 0);
+	struct fixture *f = fixture_new_packed(4, 0);
 	int a = fixture_post(f, 8, 8, 0), b = fixture_post(f, 8, 8, 0); /* 2 slots each */
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
@@ -309,7 +297,7 @@ static void test_save_refuses_scribbled_slots(void **state)
 	assert_err(virtq_publish_used(&f->q), 1);
 	assert_err(virtq_save(&f->q, &s), -VIRTQ_ENOTSUP); /* 4 - 6 slots held */
 	done(f);
-	f = packed_guest(4, 0);
+	f = fixture_new_packed(4, 0);
 	a = fixture_post(f, 8, 8, 0), b = fixture_post(f, 8, 8, 0);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
@@ -331,7 +319,7 @@ static void test_broken_restores_broken(void **state)
 {
 	(void)state;
 	static struct virtq_state s;
-	struct fixture *f = packed_guest(8, 0);
+	struct fixture *f = fixture_new_packed(8, 0);
 	/* an available descriptor with an id outside the queue: EBADIDX */
 	assert_err(virtq_mock_packed_set_desc(&f->m, 0, 0x10000, 8, 9,
 					      virtq_mock_packed_avail_bits(true)),
@@ -363,7 +351,7 @@ static void test_restore_rejects_packed(void **state)
 {
 	(void)state;
 	static struct virtq_state good, s;
-	struct fixture *f = packed_guest(8, F(EVENT_IDX));
+	struct fixture *f = fixture_new_packed(8, F(EVENT_IDX));
 	fixture_post(f, 8, 0, 0);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_err(virtq_add_used(&f->q, (uint16_t)f->c.id, 0), 0);

@@ -170,9 +170,11 @@ static int write_spoiled_state(const char *dir, const char *name, const struct v
 	return 0;
 }
 
-/* s's encoding and then `extra` zero bytes: framing that must be refused. */
-static int write_trailing_state(const char *dir, const char *name, const struct virtq_state *s,
-				size_t extra)
+/* s's encoding with `extra` more bytes (zero), then the 16-bit fields at
+ * at[i] set to value[i]: framings and contents one step from a valid one
+ * (n 0: only trailing bytes, a framing that must be refused). */
+static int write_edited_state(const char *dir, const char *name, const struct virtq_state *s,
+			      size_t extra, const size_t *at, const uint16_t *value, size_t n)
 {
 	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES + 8];
 	char path[4096];
@@ -182,9 +184,18 @@ static int write_trailing_state(const char *dir, const char *name, const struct 
 		return 1;
 	}
 	memset(bytes + len, 0, extra);
+	const size_t total = (size_t)len + extra;
+	for (size_t i = 0; i < n; i++) {
+		if (at[i] + 2 > total) {
+			fprintf(stderr, "state %s: no field at %zu\n", name, at[i]);
+			return 1;
+		}
+		bytes[at[i]] = (uint8_t)value[i];
+		bytes[at[i] + 1] = (uint8_t)(value[i] >> 8);
+	}
 	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(bytes, 1, (size_t)len + extra, f) != (size_t)len + extra || fclose(f)) {
+	if (!f || fwrite(bytes, 1, total, f) != total || fclose(f)) {
 		perror(path);
 		return 1;
 	}
@@ -227,7 +238,7 @@ static int bound_seeds(const char *dir)
 	behind.heads[0] = 15, behind.heads[1] = 3 | VIRTQ_STATE_HEAD_USED, behind.heads[2] = 0;
 	behind.unpop_depth = 1;
 	r |= write_spoiled_state(dir, "unpop_depth_behind_completion", &behind, 64, 2);
-	r |= write_trailing_state(dir, "trailing_bytes", &s, 2);
+	r |= write_edited_state(dir, "trailing_bytes", &s, 2, NULL, NULL, 0);
 	/* The used ring (6 + 8 * 16 bytes, avail_event included) as close to
 	 * the end of the 64 KiB region at 2 MiB as its 4-alignment allows: 2
 	 * bytes before it; 4 bytes higher it runs 2 bytes past (refused). */
@@ -241,37 +252,6 @@ static int bound_seeds(const char *dir)
 	s.next_avail = 10, s.next_used = 8, s.published_used = 7;
 	r |= write_state(dir, "used_idx_stale", &s);
 	return r;
-}
-
-/* s's encoding with `extra` more bytes (zero), then the 16-bit fields at
- * at[i] set to value[i]: framings and contents one step from a valid one. */
-static int write_edited_state(const char *dir, const char *name, const struct virtq_state *s,
-			      size_t extra, const size_t *at, const uint16_t *value, size_t n)
-{
-	static uint8_t bytes[VIRTQ_STATE_MAX_BYTES + 8];
-	char path[4096];
-	int len = virtq_state_encode(s, bytes, VIRTQ_STATE_MAX_BYTES);
-	if (len < 0 || extra > 8) {
-		fprintf(stderr, "state %s does not encode\n", name);
-		return 1;
-	}
-	memset(bytes + len, 0, extra);
-	const size_t total = (size_t)len + extra;
-	for (size_t i = 0; i < n; i++) {
-		if (at[i] + 2 > total) {
-			fprintf(stderr, "state %s: no field at %zu\n", name, at[i]);
-			return 1;
-		}
-		bytes[at[i]] = (uint8_t)value[i];
-		bytes[at[i] + 1] = (uint8_t)(value[i] >> 8);
-	}
-	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(bytes, 1, total, f) != total || fclose(f)) {
-		perror(path);
-		return 1;
-	}
-	return 0;
 }
 
 #define RING_PACKED (UINT64_C(1) << 34)
