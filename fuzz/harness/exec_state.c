@@ -82,7 +82,8 @@ static void restore_into_fresh_queue(struct harness *h, const struct virtq_state
  * up to 65535 publishes since the last decision (all a state can say) --
  * through a saved state with every index moved, so it costs one restore
  * and crosses the 16-bit index wrap. Only on an active, drained queue with
- * nothing posted (else the ring slots would move under the chains). The
+ * nothing posted (else the ring slots would move under the chains) whose
+ * rings translate. The
  * publishes that follow cross the 16-bit notification window for real.
  */
 static void advance(struct harness *h)
@@ -93,6 +94,10 @@ static void advance(struct harness *h)
 	struct virtq_mock *g = h->guest;
 	if (!md->active || md->broken || model_in_flight(md) || md->next_used != md->published ||
 	    g->avail_idx != md->next_avail)
+		return;
+	/* the restore translates the rings afresh: not after an IOMMU unmap
+	 * took them away (that restore's refusal is save_restore's to check) */
+	if (md->iommu && model_rings_check(md))
 		return;
 	if (md->signalled_valid && md->published_since_signal + delta > 65535)
 		delta = (uint16_t)(65535 - md->published_since_signal);
