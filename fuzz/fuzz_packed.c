@@ -31,9 +31,9 @@
  *              given to virtq_resume_packed() on a fresh struct virtq: 0
  *              the queue's own (GET_VRING_BASE), 1 its avail position, 2
  *              its used position set to the size, 3 its avail wrap bit
- *              flipped, 4 the area's desc_num wrong, 5 an area never used
- *              (version 0; when the model holds nothing); then the own
- *              base again when that was refused;
+ *              flipped (a stale base), 4 the journal's desc_num wrong, 5 a
+ *              journal never used (version 0); then the own base again
+ *              when that was refused;
  *              with config bit 7, migrate instead: byte (v % 5): save,
  *              encode, decode and virtq_restore() onto a fresh struct
  *              virtq (first, for v 1..4, a state spoiled by one packed rule:
@@ -65,8 +65,9 @@
  *     structure by absolute slot positions (predict_notify), enable_notify
  *     as the descriptor at the model's position says, the device event
  *     structure as EVENT_IDX says;
- *   - completions of chains not held are refused; virtq_resume() and
- *     resubmit are not supported (-VIRTQ_ENOTSUP);
+ *   - completions of chains not held are refused; virtq_resume() is not
+ *     supported (-VIRTQ_ENOTSUP); every chain popped resubmits at once as
+ *     the same chain, from the journal's copies;
  *   - migrate: virtq_save() succeeds exactly when the model holds nothing
  *     (else -VIRTQ_ENOTSUP, and the queue goes on), with the model's
  *     positions and wrap counters; the state encodes as version 3 (76
@@ -75,12 +76,16 @@
  *     against the same model, which is not told anything (notification
  *     state, unpop stack, driver's view all carry on); the split twin
  *     migrates too (virtq_save / virtq_restore, chains in flight allowed);
- *   - reconnect: virtq_resume_packed() at the queue's own base succeeds
- *     exactly when the model holds nothing (no chain in flight, none
- *     completed unpublished), and the queue goes on where it was (the
- *     split twin resumes with virtq_resume(), and both still agree); a
- *     position outside the ring is -VIRTQ_EBADSTATE, a wrap bit that
- *     disagrees -VIRTQ_ENOTSUP; a queue that cannot resume ends the run;
+ *   - reconnect: virtq_resume_packed() succeeds from the descriptor
+ *     journal whatever the model holds and whatever base inside the ring
+ *     it is given: it then holds the model's chains in flight and those
+ *     completed unpublished (their used descriptors never became visible),
+ *     in pop order, each resubmitted as popped (an indirect one's table
+ *     read again), at the model's avail position and the published used
+ *     position; the queue goes on (the split twin resumes with
+ *     virtq_resume(), and both still agree); a position outside the ring
+ *     or a corrupt journal is -VIRTQ_EBADSTATE; a journal never used
+ *     resumes only when the model holds nothing (-VIRTQ_ENOTSUP);
  *   - pop_many gives the chains and the code of as many pops; discard the
  *     pop's code and id, and completes the chain with length 0;
  *   - with the log: the device logs its writes (virtq_chain_log_written),
@@ -177,6 +182,7 @@ struct run {
 	struct held published[4096]; /* completion order, for get_used */
 	uint32_t nadded, npub_head, npub_tail;
 	uint32_t added_len[4096];
+	uint64_t popped_at[MAX_SIZE], pops;  /* pop order */
 };
 
 static struct virtq_mock packed_mock, split_mock;
@@ -223,6 +229,7 @@ static struct ref_desc read_desc(struct virtq_mock *m, uint64_t gpa)
 /* ---- the reference walk -------------------------------------------------- */
 
 struct prediction {
+	struct ref_desc first; /* the chain's first ring descriptor */
 	uint64_t gpa[MAX_SEGS + 1];
 	uint32_t len[MAX_SEGS + 1];
 	uint32_t nseg, nread, ndesc, slots;
@@ -230,6 +237,9 @@ struct prediction {
 	uint16_t id;
 	bool writing;
 };
+
+/* Each held chain as popped (written by every pop before it is read). */
+static struct prediction popped[MAX_SIZE];
 
 /* One buffer: readable before writable, total <= 2^32 - 1, no wrap, inside
  * [0, MEM_END), one segment per region. */
@@ -306,6 +316,7 @@ static int predict_pop(const struct model *md, uint32_t cap, struct prediction *
 {
 	memset(p, 0, sizeof(*p));
 	struct ref_desc d = read_desc(&packed_mock, slot_gpa(md->pos));
+	p->first = d;
 	if (!ref_available(d.flags, md->wrap))
 		return 0;
 	if (md->in_flight >= md->size || md->owned >= md->size)
@@ -454,6 +465,8 @@ static void pop_succeeded(const struct virtq_chain *c, const struct prediction *
 	if (md->depth < sizeof(md->stack) / sizeof(md->stack[0]))
 		md->stack[md->depth++] = c->id;
 	R.held[R.nheld++] = (struct held){ c->id, sid };
+	popped[c->id] = *pr;
+	R.popped_at[c->id] = R.pops++;
 }
 
 /* The device's ring positions and chains in flight: the model's. */
@@ -492,11 +505,15 @@ static void check_popped(int r, int want, struct virtq_chain *pc, struct virtq_c
 		return;
 	check_segments(&packed_mock, pc);
 	check_prediction(pc, pr);
+	/* the journal's copies give the same chain (a batch's chains before a
+	 * fatal error: the queue broke) */
+	static struct virtq_seg again_segs[MAX_SEGS];
 	struct virtq_chain again;
-	virtq_chain_init(&again, NULL, 0);
-	/* packed: not yet (a batch's chains before a fatal error: the queue broke) */
-	ORACLE(virtq_resubmit(&pq, pc->id, &again) ==
-	       (virtq_is_broken(&pq) ? -VIRTQ_EBROKEN : -VIRTQ_ENOTSUP));
+	virtq_chain_init(&again, again_segs, MAX_SEGS);
+	const int ra = virtq_resubmit(&pq, pc->id, &again);
+	ORACLE(ra == (virtq_is_broken(&pq) ? -VIRTQ_EBROKEN : 1));
+	if (ra == 1)
+		check_prediction(&again, pr);
 	pop_succeeded(pc, pr, sc->id);
 	if (batch)
 		return;
@@ -783,16 +800,16 @@ static int resume_fresh(uint32_t base)
 	return virtq_resume_packed(&pq, base);
 }
 
-/* Field offsets of vhost-user's in-flight area header (include/virtq/inflight.h). */
-#define INFLIGHT_VERSION 8u
-#define INFLIGHT_DESC_NUM 10u
+/* Field offsets of the descriptor journal's header (include/virtq/inflight.h). */
+#define JOURNAL_VERSION 8u
+#define JOURNAL_DESC_NUM 10u
 
-/* resume_fresh() with the area's 16-bit header field at `at` set to v: a
- * corrupt area, or (version 0) one never used. The field is put back
+/* resume_fresh() with the journal's 16-bit header field at `at` set to v: a
+ * corrupt journal, or (version 0) one never used. The field is put back
  * after a refusal; the library rewrites the header when it starts afresh. */
-static int resume_with_area(uint32_t base, unsigned at, uint16_t v)
+static int resume_with_journal(uint32_t base, unsigned at, uint16_t v)
 {
-	unsigned char *field = (unsigned char *)packed_mock.inflight + at;
+	unsigned char *field = (unsigned char *)packed_mock.journal + at;
 	uint16_t old;
 	memcpy(&old, field, sizeof(old));
 	memcpy(field, &v, sizeof(v));
@@ -802,6 +819,81 @@ static int resume_with_area(uint32_t base, unsigned at, uint16_t v)
 	return r;
 }
 
+/* After a resume from the journal: the chains completed and not published
+ * are held again (their used descriptors never became visible), the used
+ * position is the published one. */
+static void model_resumed(void)
+{
+	struct model *md = &R.md;
+	for (uint32_t i = R.npub_tail; i < R.nadded; i++) {
+		const struct held h = R.published[i];
+		md->state[h.pid] = IN_FLIGHT;
+		md->in_flight++;
+		md->owned += md->slots[h.pid];
+		R.held[R.nheld++] = h;
+	}
+	R.nadded = R.npub_tail;
+	md->used_pending = md->used_published;
+	md->depth = 0; /* nothing to unpop across a restart */
+	md->notify_enabled = true;
+	md->known = false;
+}
+
+/* What resubmitting a chain held must give: the chain as popped, its ring
+ * descriptors being the journal's copies; an indirect one's table is read
+ * again from guest memory, which the driver may have changed. */
+static int predict_resubmit(uint16_t id, struct prediction *p)
+{
+	const struct ref_desc first = popped[id].first;
+	if (!(first.flags & VIRTQ_DESC_F_INDIRECT)) {
+		*p = popped[id];
+		return 1;
+	}
+	memset(p, 0, sizeof(*p));
+	p->ndesc = p->slots = 1;
+	int r = ref_table(p, &R.md, first);
+	if (r)
+		return r;
+	p->id = id;
+	if (!p->writing)
+		p->nread = p->nseg;
+	return p->nseg > MAX_SEGS ? -VIRTQ_ENOSPC : 1;
+}
+
+/* The resumed queue holds the model's chains, in pop order, and gives each
+ * back as predicted. */
+static void check_resubmitted(void)
+{
+	static struct virtq_seg segs[MAX_SEGS];
+	uint16_t heads[MAX_SIZE];
+	const int n = virtq_in_flight_list(&pq, heads, MAX_SIZE);
+	ORACLE(n == (int)R.md.in_flight);
+	for (int i = 0; i < n; i++) {
+		struct virtq_chain c;
+		struct prediction want;
+		ORACLE(R.md.state[heads[i]] == IN_FLIGHT);
+		ORACLE(i == 0 || R.popped_at[heads[i - 1]] < R.popped_at[heads[i]]);
+		virtq_chain_init(&c, segs, MAX_SEGS);
+		const int expect = predict_resubmit(heads[i], &want);
+		const int r = virtq_resubmit(&pq, heads[i], &c);
+		ORACLE(r == expect);
+		if (r == 1) {
+			check_segments(&packed_mock, &c);
+			check_prediction(&c, &want);
+		} else if (r != -VIRTQ_ENOSPC) {
+			ORACLE(virtq_is_broken(&pq));
+			R.md.broken = true;
+			return;
+		}
+	}
+}
+
+/*
+ * The back-end restarts with the base a front-end sends. The journal says
+ * where the ring is and what is held, so any base inside the ring resumes;
+ * a journal never used (version 0) leaves it to the base and the in-flight
+ * area, which can resume only a queue that holds nothing.
+ */
 static void op_reconnect(struct input *in)
 {
 	struct model *md = &R.md;
@@ -812,30 +904,27 @@ static void op_reconnect(struct input *in)
 	switch (how) {
 	case 1: r = resume_fresh((base & ~0x7fffu) | md->size); ORACLE(r == -VIRTQ_EBADSTATE); break;
 	case 2: r = resume_fresh((base & ~0x7fff0000u) | md->size << 16); ORACLE(r == -VIRTQ_EBADSTATE); break;
-	case 3: r = resume_fresh(base ^ VIRTQ_RING_EVENT_WRAP); ORACLE(r == -VIRTQ_ENOTSUP); break;
-	case 4: r = resume_with_area(base, INFLIGHT_DESC_NUM, (uint16_t)(md->size + 1));
+	case 3: r = resume_fresh(base ^ VIRTQ_RING_EVENT_WRAP); ORACLE(r == 0); break; /* stale */
+	case 4: r = resume_with_journal(base, JOURNAL_DESC_NUM, (uint16_t)(md->size + 1));
 		ORACLE(r == -VIRTQ_EBADSTATE); break;
-	case 5: r = idle ? resume_with_area(base, INFLIGHT_VERSION, 0) : 1; break;
+	case 5: r = resume_with_journal(base, JOURNAL_VERSION, 0);
+		ORACLE(r == (idle ? 0 : -VIRTQ_ENOTSUP)); break;
 	default: r = 1; break;
 	}
 	if (r != 0)
 		r = resume_fresh(base);
-	ORACLE(r == (idle ? 0 : -VIRTQ_ENOTSUP));
-	if (r) {
-		md->broken = true; /* ends the run: the device would reset */
-		return;
-	}
+	ORACLE(r == 0);
+	model_resumed();
+	if (trace)
+		fprintf(stderr, "reconnect %u: %u chains held\n", how, virtq_in_flight(&pq));
 	if (!R.diverged) { /* the split twin restarts too, at its own position */
 		const uint16_t next = virtq_next_avail(&sq);
 		memset(&sq, 0x5a, sizeof(sq));
 		ORACLE(virtq_mock_resume(&split_mock, &sq, next) == 0);
 	}
-	md->depth = 0; /* nothing to unpop across a restart */
-	md->notify_enabled = true;
-	md->known = false;
-	ORACLE(virtq_next_avail(&pq) == (base & 0xffffu));
-	ORACLE(virtq_next_used(&pq) == base >> 16);
+	check_positions();
 	check_device_event();
+	check_resubmitted();
 }
 
 /* The VMM migrates the queue: a fresh struct virtq on the same guest memory

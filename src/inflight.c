@@ -8,6 +8,7 @@
  * it was for whoever looks at it next.
  */
 #include "inflight.h"
+#include "journal.h"
 #include "packed.h"
 #include "ring_access.h"
 #include "virtq/state.h"
@@ -335,6 +336,8 @@ int virtq_resume_packed(struct virtq *q, uint32_t vring_base)
 	const uint16_t avail_pos = avail & pos_mask, used_pos = used & pos_mask;
 	if (avail_pos >= queue_size(q) || used_pos >= queue_size(q))
 		return -VIRTQ_EBADSTATE;
+	if (q->journal && inflight_get16((unsigned char *)q->journal + JOURNAL_VERSION) != 0)
+		return virtq_journal_resume(q, &rings); /* the journal knows better */
 	r = packed_resume_check(q);
 	if (r)
 		return r;
@@ -346,6 +349,7 @@ int virtq_resume_packed(struct virtq *q, uint32_t vring_base)
 	if (queue_has(q, VIRTQ_F_EVENT_IDX))
 		virtq_packed_event_follow(q);
 	virtq_inflight_start(q, 0);
+	virtq_journal_start(q);
 	q->pop_counter = 0;
 	q->last_popped = 0;
 	return 0;

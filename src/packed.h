@@ -14,6 +14,9 @@
 int virtq_packed_pop(struct virtq *q, struct virtq_chain *c);
 int virtq_packed_pop_many(struct virtq *q, struct virtq_chain *chains, uint32_t max);
 int virtq_packed_discard(struct virtq *q, struct virtq_chain *c);
+/* virtq_resubmit() after its entry checks: from the journal's copies
+ * (-VIRTQ_ENOTSUP without a journal). */
+int virtq_packed_resubmit(struct virtq *q, uint16_t id, struct virtq_chain *c);
 /* Undoes the ring side of the pop of head, the newest chain in flight
  * (virtq_unpop() checked it and undoes the in-flight side). */
 void virtq_packed_rewind(struct virtq *q, uint16_t head);

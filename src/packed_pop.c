@@ -22,6 +22,7 @@
 #include "chain_build.h"
 #include "checked.h"
 #include "inflight.h"
+#include "journal.h"
 #include "packed.h"
 #include "packed_layout.h"
 #include "ring_access.h"
@@ -82,6 +83,7 @@ static int walk_table(struct virtq *q, struct chain_builder *b, const struct pac
 struct packed_walk {
 	uint16_t id;    /* buffer id */
 	uint32_t slots; /* ring descriptors the chain takes */
+	struct journal_cursor copies; /* where the ring descriptors were copied */
 };
 
 /*
@@ -98,6 +100,8 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc
 	int r;
 	chain_builder_start(&b, c);
 	w->slots = 1;
+	journal_cursor_start(q, &w->copies);
+	journal_copy(q, &w->copies, &d);
 	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 		r = walk_table(q, &b, &d, &read);
 	} else {
@@ -111,6 +115,7 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc
 			d = ring_read_packed_desc(ring_at(q->desc, packed_desc_off(pos)), false);
 			w->slots++;
 			read++;
+			journal_copy(q, &w->copies, &d);
 			if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 				r = -VIRTQ_EBADDESC; /* indirect inside a chain */
 				break;
@@ -143,6 +148,7 @@ static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
  * past it (the wrap counter flips at the ring's end, 2.8.1). */
 static void consume(struct virtq *q, const struct packed_walk *w)
 {
+	journal_popped(q, &w->copies, w->id, w->slots, q->pop_counter);
 	inflight_popped(q, w->id, w->slots);
 	inflight_set_ring_slots(q, w->id, (uint16_t)w->slots);
 	q->avail_pos = packed_step(q, q->avail_pos, w->slots, &q->avail_wrap);
@@ -156,7 +162,7 @@ static void consume(struct virtq *q, const struct packed_walk *w)
  * well-formed chain whatever c can hold. Returns 1, 0 (empty) or an error. */
 static int pop_one(struct virtq *q, struct virtq_chain *c, bool count_only)
 {
-	struct packed_walk w = { 0, 0 };
+	struct packed_walk w = { 0, 0, { 0, 0 } };
 	/* 2.8.21: acquire on the first descriptor's flags pairs with the
 	 * driver's release of them, so the chain read after is the published one. */
 	struct packed_desc first =
@@ -208,6 +214,57 @@ int virtq_packed_discard(struct virtq *q, struct virtq_chain *c)
 		return r;
 	r = virtq_packed_add_used(q, count_only.id, 0); /* just popped: in flight */
 	return r ? r : 1;
+}
+
+/*
+ * The chain of held buffer id again, from the journal's copies of its ring
+ * descriptors (its slots may hold used descriptors by now): the same rules
+ * as walk_chain() on what the ring held, NEXT on every copy but the last.
+ */
+static int walk_copies(struct virtq *q, struct virtq_chain *c, uint16_t id)
+{
+	struct chain_builder b;
+	uint32_t num, read = 1;
+	uint16_t entry = journal_chain(q, id, &num);
+	struct packed_desc d = journal_desc(q, entry);
+	int r;
+	chain_builder_start(&b, c);
+	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+		r = num == 1 ? walk_table(q, &b, &d, &read) : -VIRTQ_EBADDESC;
+	} else {
+		for (uint32_t k = 1; !(r = add_buffer(q, &b, &d)) && k < num; k++) {
+			if (!(d.flags & VIRTQ_DESC_F_NEXT)) {
+				r = -VIRTQ_EBADDESC; /* the chain ended before num */
+				break;
+			}
+			entry = journal_next(q, entry);
+			d = journal_desc(q, entry);
+			read++;
+			if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+				r = -VIRTQ_EBADDESC; /* indirect inside a chain */
+				break;
+			}
+		}
+		if (!r && (d.flags & VIRTQ_DESC_F_NEXT))
+			r = -VIRTQ_EBADDESC; /* the last copy said more follows */
+	}
+	c->ndesc = read;
+	if (r)
+		return r;
+	if (d.id != id)
+		return -VIRTQ_EBADIDX;
+	return chain_builder_finish(&b, c, id, read);
+}
+
+int virtq_packed_resubmit(struct virtq *q, uint16_t id, struct virtq_chain *c)
+{
+	if (!q->journal)
+		return -VIRTQ_ENOTSUP; /* the ring slots may hold used descriptors by now */
+	int r = walk_copies(q, c, id);
+	if (VIRTQ_UNLIKELY(r))
+		return chain_failed(q, c, r);
+	c->log = q->log;
+	return 1;
 }
 
 void virtq_packed_rewind(struct virtq *q, uint16_t head)

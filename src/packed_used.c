@@ -15,6 +15,7 @@
  * driver, reading in ring order, sees the whole batch or none of it.
  */
 #include "inflight.h"
+#include "journal.h"
 #include "packed.h"
 #include "packed_layout.h"
 #include "ring_access.h"
@@ -79,12 +80,19 @@ int virtq_packed_publish(struct virtq *q)
 	if (!n)
 		return 0;
 	void *first = ring_at(q->desc, packed_desc_off(q->batch_pos));
+	uint16_t batch_head = 0;
+	if (q->journal) {
+		batch_head = inflight_get16(inflight_header(q, INFLIGHT_LAST_BATCH_HEAD));
+		virtq_journal_publishing(q, batch_head, n);
+	}
 	/* 2.8.9 (batch) / 2.8.21: release orders every used descriptor of the
 	 * batch before the first one's flags make the batch visible. */
 	ring_store16_release(ring_at(first, PACKED_DESC_FLAGS), q->batch_flags);
 	if (VIRTQ_UNLIKELY(q->log != NULL))
 		virtq_packed_log_descs(q, q->batch_pos, 1); /* log (a): after the write */
 	inflight_published(q, n, q->next_used);
+	if (q->journal)
+		virtq_journal_published(q, batch_head, n);
 	const uint32_t slots = slots_between(q, q->batch_pos, q->used_pos);
 	/* saturates above size: the notification decision then knows nothing */
 	q->signal_slots = q->signal_slots > queue_size(q) ? q->signal_slots : q->signal_slots + slots;

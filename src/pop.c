@@ -358,8 +358,8 @@ int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c)
 		return r;
 	if (!c || head > q->size_minus_1 || !inflight_in_flight(q, head))
 		return -VIRTQ_EINVAL;
-	if (q->packed) /* its ring slots may hold used descriptors by now */
-		return -VIRTQ_ENOTSUP;
+	if (q->packed)
+		return virtq_packed_resubmit(q, head, c);
 	r = walk_chain_slow(q, c, head);
 	if (r)
 		return chain_failed(q, c, r);

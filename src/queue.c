@@ -6,6 +6,7 @@
 #include "inflight.h"
 #include "iommu_internal.h"
 #include "mem_lookup.h"
+#include "journal.h"
 #include "packed.h"
 #include "packed_layout.h"
 #include "queue_internal.h"
@@ -31,6 +32,8 @@ void virtq_reset(struct virtq *q)
 	uint16_t max_minus_1 = q->max_size_minus_1;
 	void *inflight = q->inflight;
 	uint32_t inflight_max_size = q->inflight_max_size;
+	void *journal = q->journal;
+	uint32_t journal_max_size = q->journal_max_size;
 	struct virtq_log *log = q->log;
 	const struct virtq_iommu *iommu = q->iommu;
 	memset(q, 0, sizeof(*q));
@@ -41,6 +44,8 @@ void virtq_reset(struct virtq *q)
 	q->size_minus_1 = max_minus_1;
 	q->inflight = inflight;
 	q->inflight_max_size = inflight_max_size;
+	q->journal = journal;
+	q->journal_max_size = journal_max_size;
 }
 
 static int configurable(const struct virtq *q)
@@ -156,7 +161,8 @@ int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings)
 		return r;
 	if ((r = virtq_queue_check_features(q->features, q->iommu)))
 		return r;
-	if (!inflight_fits(q, queue_size(q)))
+	if (!inflight_fits(q, queue_size(q)) ||
+	    (queue_has(q, VIRTQ_F_RING_PACKED) && !journal_fits(q, queue_size(q))))
 		return -VIRTQ_EINVAL;
 	if (q->log && (r = virtq_log_covers_mem(q->log)))
 		return r;
@@ -204,6 +210,8 @@ int virtq_activate(struct virtq *q)
 		return r;
 	virtq_queue_start(q, &rings, 0, 0);
 	virtq_inflight_start(q, 0);
+	if (q->packed)
+		virtq_journal_start(q);
 	q->pop_counter = 0;
 	q->last_popped = 0;
 	return 0;
@@ -224,8 +232,10 @@ int virtq_unpop(struct virtq *q)
 	if (q->pop_counter == 0 || !inflight_in_flight(q, head) ||
 	    inflight_get64(inflight_entry(q, head) + ENTRY_COUNTER) != q->pop_counter - 1)
 		return -VIRTQ_EINVAL;
-	if (q->packed)
+	if (q->packed) {
 		virtq_packed_rewind(q, head);
+		journal_unpopped(q, head);
+	}
 	inflight_unpopped(q, head);
 	q->next_avail--;
 	return 0;

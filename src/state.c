@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "inflight.h"
+#include "journal.h"
 #include "queue_internal.h"
 #include "ring_access.h"
 #include "split_layout.h"
@@ -196,7 +197,7 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return 0;
 	if ((r = virtq_queue_check_features(s->features, q->iommu)))
 		return r;
-	if (!inflight_fits(q, s->size))
+	if (!inflight_fits(q, s->size) || (state_packed(s) && !journal_fits(q, s->size)))
 		return -VIRTQ_EINVAL;
 	r = virtq_queue_map_rings(mem, queue_translator(s->features, q->iommu), s->size,
 				  state_packed(s), s->desc_gpa, s->avail_gpa, s->used_gpa, rings);
@@ -245,6 +246,7 @@ static void restore_apply(struct virtq *q, const struct virtq_state *s,
 		q->used_pos = q->batch_pos = s->used_pos;
 		q->used_wrap = s->used_wrap;
 		q->signal_slots = s->signal_slots;
+		virtq_journal_start(q); /* nothing held: a fresh journal at used_pos */
 	}
 	if (s->active)
 		virtq_inflight_rebuild(q, s->heads, s->in_flight + unpublished_of(s), s->unpop_depth,

@@ -14,11 +14,17 @@
  * batch settled) are built deterministically by test_inflight.c and the
  * fuzz harness's reconnect, this test counts how often a kill hit one.
  *
- *   test_inflight_kill [--rounds N] [--seed S]
+ * --packed runs the same on a packed ring, whose chains the successor finds
+ * in the descriptor journal: it resumes at the stale base a front-end that
+ * lost the back-end sends (QEMU cannot read a packed base from a dead
+ * back-end), so the journal alone must say where the ring is.
+ *
+ *   test_inflight_kill [--rounds N] [--seed S] [--packed]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,18 +187,46 @@ static void consume(struct driver *d)
 		fail("driver: get_used", r, 0);
 }
 
+/* Whether the dead instance was inside a publish: the area's (split) or
+ * the journal's (packed) record of the used position is not settled. */
+static bool killed_mid_publish(struct virtq_mock *m, bool packed)
+{
+	uint16_t a, b;
+	if (!packed) {
+		memcpy(&a, (const unsigned char *)m->inflight + 14, 2); /* used_idx */
+		return a != virtq_mock_used_idx(m);
+	}
+	const unsigned char *j = m->journal;
+	memcpy(&a, j + 16, 2); /* used_idx, old_used_idx */
+	memcpy(&b, j + 18, 2);
+	return a != b || j[20] != j[21];
+}
+
+/* The next packed instance, at the base a front-end that lost the
+ * back-end sends: the fresh one, stale after the first lap. */
+static int resume_packed(struct virtq_mock *m, struct virtq *q)
+{
+	int r = virtq_mock_configure(m, q);
+	return r ? r : virtq_resume_packed(q, VIRTQ_PACKED_BASE_FRESH);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned rounds = 300;
 	uint64_t seed = (uint64_t)time(NULL);
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--rounds"))
-			rounds = (unsigned)strtoul(argv[i + 1], NULL, 10);
-		else if (!strcmp(argv[i], "--seed"))
-			seed = strtoull(argv[i + 1], NULL, 10);
+	bool packed = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--packed"))
+			packed = true;
+		else if (i + 1 < argc && !strcmp(argv[i], "--rounds"))
+			rounds = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (i + 1 < argc && !strcmp(argv[i], "--seed"))
+			seed = strtoull(argv[++i], NULL, 10);
+		else
+			fail("usage: test_inflight_kill [--rounds N] [--seed S] [--packed]", i, 0);
 	}
 	rng_state = seed | 1;
-	printf("seed %" PRIu64 ", %u rounds\n", seed, rounds);
+	printf("seed %" PRIu64 ", %u rounds, %s ring\n", seed, rounds, packed ? "packed" : "split");
 
 	static struct driver d;
 	struct virtq_mock_config cfg;
@@ -200,6 +234,8 @@ int main(int argc, char **argv)
 	virtq_mock_config_default(&cfg);
 	cfg.queue_size = QSIZE;
 	cfg.shared_memory = true;
+	if (packed)
+		cfg.features |= VIRTQ_FEATURE(VIRTQ_F_RING_PACKED);
 	if (virtq_mock_init(&d.m, &cfg) || virtq_mock_attach(&d.m, &q))
 		fail("setup", 0, 0);
 	d.req_gpa = d.m.cfg.buf_gpa;
@@ -227,20 +263,27 @@ int main(int argc, char **argv)
 		if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 			exit(1); /* the device reported a failure */
 		kills += WIFSIGNALED(status);
-		/* The next instance: as a front-end that lost it, at used.idx. */
-		const unsigned char *area = d.m.inflight;
-		uint16_t area_used, used = virtq_mock_used_idx(&d.m);
-		memcpy(&area_used, area + 14, 2);
-		resumed_mid_publish += area_used != used;
-		int r = virtq_mock_resume(&d.m, &q, used);
+		resumed_mid_publish += killed_mid_publish(&d.m, packed);
+		int r = packed ? resume_packed(&d.m, &q) : virtq_mock_resume(&d.m, &q, virtq_mock_used_idx(&d.m));
 		if (r)
 			fail("resume", r, round);
 		resumed_with_chains += virtq_in_flight(&q) > 0;
 		consume(&d);
+		/* chains popped count from 0 at a packed resume: no avail index to compare */
 		const uint64_t available = (uint16_t)(d.m.avail_idx - virtq_next_avail(&q));
-		if (d.posted - d.completed != virtq_in_flight(&q) + available)
+		if (!packed && d.posted - d.completed != virtq_in_flight(&q) + available)
 			fail("driver and device disagree on the requests left",
 			     (long)(d.posted - d.completed), (long)(virtq_in_flight(&q) + available));
+		if (packed && (d.m.packed_used_pos != q.used_pos || d.m.packed_used_wrap != q.used_wrap)) {
+			fprintf(stderr, "round %u: driver used %u/%d device used %u/%d avail %u/%d held %u slots %u; driver avail %u/%d\n",
+				round, d.m.packed_used_pos, d.m.packed_used_wrap, q.used_pos, q.used_wrap,
+				q.avail_pos, q.avail_wrap, virtq_in_flight(&q), q.desc_owned,
+				d.m.packed_avail_pos, d.m.packed_avail_wrap);
+			fail("positions", 0, 0);
+		}
+		if (d.posted - d.completed < virtq_in_flight(&q))
+			fail("the device holds more than is outstanding", (long)(d.posted - d.completed),
+			     virtq_in_flight(&q));
 	}
 	consume(&d);
 	if (d.completed != d.posted || virtq_in_flight(&q) != 0)

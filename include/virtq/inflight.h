@@ -52,8 +52,9 @@
  * The area is not trusted after a crash (it is writable by the front-end, and
  * a dying back-end may have scribbled): virtq_resume() validates all of it
  * before changing anything, and returns -VIRTQ_EBADSTATE for a corrupt area.
- * A packed queue resumes with virtq_resume_packed(), only when nothing was
- * in flight: vhost-user's DescStatePacked layout is not implemented.
+ * A packed queue keeps the same per-id area, and resumes with
+ * virtq_resume_packed(); with chains in flight that needs its descriptor
+ * journal too (virtq_set_journal(), below).
  */
 #ifndef VIRTQ_INFLIGHT_H
 #define VIRTQ_INFLIGHT_H
@@ -74,6 +75,66 @@ extern "C" {
 #define VIRTQ_INFLIGHT_BYTES(size) (16u + 16u * (size_t)(size))
 /* Alignment the area needs (its u64 fields). */
 #define VIRTQ_INFLIGHT_ALIGN 8u
+
+/*
+ * The descriptor journal of a packed queue: vhost-user's packed inflight
+ * region (QueueRegionPacked, one DescStatePacked per ring slot; QEMU
+ * docs/interop/vhost-user.rst, "Inflight I/O tracking"), in host byte order:
+ *
+ *   offset        size field
+ *        0           8 features              0
+ *        8           2 version               1 once virtq used it; 0: never used
+ *       10           2 desc_num              the queue size
+ *       12           2 free_head             first free entry; >= desc_num: none
+ *       14           2 old_free_head         free_head as last committed
+ *       16           2 used_idx              next used ring position
+ *       18           2 old_used_idx          used_idx as last committed
+ *       20           1 used_wrap_counter     the device's wrap counter there
+ *       21           1 old_used_wrap_counter as last committed
+ *       32 + 32 * i 32 desc[i], for each entry i < size:
+ *                      +0 u8  inflight  1: the head of a chain the device holds
+ *                      +2 u16 next      the free list, or the chain's next entry
+ *                      +4 u16 last      (head) the chain's last entry
+ *                      +6 u16 num       (head) the chain's ring descriptors
+ *                      +8 u64 counter   (head) pop order
+ *                      +16 u16 id, +18 u16 flags, +20 u32 len, +24 u64 addr:
+ *                                       a copy of one ring descriptor
+ *
+ * Why a packed queue needs it: its chains' ring slots are where the device
+ * writes used descriptors, for any chain, in completion order, so the
+ * descriptors of a chain still in flight may be overwritten, and the
+ * driver reuses a slot once it is used. Pop copies each ring descriptor of
+ * a chain into entries taken from the free list (the copies it validated:
+ * nothing is read twice), then records the head and commits old_free_head;
+ * publish returns the batch's entries to the free list and records the used
+ * position before the batch's first flags make it visible, then clears the
+ * heads and commits the old_ fields. After a crash, virtq_resume_packed()
+ * finds the batch visible or not from the ring (the descriptor at
+ * old_used_idx no longer available in the lap of old_used_wrap_counter:
+ * commit; else roll back), then holds exactly the chains whose heads are
+ * flagged outside the free list, and virtq_resubmit() walks their copies.
+ * The used position comes from the journal, the avail position is that
+ * plus the ring descriptors held: the front-end's vring base is not needed,
+ * which matters because QEMU cannot read a packed base from a dead back-end
+ * and sends a stale one.
+ *
+ * The per-id in-flight area (virtq_set_inflight()) stays the datapath's
+ * index by buffer id (+4 of desc[id] there: the id's journal head); with a
+ * journal it is derived data, rebuilt from the journal by every resume.
+ * Cost: 16 bytes copied per ring descriptor popped, four stores per chain
+ * at pop and at publish. Split queues ignore the journal.
+ */
+#define VIRTQ_JOURNAL_BYTES(size) (32u + 32u * (size_t)(size))
+
+/*
+ * Attaches a caller-owned journal of `bytes` bytes (8-aligned, at least
+ * VIRTQ_JOURNAL_BYTES(1)) for a packed queue; NULL detaches it. Only while
+ * the queue is inactive (-VIRTQ_EINVAL otherwise, also for misalignment or
+ * too few bytes). Kept by virtq_reset(), detached by virtq_init(); activation
+ * and restore start it afresh, virtq_resume_packed() carries on from it.
+ * Activation of a packed queue larger than the journal is -VIRTQ_EINVAL.
+ */
+VIRTQ_API int virtq_set_journal(struct virtq *q, void *area, size_t bytes);
 
 /*
  * Attaches a caller-owned in-flight area of `bytes` bytes (8-aligned, at least

@@ -139,6 +139,10 @@ struct virtq_mock {
 	 * survives the guest. */
 	void *inflight;
 	size_t inflight_bytes;
+	/* The device's descriptor journal (inflight.h), the same way; packed
+	 * queues use it, split ones ignore it. */
+	void *journal;
+	size_t journal_bytes;
 	/* The translator virtq_mock_configure() gives each queue (NULL: none),
 	 * for ACCESS_PLATFORM; kept by pointer. */
 	const struct virtq_iommu *iommu;
@@ -156,7 +160,7 @@ VIRTQ_API void virtq_mock_config_default(struct virtq_mock_config *cfg);
 VIRTQ_API int virtq_mock_init(struct virtq_mock *m, const struct virtq_mock_config *cfg);
 VIRTQ_API void virtq_mock_destroy(struct virtq_mock *m);
 
-/* virtq_init + set_inflight (the mock's area) + set_size + set_addrs +
+/* virtq_init + set_inflight and set_journal (the mock's) + set_size + set_addrs +
  * set_features from the config (+ set_iommu with m->iommu): a queue ready
  * to activate or resume.
  * Returns the first error. */

@@ -156,6 +156,8 @@ struct virtq {
 	uint16_t batch_flags;    /* its flags, written last (release) at publish */
 	uint32_t signal_slots;   /* ring slots published since the last notify decision */
 	uint64_t desc_phys;      /* guest-physical address of the descriptor ring */
+	void *journal;           /* packed: caller's descriptor journal (inflight.h), or NULL */
+	uint32_t journal_max_size; /* the largest queue size that journal holds */
 };
 
 /*

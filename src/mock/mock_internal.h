@@ -26,8 +26,10 @@ void virtq_mock_memory_destroy(struct virtq_mock *m);
 void virtq_mock_memory_wipe(struct virtq_mock *m);
 int virtq_mock_ring_init(struct virtq_mock *m);
 /* The in-flight area (zeroed; a shared mapping with cfg.shared_memory). */
-void *virtq_mock_inflight_alloc(struct virtq_mock *m);
-void virtq_mock_inflight_free(struct virtq_mock *m);
+/* Zeroed device memory (the in-flight area, the journal): shared with a
+ * fork()ed device process when the config says so. */
+void *virtq_mock_device_alloc(struct virtq_mock *m, size_t bytes);
+void virtq_mock_device_free(struct virtq_mock *m, void *p, size_t bytes);
 void virtq_mock_ring_destroy(struct virtq_mock *m);
 
 /* Packed ids (mock_ring.c): a free head of the split free list, recorded

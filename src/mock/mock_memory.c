@@ -161,21 +161,20 @@ void virtq_mock_memory_destroy(struct virtq_mock *m)
 	m->nallowed = m->allowed_cap = 0;
 }
 
-void *virtq_mock_inflight_alloc(struct virtq_mock *m)
+void *virtq_mock_device_alloc(struct virtq_mock *m, size_t bytes)
 {
 	if (!m->cfg.shared_memory)
-		return calloc(1, m->inflight_bytes); /* malloc: 16-aligned */
-	void *p = mmap(NULL, m->inflight_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		       -1, 0);
+		return calloc(1, bytes); /* malloc: 16-aligned */
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void virtq_mock_inflight_free(struct virtq_mock *m)
+void virtq_mock_device_free(struct virtq_mock *m, void *p, size_t bytes)
 {
-	if (m->cfg.shared_memory && m->inflight)
-		munmap(m->inflight, m->inflight_bytes);
+	if (m->cfg.shared_memory && p)
+		munmap(p, bytes);
 	else
-		free(m->inflight);
+		free(p);
 }
 
 void virtq_mock_memory_wipe(struct virtq_mock *m)

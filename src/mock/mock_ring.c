@@ -71,8 +71,10 @@ int virtq_mock_ring_init(struct virtq_mock *m)
 	m->free_next = calloc(VIRTQ_MAX_SIZE, sizeof(*m->free_next));
 	m->chain_ndesc = calloc(VIRTQ_MAX_SIZE, sizeof(*m->chain_ndesc));
 	m->inflight_bytes = VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE);
-	m->inflight = virtq_mock_inflight_alloc(m);
-	if (!m->free_next || !m->chain_ndesc || !m->inflight)
+	m->inflight = virtq_mock_device_alloc(m, m->inflight_bytes);
+	m->journal_bytes = VIRTQ_JOURNAL_BYTES(VIRTQ_MAX_SIZE);
+	m->journal = virtq_mock_device_alloc(m, m->journal_bytes);
+	if (!m->free_next || !m->chain_ndesc || !m->inflight || !m->journal)
 		return -VIRTQ_ENOSPC;
 	virtq_mock_reset_driver(m);
 	return 0;
@@ -82,9 +84,10 @@ void virtq_mock_ring_destroy(struct virtq_mock *m)
 {
 	free(m->free_next);
 	free(m->chain_ndesc);
-	virtq_mock_inflight_free(m);
+	virtq_mock_device_free(m, m->inflight, m->inflight_bytes);
+	virtq_mock_device_free(m, m->journal, m->journal_bytes);
 	m->free_next = m->chain_ndesc = NULL;
-	m->inflight = NULL;
+	m->inflight = m->journal = NULL;
 }
 
 void virtq_mock_reset_driver(struct virtq_mock *m)
@@ -147,6 +150,7 @@ int virtq_mock_configure(struct virtq_mock *m, struct virtq *q)
 						.device_area = m->cfg.used_gpa };
 	if ((r = virtq_init(q, &m->mem, VIRTQ_MAX_SIZE)) ||
 	    (r = virtq_set_inflight(q, m->inflight, m->inflight_bytes)) ||
+	    (r = virtq_set_journal(q, m->journal, m->journal_bytes)) ||
 	    (r = virtq_set_size(q, m->cfg.queue_size)) || (r = virtq_set_addrs(q, &addrs)) ||
 	    (r = virtq_set_features(q, m->cfg.features)) ||
 	    (m->iommu && (r = virtq_set_iommu(q, m->iommu))))
