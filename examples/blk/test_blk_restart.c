@@ -34,7 +34,8 @@
 #define FEATURES ((1ull << 32) | (1ull << 30)) /* VERSION_1, PROTOCOL_FEATURES */
 #define INFLIGHT_SHMFD (1ull << 12)
 #define MQ 1ull
-#define AREA_BYTES 1088u /* VIRTQ_INFLIGHT_BYTES(64), rounded up to 64 */
+/* VIRTQ_INFLIGHT_BYTES(64) and VIRTQ_JOURNAL_BYTES(64), each rounded up to 64 */
+#define AREA_BYTES (1088u + 2112u)
 
 static const char *backend;
 static char dir[] = "/tmp/virtq-blk-restart-XXXXXX";

@@ -43,10 +43,20 @@ static int reply(struct vu_dev *d, const struct inflight_msg *f, int fd)
 	return vu_msg_reply(d->sock.fd, VU_GET_INFLIGHT_FD, out, sizeof(out), fd);
 }
 
+static size_t round_up(size_t n)
+{
+	return (n + VU_INFLIGHT_AREA_ALIGN - 1) / VU_INFLIGHT_AREA_ALIGN * VU_INFLIGHT_AREA_ALIGN;
+}
+
+/* Of one queue's area: the per-id part, then the journal. */
+static size_t per_id_bytes(uint16_t queue_size)
+{
+	return round_up(VIRTQ_INFLIGHT_BYTES(queue_size));
+}
+
 size_t vu_inflight_area_bytes(uint16_t queue_size)
 {
-	size_t a = VU_INFLIGHT_AREA_ALIGN;
-	return (VIRTQ_INFLIGHT_BYTES(queue_size) + a - 1) / a * a;
+	return per_id_bytes(queue_size) + round_up(VIRTQ_JOURNAL_BYTES(queue_size));
 }
 
 void vu_inflight_init(struct vu_inflight *f)
@@ -161,9 +171,14 @@ bool vu_inflight_shared(const struct vu_dev *d, unsigned idx)
 int vu_inflight_attach(struct vu_dev *d, unsigned idx)
 {
 	struct vu_vring *v = &d->vring[idx];
-	if (!vu_inflight_shared(d, idx))
-		return virtq_set_inflight(&v->q, v->inflight, sizeof(v->inflight));
+	if (!vu_inflight_shared(d, idx)) {
+		int r = virtq_set_inflight(&v->q, v->inflight, sizeof(v->inflight));
+		return r ? r : virtq_set_journal(&v->q, v->journal, sizeof(v->journal));
+	}
 	const struct vu_inflight *f = &d->inflight;
-	size_t bytes = vu_inflight_area_bytes(f->queue_size);
-	return virtq_set_inflight(&v->q, (unsigned char *)f->map + f->offset + idx * bytes, bytes);
+	const size_t bytes = vu_inflight_area_bytes(f->queue_size),
+		     per_id = per_id_bytes(f->queue_size);
+	unsigned char *area = (unsigned char *)f->map + f->offset + idx * bytes;
+	int r = virtq_set_inflight(&v->q, area, per_id);
+	return r ? r : virtq_set_journal(&v->q, area + per_id, bytes - per_id);
 }

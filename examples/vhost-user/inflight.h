@@ -5,9 +5,11 @@
  * back-end killed with requests in flight can be restarted and finish them.
  *
  * GET_INFLIGHT_FD: the front-end gives the number of queues and the queue
- * size; we create a zeroed memfd with one area per queue, each in virtq's
- * in-flight layout (include/virtq/inflight.h, vhost-user's split layout)
- * rounded up to 64 bytes, and send it back. The front-end keeps the fd
+ * size; we create a zeroed memfd with one area per queue, each virtq's
+ * in-flight area (include/virtq/inflight.h, vhost-user's split layout)
+ * then the queue's descriptor journal (vhost-user's packed layout, used
+ * when the ring is packed: the features are not known yet), each rounded
+ * up to 64 bytes, and send it back. The front-end keeps the fd
  * across our restarts and hands it to the next back-end process with
  * SET_INFLIGHT_FD before the rings start; every ring then keeps its in-flight
  * record in its area there, and starts with virtq_resume(), which resubmits

@@ -119,6 +119,7 @@ void vu_vring_reset(struct vu_dev *d, unsigned idx)
 	v->addr_set = false;
 	v->base = 0;
 	v->base_set = false;
+	v->reported = false;
 	v->enabled = false;
 }
 
@@ -138,6 +139,17 @@ static int ring_addrs(const struct vu_dev *d, const struct vu_vring *v,
 	    memtable_uva_to_gpa(&d->mem, v->used_uva, device_bytes, &a->device_area))
 		return -1;
 	return 0;
+}
+
+/* Marks the ring's descriptor journal never used (version 0, the layout of
+ * <virtq/inflight.h>): the resume then takes the front-end's base, which
+ * it can only do with nothing in flight. A journal that was used says
+ * where the ring is better than a base a front-end that lost us resends,
+ * but not better than one it chose after asking us. */
+static void forget_journal(struct vu_vring *v)
+{
+	const uint16_t never_used = 0;
+	memcpy((unsigned char *)v->q.journal + 8, &never_used, sizeof(never_used));
 }
 
 void vu_vring_try_start(struct vu_dev *d, unsigned idx)
@@ -164,9 +176,8 @@ void vu_vring_try_start(struct vu_dev *d, unsigned idx)
 	 * (<virtq/inflight.h>). A shared area always resumes: it may come from
 	 * a back-end process that died. For a split ring the front-end then
 	 * rewinds the base to used.idx; a packed ring has no such index in
-	 * guest memory, so QEMU sends the base it last knew, and only
-	 * virtq_resume_packed()'s "nothing in flight" rule stands between a
-	 * stale base and the ring (not covered: see tests/e2e/run_blk.sh). */
+	 * guest memory, so QEMU sends the base it last knew, and the ring's
+	 * descriptor journal says where it really is and what it holds. */
 	bool packed = vu_vring_packed(d);
 	uint32_t fresh = packed ? VIRTQ_PACKED_BASE_FRESH : 0;
 	uint32_t base = v->base_set ? v->base : fresh;
@@ -177,6 +188,9 @@ void vu_vring_try_start(struct vu_dev *d, unsigned idx)
 		virtq_reset(&v->q);
 		return;
 	}
+	if (r == 0 && packed && resume && v->reported && base != v->reported_base)
+		forget_journal(v); /* the front-end moves the ring: its base, not the journal */
+	v->reported = false;
 	if (r == 0 && !resume)
 		r = virtq_activate(&v->q);
 	else if (r == 0)
@@ -186,8 +200,8 @@ void vu_vring_try_start(struct vu_dev *d, unsigned idx)
 		log_info("ring %u: refused by virtq at %s: %s: not started%s", idx,
 			 base_text(d, base, text, sizeof(text)), virtq_errname(r),
 			 packed && r == -VIRTQ_ENOTSUP
-				 ? " (a packed ring resumes only with nothing in flight: virtq does"
-				   " not implement vhost-user's packed inflight layout)"
+				 ? " (chains in flight, and a journal never used: nothing records"
+				   " their descriptors)"
 				 : "");
 		virtq_reset(&v->q);
 		return;
@@ -305,6 +319,8 @@ int vu_vring_on_get_base(struct vu_dev *d, const struct vu_msg *m)
 	uint32_t i32 = idx, base = d->vring[idx].base_set ? d->vring[idx].base : fresh;
 	memcpy(out, &i32, 4);
 	memcpy(out + 4, &base, 4);
+	d->vring[idx].reported = true;
+	d->vring[idx].reported_base = base;
 	return vu_msg_reply(d->sock.fd, VU_GET_VRING_BASE, out, sizeof(out), -1);
 }
 

@@ -33,6 +33,8 @@ struct vu_vring {
 	/* q's in-flight record; it outlives stops, so a ring restarted at a
 	 * non-zero base knows its chains in flight */
 	_Alignas(VIRTQ_INFLIGHT_ALIGN) unsigned char inflight[VIRTQ_INFLIGHT_BYTES(VU_MAX_QUEUE_SIZE)];
+	/* ... and its descriptor journal, for a packed ring (split ignores it) */
+	_Alignas(VIRTQ_INFLIGHT_ALIGN) unsigned char journal[VIRTQ_JOURNAL_BYTES(VU_MAX_QUEUE_SIZE)];
 	uint32_t num;             /* SET_VRING_NUM */
 	uint64_t desc_uva, avail_uva, used_uva;
 	bool addr_set;
@@ -41,6 +43,10 @@ struct vu_vring {
 	 * wrap counters (VIRTQ_PACKED_BASE, <virtq/inflight.h>). */
 	uint32_t base;
 	bool base_set;            /* false: the ring starts fresh */
+	/* GET_VRING_BASE answered on this connection, with reported_base: a
+	 * SET_VRING_BASE after it that differs moves the ring on purpose */
+	bool reported;
+	uint32_t reported_base;
 	bool enabled;             /* SET_VRING_ENABLE, or implied */
 	bool started;             /* virtq active, kicks watched */
 	int call_fd, err_fd;

@@ -191,32 +191,44 @@ VIRTQ_API int virtq_resume(struct virtq *q, uint16_t next_avail);
 /*
  * virtq_resume() for a packed queue (VIRTQ_F_RING_PACKED negotiated; a split
  * queue is -VIRTQ_EINVAL: use virtq_resume()). Same configuration checks and
- * codes as virtq_activate(). vring_base is vhost-user's 32-bit base above;
- * for the position of a running queue, VIRTQ_PACKED_BASE(virtq_next_avail(q),
- * virtq_next_used(q)) (GET_VRING_BASE; publish first: virtq_next_used()
- * counts chains completed and not yet published, which an attached area
- * records as unsettled, -VIRTQ_ENOTSUP below, and an area never used (or
- * none) cannot). Rules, checked before anything changes:
+ * codes as virtq_activate(). vring_base is vhost-user's 32-bit base above
+ * (SET_VRING_BASE); each of its positions must be < the queue size
+ * (-VIRTQ_EBADSTATE), checked first.
  *
- *   each position < the queue size                      -VIRTQ_EBADSTATE
- *   an attached in-flight area that was used (version != 0) must be
- *     version 1, features 0, desc_num == size, every flag and mark 0 or 1
- *                                                       -VIRTQ_EBADSTATE
- *   no chain in flight: no entry flagged or marked, and the avail position
- *     and wrap counter equal the used ones               -VIRTQ_ENOTSUP
+ * With a descriptor journal that was used (version != 0), the journal
+ * decides and the base is not used further: a front-end that lost the
+ * back-end cannot read a packed ring's position back and sends a stale one
+ * (QEMU does). The journal must be consistent, else -VIRTQ_EBADSTATE and
+ * nothing changed in it (the per-id area, which the journal rebuilds, may
+ * be): version 1, features 0, desc_num == size; free_head and old_free_head
+ * <= size, used positions < size, wrap counters 0 or 1; after keeping or
+ * rolling back the last batch (see the journal's layout above), a free
+ * list that ends within size entries, none twice; every flagged entry
+ * outside it heads a chain of num (1..size) entries through next ending at
+ * last, none flagged or on another list, the copies with NEXT on all but
+ * the last and an indirect one alone; each chain's buffer id (its last
+ * copy's) < size and no two alike; stamps < 2^62; every entry free or on
+ * one chain. The queue then holds those chains (virtq_in_flight_list()
+ * in pop order, virtq_resubmit() from their copies; they cannot be
+ * unpopped), at the journal's used position, the avail position that plus
+ * the ring descriptors held; used descriptors the dead instance wrote in
+ * those slots that never became visible are marked not used again.
  *
- * The last rule is the limit of this version: resubmitting chains across a
- * back-end crash needs vhost-user's packed in-flight layout (DescStatePacked,
- * with each chain's descriptor count), which virtq does not implement; a
- * queue stopped with chains in flight cannot be resumed, and the caller
- * must reset the device instead. Nothing in guest memory can confirm the
- * positions (the driver may already have reused every descriptor the device
- * wrote), so they are taken as given once within the ring.
+ * Without a journal, or with one never used, the in-flight area decides:
+ * an area that was used must be version 1, features 0, desc_num == size,
+ * every flag and mark 0 or 1 (-VIRTQ_EBADSTATE); nothing may be held and
+ * the avail position and wrap counter must equal the used ones
+ * (-VIRTQ_ENOTSUP: the chains' descriptors are recorded nowhere, the
+ * caller must reset the device), and the queue resumes at the base, which
+ * nothing can confirm (the driver may already have reused every
+ * descriptor the device wrote). For the base of a running queue,
+ * VIRTQ_PACKED_BASE(virtq_next_avail(q), virtq_next_used(q))
+ * (GET_VRING_BASE; publish first: virtq_next_used() counts chains
+ * completed and not yet published).
  *
- * On success the queue is active at those positions and wrap counters, its
- * event suppression structure written as virtq_activate() does, and the area
- * (if any) is started afresh. On error the queue is inactive, the area and
- * guest memory unchanged.
+ * On success the queue is active, its event suppression structure written
+ * as virtq_activate() does, and a journal never used (if any) started
+ * afresh. On error the queue is inactive, guest memory unchanged.
  */
 VIRTQ_API int virtq_resume_packed(struct virtq *q, uint32_t vring_base);
 
@@ -235,7 +247,10 @@ VIRTQ_API int virtq_in_flight_list(const struct virtq *q, uint16_t *heads, uint3
  * device gets back the chains it must redo. The chain is walked and checked
  * exactly like virtq_pop() does it, with the same codes (fatal ones break
  * the queue; -VIRTQ_ENOSPC leaves it in flight); indices and tracking are
- * not touched. Returns 1 with the chain.
+ * not touched. Returns 1 with the chain. A packed queue walks the chain's
+ * ring descriptors from the journal's copies (its ring slots may hold used
+ * descriptors by now; an indirect table is read again from guest memory);
+ * without a journal it is -VIRTQ_ENOTSUP.
  */
 VIRTQ_API int virtq_resubmit(struct virtq *q, uint16_t head, struct virtq_chain *c);
 
