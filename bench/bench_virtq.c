@@ -35,10 +35,15 @@ struct ctx {
 	struct bgp gp;
 };
 
-/* Guest memory and an active queue with the workloads' layout (guest.h);
- * with `logged`, a dirty log over all of it, switched on. */
-static struct ctx *setup(uint64_t features, bool logged)
+/* What a workload runs with besides its features. */
+#define WITH_LOG 1u     /* a dirty log over all guest memory, switched on */
+#define WITH_JOURNAL 2u /* packed: the descriptor journal (inflight.h) */
+
+/* Guest memory and an active queue with the workloads' layout (guest.h),
+ * with what `with` says. */
+static struct ctx *setup(uint64_t features, unsigned with)
 {
+	const bool logged = with & WITH_LOG;
 	struct ctx *x = calloc(1, sizeof(*x));
 	struct virtq_mock_config cfg;
 	if (!x)
@@ -51,7 +56,9 @@ static struct ctx *setup(uint64_t features, bool logged)
 	cfg.avail_gpa = BG_AVAIL;
 	cfg.used_gpa = BG_USED;
 	cfg.buf_gpa = BG_BUF;
-	if (virtq_mock_init(&x->m, &cfg) || virtq_mock_attach(&x->m, &x->q)) {
+	if (virtq_mock_init(&x->m, &cfg) || virtq_mock_configure(&x->m, &x->q) ||
+	    (!(with & WITH_JOURNAL) && virtq_set_journal(&x->q, NULL, 0)) ||
+	    virtq_activate(&x->q)) {
 		fprintf(stderr, "bench: queue setup failed\n");
 		free(x);
 		return NULL;
@@ -441,7 +448,7 @@ struct workload {
 	const char *name;
 	bench_fn fn;
 	uint64_t features;
-	bool logged;
+	unsigned with;
 };
 
 #define PACKED VIRTQ_FEATURE(VIRTQ_F_RING_PACKED)
@@ -449,22 +456,26 @@ struct workload {
 /* Each packed variant right after its split workload, so the output lists
  * them side by side. */
 static const struct workload workloads[] = {
-	{ "multi", w1_multi, 0, false },
-	{ "multi_packed", w1_multi_packed, PACKED, false },
-	{ "single", w2_single, 0, false },
-	{ "single_packed", w2_single_packed, PACKED, false },
-	{ "single_indirect", w3_single_indirect, VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC), false },
+	{ "multi", w1_multi, 0, 0 },
+	{ "multi_packed", w1_multi_packed, PACKED, 0 },
+	{ "single", w2_single, 0, 0 },
+	{ "single_packed", w2_single_packed, PACKED, 0 },
+	{ "single_indirect", w3_single_indirect, VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC), 0 },
 	{ "single_indirect_packed", w3_single_indirect_packed,
-	  PACKED | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC), false },
-	{ "add_used", w4_add_used, 0, false },
-	{ "add_used_packed", w4_add_used_packed, PACKED, false },
-	{ "steady", w5_steady, VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), false },
-	{ "steady_packed", w5_steady_packed, PACKED | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), false },
+	  PACKED | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC), 0 },
+	{ "add_used", w4_add_used, 0, 0 },
+	{ "add_used_packed", w4_add_used_packed, PACKED, 0 },
+	{ "steady", w5_steady, VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), 0 },
+	{ "steady_packed", w5_steady_packed, PACKED | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), 0 },
 #ifdef VIRTQ_BENCH_VSOCK
-	{ "vsock_tx", w6_vsock_tx, 0, false },
-	{ "vsock_tx_packed", w6_vsock_tx_packed, PACKED, false },
+	{ "vsock_tx", w6_vsock_tx, 0, 0 },
+	{ "vsock_tx_packed", w6_vsock_tx_packed, PACKED, 0 },
 #endif
-	{ "steady_logged", w7_steady_logged, VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), true },
+	{ "steady_logged", w7_steady_logged, VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX), WITH_LOG },
+	/* what the descriptor journal costs: W1 and W5 packed, with one */
+	{ "multi_packed_journal", w1_multi_packed, PACKED, WITH_JOURNAL },
+	{ "steady_packed_journal", w5_steady_packed, PACKED | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX),
+	  WITH_JOURNAL },
 };
 
 int main(int argc, char **argv)
@@ -476,7 +487,7 @@ int main(int argc, char **argv)
 		const struct workload *w = &workloads[i];
 		if (!bench_selected(&o, w->name))
 			continue;
-		struct ctx *x = setup(w->features, w->logged);
+		struct ctx *x = setup(w->features, w->with);
 		if (!x || bench_run(&o, w->name, w->fn, x))
 			status = 1;
 		teardown(x);

@@ -35,12 +35,12 @@ EOF
 # analysis proved nothing)
 QUEUE_SLEVEL="one_size:100,resumed:1000,virtq_resume:100,virtq_pop:50,pop_ready:50,next_head:50,refresh_avail:50,virtq_discard:50,virtq_resubmit:50"
 # What proofs/drivers/guest.c calls: in every analysis.
-SETUP_SOURCES="mem.c queue.c inflight.c"
+SETUP_SOURCES="mem.c queue.c inflight.c journal.c"
 QUEUE_SOURCES="pop.c used.c batch.c chain.c $SETUP_SOURCES"
 QUEUE_REACH="walk_chain virtq_add_used virtq_publish_used virtq_needs_notify virtq_add_used_many resume_apply datapath_after_resume"
 PACKED_SOURCES="packed_pop.c packed_used.c packed_event.c $QUEUE_SOURCES"
 PACKED_SLEVEL="one_packed_size:100,resumed_packed:1000,virtq_resume_packed:100,virtq_pop:50,virtq_discard:50,pop_one:50"
-PACKED_REACH="virtq_packed_pop virtq_packed_add_used virtq_packed_publish virtq_packed_needs_notify virtq_packed_add_used_many virtq_packed_enable_notify datapath_after_packed_resume"
+PACKED_REACH="virtq_packed_pop virtq_packed_add_used virtq_packed_publish virtq_packed_needs_notify virtq_packed_add_used_many virtq_packed_enable_notify walk_copies recover datapath_after_packed_resume"
 ANALYSES=(
 	"queue|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=0|$QUEUE_REACH"
 	"indirect|eva_queue.c|$QUEUE_SOURCES|$QUEUE_SLEVEL|-DGUEST_INDIRECT=1|$QUEUE_REACH"

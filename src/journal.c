@@ -62,6 +62,34 @@ void virtq_journal_start(struct virtq *q)
 	journal_put16(q, JOURNAL_VERSION, JOURNAL_LAYOUT_VERSION);
 }
 
+void virtq_journal_popped(struct virtq *q, const struct journal_cursor *cur, uint16_t id,
+			  uint32_t slots, uint64_t counter)
+{
+	const uint16_t first = journal_get16(q, JOURNAL_FREE_HEAD);
+	unsigned char *h = journal_entry(q, first);
+	inflight_put16(h + JENTRY_LAST, cur->last);
+	inflight_put16(h + JENTRY_NUM, (uint16_t)slots);
+	inflight_put64(h + JENTRY_COUNTER, counter);
+	/* vhost-user inflight tracking: the head's fields before its flag. */
+	atomic_signal_fence(memory_order_release);
+	h[JENTRY_INFLIGHT] = 1;
+	inflight_put16(inflight_entry(q, id) + ENTRY_JOURNAL_HEAD, first);
+	journal_put16(q, JOURNAL_FREE_HEAD, cur->entry);
+	/* vhost-user inflight tracking: free_head before old_free_head commits. */
+	atomic_signal_fence(memory_order_release);
+	journal_put16(q, JOURNAL_OLD_FREE_HEAD, cur->entry);
+}
+
+void virtq_journal_unpopped(struct virtq *q, uint16_t id)
+{
+	const uint16_t first = journal_head_of(q, id);
+	journal_release(q, first);
+	journal_entry(q, first)[JENTRY_INFLIGHT] = 0;
+	/* vhost-user inflight tracking: the flag cleared before the commit. */
+	atomic_signal_fence(memory_order_release);
+	journal_put16(q, JOURNAL_OLD_FREE_HEAD, journal_get16(q, JOURNAL_FREE_HEAD));
+}
+
 void virtq_journal_publishing(struct virtq *q, uint16_t batch_head, uint16_t n)
 {
 	uint16_t id = batch_head;
@@ -227,7 +255,7 @@ static int check_entries(const struct virtq *q, struct journal_plan *plan)
  * from the chains held: in publish's order, so a resume killed half way is
  * resumed again from what it left.
  */
-static uint32_t apply(struct virtq *q, const struct journal_plan *plan)
+static uint32_t recover(struct virtq *q, const struct journal_plan *plan)
 {
 	const uint32_t size = queue_size(q);
 	if (plan->keep_batch) {
@@ -282,13 +310,13 @@ static void scrub_unpublished_used(struct virtq *q, uint16_t pos, bool wrap, uin
 
 int virtq_journal_resume(struct virtq *q, const struct queue_rings *rings)
 {
-	struct journal_plan plan;
+	struct journal_plan plan = { 0 };
 	int r = check_header(q, rings, &plan);
 	if (!r)
 		r = check_entries(q, &plan);
 	if (r)
 		return r;
-	const uint32_t chains = apply(q, &plan);
+	const uint32_t chains = recover(q, &plan);
 	virtq_queue_start(q, rings, (uint16_t)chains, 0);
 	q->used_pos = q->batch_pos = plan.used_pos;
 	q->used_wrap = plan.used_wrap;

@@ -80,17 +80,15 @@ struct journal_cursor {
 
 static inline void journal_cursor_start(const struct virtq *q, struct journal_cursor *cur)
 {
-	if (q->journal)
-		cur->entry = cur->last = journal_get16(q, JOURNAL_FREE_HEAD);
+	cur->entry = cur->last = journal_get16(q, JOURNAL_FREE_HEAD);
 }
 
 /* One ring descriptor, as read once and validated by the walk, into the
- * next free entry. Nothing counts until journal_popped() commits. */
+ * next free entry (the caller checked there is a journal). Nothing counts
+ * until virtq_journal_popped() commits. */
 static inline void journal_copy(const struct virtq *q, struct journal_cursor *cur,
 				const struct packed_desc *d)
 {
-	if (!q->journal)
-		return;
 	unsigned char *e = journal_entry(q, cur->entry);
 	inflight_put64(e + JENTRY_ADDR, d->addr);
 	memcpy(e + JENTRY_LEN, &d->len, sizeof(d->len));
@@ -100,7 +98,8 @@ static inline void journal_copy(const struct virtq *q, struct journal_cursor *cu
 	cur->entry = inflight_get16(e + JENTRY_NEXT);
 }
 
-/* Appends chain `head` (its entries from `first` to `last`) to the free list. */
+/* Puts chain `first` (its entries through its last) at the front of the
+ * free list. */
 static inline void journal_release(const struct virtq *q, uint16_t first)
 {
 	const uint16_t last = inflight_get16(journal_entry(q, first) + JENTRY_LAST);
@@ -110,30 +109,17 @@ static inline void journal_release(const struct virtq *q, uint16_t first)
 
 /*
  * The chain of buffer id, `slots` ring descriptors copied from the old free
- * head on, is the device's: its head records length, end and pop order,
- * then is flagged, then the free list moves past it, then old_free_head
- * commits (vhost-user's order: a back-end killed before the commit has not
- * handed the chain out, and recovery puts the entries back).
+ * head on (cur), is the device's: its head records length, end and pop
+ * order, then is flagged, then the free list moves past it, then
+ * old_free_head commits (vhost-user's order: a back-end killed before the
+ * commit has not handed the chain out, and recovery puts the entries back).
+ * Out of line: the journal's stores would make the pop reload the queue.
  */
-static inline void journal_popped(struct virtq *q, const struct journal_cursor *cur, uint16_t id,
-				  uint32_t slots, uint64_t counter)
-{
-	if (!q->journal)
-		return;
-	const uint16_t first = journal_get16(q, JOURNAL_FREE_HEAD);
-	unsigned char *h = journal_entry(q, first);
-	inflight_put16(h + JENTRY_LAST, cur->last);
-	inflight_put16(h + JENTRY_NUM, (uint16_t)slots);
-	inflight_put64(h + JENTRY_COUNTER, counter);
-	/* vhost-user inflight tracking: the head's fields before its flag. */
-	atomic_signal_fence(memory_order_release);
-	h[JENTRY_INFLIGHT] = 1;
-	inflight_put16(inflight_entry(q, id) + ENTRY_JOURNAL_HEAD, first);
-	journal_put16(q, JOURNAL_FREE_HEAD, cur->entry);
-	/* vhost-user inflight tracking: free_head before old_free_head commits. */
-	atomic_signal_fence(memory_order_release);
-	journal_put16(q, JOURNAL_OLD_FREE_HEAD, cur->entry);
-}
+void virtq_journal_popped(struct virtq *q, const struct journal_cursor *cur, uint16_t id,
+			  uint32_t slots, uint64_t counter);
+
+/* virtq_unpop(): the newest chain goes back, committed at once. */
+void virtq_journal_unpopped(struct virtq *q, uint16_t id);
 
 /* The journal head of buffer id (held: checked by the caller). */
 static inline uint16_t journal_head_of(const struct virtq *q, uint16_t id)

@@ -28,7 +28,8 @@
 #include "ring_access.h"
 
 /* One buffer of the chain into b: order and total, no wrap, guest memory. */
-static int add_buffer(struct virtq *q, struct chain_builder *b, const struct packed_desc *d)
+static VIRTQ_ALWAYS_INLINE int add_buffer(struct virtq *q, struct chain_builder *b,
+					  const struct packed_desc *d)
 {
 	const bool writable = d->flags & VIRTQ_DESC_F_WRITE;
 	uint64_t last;
@@ -49,7 +50,8 @@ static int add_buffer(struct virtq *q, struct chain_builder *b, const struct pac
 /* The indirect descriptor d's table (2.8.19): feature negotiated, no NEXT,
  * len a non-zero multiple of 16 of at most size entries, one readable
  * region; every entry a buffer, none indirect. *read counts entries read. */
-static int walk_table(struct virtq *q, struct chain_builder *b, const struct packed_desc *d,
+static VIRTQ_ALWAYS_INLINE int walk_table(struct virtq *q, struct chain_builder *b,
+					  const struct packed_desc *d,
 		      uint32_t *read)
 {
 	uint64_t last;
@@ -83,16 +85,18 @@ static int walk_table(struct virtq *q, struct chain_builder *b, const struct pac
 struct packed_walk {
 	uint16_t id;    /* buffer id */
 	uint32_t slots; /* ring descriptors the chain takes */
-	struct journal_cursor copies; /* where the ring descriptors were copied */
 };
 
 /*
  * Walks the chain whose first descriptor, at avail_pos, is first (already
  * read and found available) into c. c->ndesc counts the descriptors read
- * (ring and table), also on error.
+ * (ring and table), also on error. With `journal`, each ring descriptor is
+ * copied into the journal as it is read; a constant in each caller, so the
+ * walk without one is the walk as it was.
  */
-static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc d,
-		      struct packed_walk *w)
+static VIRTQ_ALWAYS_INLINE int walk_ring(struct virtq *q, struct virtq_chain *c,
+					 struct packed_desc d, struct packed_walk *w,
+					 struct journal_cursor *copies, const bool journal)
 {
 	struct chain_builder b;
 	const uint32_t size = queue_size(q), limit = size - q->desc_owned;
@@ -100,8 +104,10 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc
 	int r;
 	chain_builder_start(&b, c);
 	w->slots = 1;
-	journal_cursor_start(q, &w->copies);
-	journal_copy(q, &w->copies, &d);
+	if (journal) {
+		journal_cursor_start(q, copies);
+		journal_copy(q, copies, &d);
+	}
 	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 		r = walk_table(q, &b, &d, &read);
 	} else {
@@ -115,7 +121,8 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc
 			d = ring_read_packed_desc(ring_at(q->desc, packed_desc_off(pos)), false);
 			w->slots++;
 			read++;
-			journal_copy(q, &w->copies, &d);
+			if (journal)
+				journal_copy(q, copies, &d);
 			if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 				r = -VIRTQ_EBADDESC; /* indirect inside a chain */
 				break;
@@ -129,6 +136,19 @@ static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc
 		return -VIRTQ_EBADIDX; /* outside the queue, or the device holds it */
 	w->id = d.id;
 	return chain_builder_finish(&b, c, d.id, read);
+}
+
+/* The walk as the compiler places it best, without and with a journal. */
+static int walk_chain(struct virtq *q, struct virtq_chain *c, struct packed_desc d,
+		      struct packed_walk *w)
+{
+	return walk_ring(q, c, d, w, NULL, false);
+}
+
+static int walk_chain_journaled(struct virtq *q, struct virtq_chain *c, struct packed_desc d,
+				struct packed_walk *w, struct journal_cursor *copies)
+{
+	return walk_ring(q, c, d, w, copies, true);
 }
 
 /* An error leaves the chain without segments (pop.c: chain_failed). */
@@ -146,9 +166,11 @@ static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
 
 /* The chain is the device's now: in flight with its slot count, avail_pos
  * past it (the wrap counter flips at the ring's end, 2.8.1). */
-static void consume(struct virtq *q, const struct packed_walk *w)
+static VIRTQ_ALWAYS_INLINE void consume(struct virtq *q, const struct packed_walk *w,
+					const struct journal_cursor *copies, const bool journal)
 {
-	journal_popped(q, &w->copies, w->id, w->slots, q->pop_counter);
+	if (journal)
+		virtq_journal_popped(q, copies, w->id, w->slots, q->pop_counter);
 	inflight_popped(q, w->id, w->slots);
 	inflight_set_ring_slots(q, w->id, (uint16_t)w->slots);
 	q->avail_pos = packed_step(q, q->avail_pos, w->slots, &q->avail_wrap);
@@ -159,10 +181,13 @@ static void consume(struct virtq *q, const struct packed_walk *w)
 }
 
 /* Walks the next available chain into c; count_only (discard) consumes a
- * well-formed chain whatever c can hold. Returns 1, 0 (empty) or an error. */
-static int pop_one(struct virtq *q, struct virtq_chain *c, bool count_only)
+ * well-formed chain whatever c can hold. Returns 1, 0 (empty) or an error.
+ * `journal` as for walk_ring(). */
+static VIRTQ_ALWAYS_INLINE int pop_ring(struct virtq *q, struct virtq_chain *c, bool count_only,
+					const bool journal)
 {
-	struct packed_walk w = { 0, 0, { 0, 0 } };
+	struct packed_walk w = { 0, 0 };
+	struct journal_cursor copies = { 0, 0 };
 	/* 2.8.21: acquire on the first descriptor's flags pairs with the
 	 * driver's release of them, so the chain read after is the published one. */
 	struct packed_desc first =
@@ -173,14 +198,33 @@ static int pop_one(struct virtq *q, struct virtq_chain *c, bool count_only)
 		c->ndesc = 0;
 		return -VIRTQ_EBUSY; /* not fatal: the chain stays available */
 	}
-	int r = walk_chain(q, c, first, &w);
+	int r = journal ? walk_chain_journaled(q, c, first, &w, &copies)
+			: walk_chain(q, c, first, &w);
 	if (count_only && r == -VIRTQ_ENOSPC)
 		r = 0;
 	if (VIRTQ_UNLIKELY(r))
 		return chain_failed(q, c, r);
-	consume(q, &w);
+	consume(q, &w, &copies, journal);
 	c->log = q->log;
 	return 1;
+}
+
+/* The pop without a journal, compiled as it was before there was one. */
+static int pop_plain(struct virtq *q, struct virtq_chain *c, bool count_only)
+{
+	return pop_ring(q, c, count_only, false);
+}
+
+static VIRTQ_NOINLINE int pop_journaled(struct virtq *q, struct virtq_chain *c, bool count_only)
+{
+	return pop_ring(q, c, count_only, true);
+}
+
+static inline int pop_one(struct virtq *q, struct virtq_chain *c, bool count_only)
+{
+	if (VIRTQ_UNLIKELY(q->journal != NULL))
+		return pop_journaled(q, c, count_only);
+	return pop_plain(q, c, count_only);
 }
 
 int virtq_packed_pop(struct virtq *q, struct virtq_chain *c)

@@ -74,14 +74,15 @@ static uint32_t slots_between(const struct virtq *q, uint16_t from, uint16_t to)
 	return d ? d : size;
 }
 
-int virtq_packed_publish(struct virtq *q)
+/* publish with `journal` constant, as packed_pop.c's walk_ring(). */
+static VIRTQ_ALWAYS_INLINE int publish(struct virtq *q, const bool journal)
 {
 	const uint16_t n = (uint16_t)(q->next_used - q->published_used);
 	if (!n)
 		return 0;
 	void *first = ring_at(q->desc, packed_desc_off(q->batch_pos));
 	uint16_t batch_head = 0;
-	if (q->journal) {
+	if (journal) {
 		batch_head = inflight_get16(inflight_header(q, INFLIGHT_LAST_BATCH_HEAD));
 		virtq_journal_publishing(q, batch_head, n);
 	}
@@ -91,11 +92,23 @@ int virtq_packed_publish(struct virtq *q)
 	if (VIRTQ_UNLIKELY(q->log != NULL))
 		virtq_packed_log_descs(q, q->batch_pos, 1); /* log (a): after the write */
 	inflight_published(q, n, q->next_used);
-	if (q->journal)
+	if (journal)
 		virtq_journal_published(q, batch_head, n);
 	const uint32_t slots = slots_between(q, q->batch_pos, q->used_pos);
 	/* saturates above size: the notification decision then knows nothing */
 	q->signal_slots = q->signal_slots > queue_size(q) ? q->signal_slots : q->signal_slots + slots;
 	q->published_used = q->next_used;
 	return n;
+}
+
+static VIRTQ_NOINLINE int publish_journaled(struct virtq *q)
+{
+	return publish(q, true);
+}
+
+int virtq_packed_publish(struct virtq *q)
+{
+	if (VIRTQ_UNLIKELY(q->journal != NULL))
+		return publish_journaled(q);
+	return publish(q, false);
 }

@@ -234,7 +234,8 @@ int virtq_unpop(struct virtq *q)
 		return -VIRTQ_EINVAL;
 	if (q->packed) {
 		virtq_packed_rewind(q, head);
-		journal_unpopped(q, head);
+		if (q->journal)
+			virtq_journal_unpopped(q, head);
 	}
 	inflight_unpopped(q, head);
 	q->next_avail--;

@@ -35,6 +35,24 @@ struct fixture *fixture_new_packed(uint32_t size, uint64_t extra)
 	return f;
 }
 
+void fixture_finish(struct fixture *f)
+{
+	uint64_t bad = 0;
+	if (virtq_mock_check_writes(&f->m, &bad))
+		fail_msg("device wrote outside allowed bytes at gpa 0x%llx", (unsigned long long)bad);
+	assert_true(virtq_mock_guards_intact(&f->m));
+	fixture_stop(f);
+	free(f);
+}
+
+void fixture_expect_used(struct fixture *f, uint32_t id, uint32_t len)
+{
+	uint32_t got_id = 0, got_len = 0;
+	assert_err(virtq_mock_get_used(&f->m, &got_id, &got_len), 1);
+	assert_int_equal(got_id, id);
+	assert_int_equal(got_len, len);
+}
+
 int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));

@@ -50,6 +50,13 @@ void fixture_stop(struct fixture *f);
  * `size`, the features `extra` besides, started and snapshotted. */
 struct fixture *fixture_new_packed(uint32_t size, uint64_t extra);
 
+/* The end of a heap fixture's test: the device wrote only allowed bytes,
+ * the guards are intact; then stopped and freed. */
+void fixture_finish(struct fixture *f);
+
+/* The driver reads the next used buffer: id with len. */
+void fixture_expect_used(struct fixture *f, uint32_t id, uint32_t len);
+
 /* cmocka setup/teardown: heap fixture with fixture_config(), started. */
 int fixture_setup(void **state);
 int fixture_teardown(void **state);

@@ -55,23 +55,7 @@ static void restart(struct fixture *f)
 	assert_err(virtq_mock_configure(&f->m, &f->q), 0);
 }
 
-static void done(struct fixture *f)
-{
-	uint64_t bad = 0;
-	if (virtq_mock_check_writes(&f->m, &bad))
-		fail_msg("device wrote outside allowed bytes at gpa 0x%llx", (unsigned long long)bad);
-	assert_true(virtq_mock_guards_intact(&f->m));
-	fixture_stop(f);
-	free(f);
-}
 
-static void expect_used(struct fixture *f, int id, uint32_t len)
-{
-	uint32_t got_id = 0, got_len = 0;
-	assert_err(virtq_mock_get_used(&f->m, &got_id, &got_len), 1);
-	assert_int_equal(got_id, id);
-	assert_int_equal(got_len, len);
-}
 
 static void expect_in_flight(struct fixture *f, const int *ids, int n)
 {
@@ -130,7 +114,7 @@ static struct scene scene_new(void)
 	s.sb = shape_of(&f->c);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_err(virtq_complete(&f->q, (uint16_t)s.c, 0), 1);
-	expect_used(f, s.c, 0);
+	fixture_expect_used(f, (uint32_t)s.c, 0);
 	return s;
 }
 
@@ -154,16 +138,16 @@ static void test_resume_resubmits_held_chains(void **state)
 	assert_err(virtq_resume_packed(&f->q, VIRTQ_PACKED_BASE_FRESH), 0);
 	expect_in_flight(f, held, 2);
 	assert_err(virtq_complete(&f->q, (uint16_t)s.b, 40), 1);
-	expect_used(f, s.b, 40);
+	fixture_expect_used(f, (uint32_t)s.b, 40);
 	assert_err(virtq_complete(&f->q, (uint16_t)s.a, 32), 1);
-	expect_used(f, s.a, 32);
+	fixture_expect_used(f, (uint32_t)s.a, 32);
 	int d = fixture_post(f, 8, 8, 0);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_int_equal(f->c.id, d);
 	assert_err(virtq_complete(&f->q, (uint16_t)d, 8), 1);
-	expect_used(f, d, 8);
+	fixture_expect_used(f, (uint32_t)d, 8);
 	assert_err(virtq_mock_get_used(&f->m, NULL, NULL), 0);
-	done(f);
+	fixture_finish(f);
 }
 
 /* The flags of ring slot 0, as the driver sees them. */
@@ -224,10 +208,10 @@ static void test_publish_killed(void **state)
 	const int only_b[] = { b };
 	expect_in_flight(f, only_b, 1);
 	assert_int_equal(virtq_next_used(&f->q), 2 | VIRTQ_RING_EVENT_WRAP);
-	expect_used(f, a, 8);
+	fixture_expect_used(f, (uint32_t)a, 8);
 	assert_err(virtq_complete(&f->q, (uint16_t)b, 8), 1);
-	expect_used(f, b, 8);
-	done(f);
+	fixture_expect_used(f, (uint32_t)b, 8);
+	fixture_finish(f);
 }
 
 /*
@@ -253,13 +237,13 @@ static void test_unpublished_used_descriptors_scrubbed(void **state)
 	const int all[] = { a, b, c };
 	expect_in_flight(f, all, 3);
 	assert_err(virtq_complete(&f->q, (uint16_t)c, 3), 1); /* slot 0: the driver reads on */
-	expect_used(f, c, 3);
+	fixture_expect_used(f, (uint32_t)c, 3);
 	assert_err(virtq_mock_get_used(&f->m, NULL, NULL), 0); /* not b's stale one */
 	assert_err(virtq_complete(&f->q, (uint16_t)b, 4), 1);
-	expect_used(f, b, 4);
+	fixture_expect_used(f, (uint32_t)b, 4);
 	assert_err(virtq_complete(&f->q, (uint16_t)a, 5), 1);
-	expect_used(f, a, 5);
-	done(f);
+	fixture_expect_used(f, (uint32_t)a, 5);
+	fixture_finish(f);
 }
 
 /* virtq_unpop() returns the chain's entries at once: after a crash it is
@@ -279,8 +263,8 @@ static void test_unpop_then_resume(void **state)
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_int_equal(f->c.id, a);
 	assert_err(virtq_complete(&f->q, (uint16_t)a, 8), 1);
-	expect_used(f, a, 8);
-	done(f);
+	fixture_expect_used(f, (uint32_t)a, 8);
+	fixture_finish(f);
 }
 
 /* One corruption of the scene's journal (entries: a's chain 0 -> 1, b's
@@ -366,7 +350,7 @@ static void test_corrupt_journal_refused(void **state)
 	assert_err(virtq_resume_packed(&f->q, VIRTQ_PACKED_BASE_FRESH), 0);
 	const int held[] = { s.a, s.b };
 	expect_in_flight(f, held, 2);
-	done(f);
+	fixture_finish(f);
 }
 
 /* A journal never used (version 0) says nothing: the per-id area decides,
@@ -380,7 +364,7 @@ static void test_journal_never_used(void **state)
 	put16(f, 8, 0);
 	restart(f);
 	assert_err(virtq_resume_packed(&f->q, VIRTQ_PACKED_BASE_FRESH), -VIRTQ_ENOTSUP);
-	done(f);
+	fixture_finish(f);
 }
 
 static void test_set_journal_rules(void **state)

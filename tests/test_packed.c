@@ -15,23 +15,7 @@
 #define F(bit) VIRTQ_FEATURE(VIRTQ_F_##bit)
 
 
-static void done(struct fixture *f)
-{
-	uint64_t bad = 0;
-	if (virtq_mock_check_writes(&f->m, &bad))
-		fail_msg("device wrote outside allowed bytes at gpa 0x%llx", (unsigned long long)bad);
-	assert_true(virtq_mock_guards_intact(&f->m));
-	fixture_stop(f);
-	free(f);
-}
 
-static void expect_used(struct fixture *f, uint32_t id, uint32_t len)
-{
-	uint32_t got_id = 0, got_len = 0;
-	assert_err(virtq_mock_get_used(&f->m, &got_id, &got_len), 1);
-	assert_int_equal(got_id, id);
-	assert_int_equal(got_len, len);
-}
 
 static void test_single(void **state)
 {
@@ -52,13 +36,13 @@ static void test_single(void **state)
 	assert_err(virtq_add_used(&f->q, (uint16_t)id, 32), 0);
 	assert_err(virtq_mock_get_used(&f->m, NULL, NULL), 0); /* not published yet */
 	assert_err(virtq_publish_used(&f->q), 1);
-	expect_used(f, (uint32_t)id, 32);
+	fixture_expect_used(f, (uint32_t)id, 32);
 	assert_err(virtq_add_used(&f->q, (uint16_t)id, 0), -VIRTQ_EINVAL); /* completed */
 	assert_int_equal(virtq_in_flight(&f->q), 0);
 	/* positions in the GET_VRING_BASE form: slot | wrap << 15 */
 	assert_int_equal(virtq_next_avail(&f->q), 2 | VIRTQ_RING_EVENT_WRAP);
 	assert_int_equal(virtq_next_used(&f->q), 2 | VIRTQ_RING_EVENT_WRAP);
-	done(f);
+	fixture_finish(f);
 }
 
 /* Chains of 1, 2 and 3 descriptors completed out of order: each used
@@ -85,14 +69,14 @@ static void test_multi_out_of_order(void **state)
 		assert_int_equal(chains[n - 1].write_len, 8);
 	}
 	assert_err(virtq_complete(&f->q, (uint16_t)ids[2], 3), 1);
-	expect_used(f, (uint32_t)ids[2], 3);
+	fixture_expect_used(f, (uint32_t)ids[2], 3);
 	assert_err(virtq_add_used(&f->q, (uint16_t)ids[0], 1), 0);
 	assert_err(virtq_add_used(&f->q, (uint16_t)ids[1], 2), 0);
 	assert_err(virtq_publish_used(&f->q), 2);
-	expect_used(f, (uint32_t)ids[0], 1);
-	expect_used(f, (uint32_t)ids[1], 2);
+	fixture_expect_used(f, (uint32_t)ids[0], 1);
+	fixture_expect_used(f, (uint32_t)ids[1], 2);
 	assert_err(virtq_mock_get_used(&f->m, NULL, NULL), 0);
-	done(f);
+	fixture_finish(f);
 }
 
 static void test_indirect(void **state)
@@ -106,8 +90,8 @@ static void test_indirect(void **state)
 	assert_int_equal(f->c.read_len, 24);
 	assert_int_equal(f->c.write_len, 40);
 	assert_err(virtq_complete(&f->q, (uint16_t)id, 40), 1);
-	expect_used(f, (uint32_t)id, 40);
-	done(f);
+	fixture_expect_used(f, (uint32_t)id, 40);
+	fixture_finish(f);
 }
 
 /* Many laps of a small ring: chains of 1..3 descriptors, some indirect,
@@ -149,14 +133,14 @@ static void test_wrap_around(void **state)
 		if (nheld == 3 || (rng >> 24) % 2) { /* complete one, from the middle if any */
 			uint32_t k = nheld / 2;
 			assert_err(virtq_complete(&f->q, (uint16_t)held[k], k), 1);
-			expect_used(f, (uint32_t)held[k], k);
+			fixture_expect_used(f, (uint32_t)held[k], k);
 			completed++;
 			held[k] = held[--nheld];
 		}
 	}
 	assert_true(posted > 1000);
 	assert_int_equal(virtq_in_flight(&f->q), posted - completed);
-	done(f);
+	fixture_finish(f);
 }
 
 /* Batched completion: nothing is visible until publish writes the first
@@ -186,8 +170,8 @@ static void test_batched_completion(void **state)
 	assert_err(virtq_add_used_many(&f->q, twice, 2), -VIRTQ_EINVAL);
 	assert_err(virtq_complete_many(&f->q, &elems[3], 1), 1);
 	for (uint32_t i = 0; i < 4; i++)
-		expect_used(f, elems[i].id, i);
-	done(f);
+		fixture_expect_used(f, elems[i].id, i);
+	fixture_finish(f);
 }
 
 /* unpop rewinds the ring position (and wrap counter); discard completes
@@ -211,7 +195,7 @@ static void test_unpop_discard_enospc(void **state)
 	assert_err(virtq_discard(&f->q, &f->c), 1);
 	assert_int_equal(f->c.id, a);
 	assert_err(virtq_publish_used(&f->q), 1);
-	expect_used(f, (uint32_t)a, 0);
+	fixture_expect_used(f, (uint32_t)a, 0);
 	/* a chain across the ring's end, unpopped: the wrap counter goes back */
 	int b = fixture_post(f, 8, 8, 0); /* slots 2, 3 */
 	int c = fixture_post(f, 8, 8, 0); /* slots 0, 1 of the next lap */
@@ -232,7 +216,7 @@ static void test_unpop_discard_enospc(void **state)
 	assert_int_equal(f->c.ndesc, 2);
 	assert_int_equal(f->c.read_len, 8);
 	assert_int_equal(f->c.write_len, 8);
-	done(f);
+	fixture_finish(f);
 }
 
 /* Without EVENT_IDX: ENABLE / DISABLE on both sides. */
@@ -267,7 +251,7 @@ static void test_notify_flags(void **state)
 	fixture_post(f, 8, 0, 0);
 	assert_err(virtq_pop(&f->q, &f->c), 1);
 	assert_err(virtq_complete(&f->q, f->c.id, 0), 1);
-	done(f);
+	fixture_finish(f);
 }
 
 /* With EVENT_IDX: the DESC form and its wrap arithmetic on both sides. */
@@ -318,7 +302,7 @@ static void test_notify_event_idx(void **state)
 	fixture_post(f, 8, 0, 0);
 	assert_false(virtq_mock_should_kick(&f->m));
 	assert_err(virtq_enable_notify(&f->q), 1);
-	done(f);
+	fixture_finish(f);
 }
 
 /* The differential check in small: the same posts through a split and a
@@ -361,7 +345,7 @@ static void test_same_chains_as_split(void **state)
 	}
 	fixture_stop(s);
 	free(s);
-	done(p);
+	fixture_finish(p);
 }
 
 /* A packed guest of 8 with EVENT_IDX and a dirty log over its memory,
@@ -396,7 +380,7 @@ static void test_dirty_log(void **state)
 	uint64_t bad = 0;
 	if (virtq_mock_check_dirty(&f->m, &log, &bad))
 		fail_msg("device write not logged at gpa 0x%llx", (unsigned long long)bad);
-	done(f);
+	fixture_finish(f);
 }
 
 /* What the mock driver writes, release-stored flags included, is its own
@@ -412,7 +396,7 @@ static void test_driver_writes_not_dirty(void **state)
 	if (virtq_mock_check_dirty(&f->m, &log, &bad))
 		fail_msg("a driver write counted as the device's at gpa 0x%llx",
 			 (unsigned long long)bad);
-	done(f);
+	fixture_finish(f);
 }
 
 /* Ring parts: descriptor ring 16-aligned and writable (used descriptors go
@@ -481,7 +465,7 @@ static void test_resume_packed(void **state)
 		assert_err(virtq_pop(&f->q, &f->c), 1);
 		assert_err(virtq_add_used(&f->q, (uint16_t)id, 8), 0);
 		assert_err(virtq_publish_used(&f->q), 1);
-		expect_used(f, (uint32_t)id, 8);
+		fixture_expect_used(f, (uint32_t)id, 8);
 	}
 	const uint32_t base = VIRTQ_PACKED_BASE(virtq_next_avail(&f->q), virtq_next_used(&f->q));
 	assert_int_equal(base, 2u | 2u << 16);
@@ -512,7 +496,7 @@ static void test_resume_packed(void **state)
 	assert_err(virtq_resume_packed(&f->q, VIRTQ_PACKED_BASE(2, 2)), 0);
 	assert_false(virtq_is_broken(&f->q));
 	assert_err(virtq_resume_packed(NULL, VIRTQ_PACKED_BASE_FRESH), -VIRTQ_EINVAL);
-	done(f);
+	fixture_finish(f);
 }
 
 /* The in-flight area is shared with the front-end, which can write it: a
@@ -529,13 +513,13 @@ static void test_scribbled_slot_count(void **state)
 	assert_err(virtq_add_used(&f->q, (uint16_t)id, 8), 0);
 	assert_true((virtq_next_used(&f->q) & ~VIRTQ_RING_EVENT_WRAP) < 4);
 	assert_err(virtq_publish_used(&f->q), 1);
-	expect_used(f, (uint32_t)id, 8);
+	fixture_expect_used(f, (uint32_t)id, 8);
 	/* the count of slots the device holds is wrong now (2 - 0xfffd): pops
 	 * wait rather than walk slots that may be the device's */
 	(void)fixture_post(f, 8, 8, 0);
 	assert_err(virtq_pop(&f->q, &f->c), -VIRTQ_EBUSY);
 	assert_false(virtq_is_broken(&f->q));
-	done(f); /* every device write inside the ring and the buffers */
+	fixture_finish(f); /* every device write inside the ring and the buffers */
 }
 
 int main(void)

@@ -4,10 +4,11 @@
  * a guest whose memory holds anything, anytime. For every queue size 1, 2,
  * 4, ..., 32768 and any features with RING_PACKED: activation, then the
  * datapath sequence of datapath.c (resubmit included: a packed queue
- * refuses it); separately, resume (virtq_resume_packed) with any base from
- * an in-flight area holding arbitrary bytes, then the datapath's single
- * calls. The descriptor ring and both event structures are guest memory:
- * every flag, id, wrap counter and off_wrap is any value at every read.
+ * resubmits from the descriptor journal); separately, resume
+ * (virtq_resume_packed) with any base from an in-flight area and a journal
+ * holding arbitrary bytes, then the datapath's single calls. The
+ * descriptor ring and both event structures are guest memory: every flag,
+ * id, wrap counter and off_wrap is any value at every read.
  */
 #include "guest.h"
 
@@ -31,6 +32,7 @@ static void resumed_packed(const struct virtq_mem *mem, uint32_t size)
 	if (guest_configure(&q, mem, size, true) != 0)
 		return;
 	Frama_C_make_unknown((char *)guest_inflight_area, sizeof(guest_inflight_area));
+	Frama_C_make_unknown((char *)guest_journal_area, sizeof(guest_journal_area));
 	if (virtq_resume_packed(&q, any_u32()) == 0)
 		datapath_after_packed_resume(&q);
 }

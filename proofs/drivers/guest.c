@@ -6,6 +6,7 @@ volatile unsigned char guest_avail_ram[GUEST_AVAIL_BYTES] __attribute__((aligned
 volatile unsigned char guest_used_ram[GUEST_USED_BYTES] __attribute__((aligned(16)));
 volatile unsigned char guest_data_ram[GUEST_DATA_BYTES] __attribute__((aligned(16)));
 unsigned char guest_inflight_area[VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE)] __attribute__((aligned(VIRTQ_INFLIGHT_ALIGN)));
+unsigned char guest_journal_area[VIRTQ_JOURNAL_BYTES(VIRTQ_MAX_SIZE)] __attribute__((aligned(VIRTQ_INFLIGHT_ALIGN)));
 
 uint64_t any_u64(void) { return Frama_C_unsigned_long_long_interval(0, UINT64_MAX); }
 uint32_t any_u32(void) { return Frama_C_unsigned_int_interval(0, UINT32_MAX); }
@@ -95,6 +96,7 @@ int guest_configure(struct virtq *q, const struct virtq_mem *mem, uint32_t size,
 	const struct virtq_ring_addrs addrs = packed ? packed_addrs(size) : split_addrs(size);
 	if (virtq_init(q, mem, VIRTQ_MAX_SIZE) ||
 	    virtq_set_inflight(q, guest_inflight_area, sizeof(guest_inflight_area)) ||
+	    (packed && virtq_set_journal(q, guest_journal_area, sizeof(guest_journal_area))) ||
 	    virtq_set_size(q, size) || virtq_set_addrs(q, &addrs) ||
 	    virtq_set_features(q, any_features(packed)))
 		return -1;

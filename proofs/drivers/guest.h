@@ -71,5 +71,7 @@ void guest_datapath(struct virtq *q, bool batches);
 
 /* The in-flight area, for drivers that resume from an arbitrary one. */
 extern unsigned char guest_inflight_area[VIRTQ_INFLIGHT_BYTES(VIRTQ_MAX_SIZE)];
+/* A packed queue's descriptor journal (inflight.h), attached by guest_configure(). */
+extern unsigned char guest_journal_area[VIRTQ_JOURNAL_BYTES(VIRTQ_MAX_SIZE)];
 
 #endif
