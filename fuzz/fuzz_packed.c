@@ -32,8 +32,9 @@
  *              the queue's own (GET_VRING_BASE), 1 its avail position, 2
  *              its used position set to the size, 3 its avail wrap bit
  *              flipped (a stale base), 4 the journal's desc_num wrong, 5 a
- *              journal never used (version 0); then the own base again
- *              when that was refused;
+ *              journal never used (version 0), 6 the journal scribbled:
+ *              byte (1 + v % 4 changes), each u16 offset and byte XORed
+ *              in; then the own base again when that was refused;
  *              with config bit 7, migrate instead: byte (v % 5): save,
  *              encode, decode and virtq_restore() onto a fresh struct
  *              virtq (first, for v 1..4, a state spoiled by one packed rule:
@@ -85,7 +86,10 @@
  *     position; the queue goes on (the split twin resumes with
  *     virtq_resume(), and both still agree); a position outside the ring
  *     or a corrupt journal is -VIRTQ_EBADSTATE; a journal never used
- *     resumes only when the model holds nothing (-VIRTQ_ENOTSUP);
+ *     resumes only when the model holds nothing (-VIRTQ_ENOTSUP); a
+ *     scribbled journal is refused and left as it was, or taken, and then
+ *     every chain listed resubmits inside guest memory or breaks the
+ *     queue, positions inside the ring (the run ends there);
  *   - pop_many gives the chains and the code of as many pops; discard the
  *     pop's code and id, and completes the chain with length 0;
  *   - with the log: the device logs its writes (virtq_chain_log_written),
@@ -888,6 +892,63 @@ static void check_resubmitted(void)
 	}
 }
 
+/* A resumed queue whose journal held something else than the model: it
+ * may hold other chains, but every answer stays inside the queue. */
+static void check_taken_journal(void)
+{
+	static struct virtq_seg segs[MAX_SEGS];
+	uint16_t heads[MAX_SIZE];
+	const uint32_t held = virtq_in_flight(&pq);
+	ORACLE(held <= R.md.size);
+	ORACLE((virtq_next_avail(&pq) & 0x7fffu) < R.md.size);
+	ORACLE((virtq_next_used(&pq) & 0x7fffu) < R.md.size);
+	const int n = virtq_in_flight_list(&pq, heads, MAX_SIZE);
+	ORACLE(n == (int)held);
+	for (int i = 0; i < n; i++) {
+		struct virtq_chain c;
+		virtq_chain_init(&c, segs, MAX_SEGS);
+		ORACLE(heads[i] < R.md.size);
+		const int r = virtq_resubmit(&pq, heads[i], &c);
+		if (r == 1)
+			check_segments(&packed_mock, &c);
+		else if (r != -VIRTQ_ENOSPC)
+			ORACLE(virtq_is_broken(&pq));
+		if (virtq_is_broken(&pq))
+			return;
+	}
+}
+
+/*
+ * resume_fresh() after 1 to 4 bytes of the journal (header and the entries
+ * of this size) were changed to anything: the journal is a parser's input.
+ * Returns -VIRTQ_EBADSTATE (the journal left as it was, then put back), 0
+ * for a journal unchanged after all, or 1 for one taken although changed:
+ * checked by check_taken_journal(), after which the model no longer holds.
+ */
+static int resume_scribbled(struct input *in, uint32_t base)
+{
+	static unsigned char saved[32u + 32u * MAX_SIZE], bad[32u + 32u * MAX_SIZE];
+	unsigned char *j = packed_mock.journal;
+	const size_t bytes = 32u + 32u * R.md.size;
+	memcpy(saved, j, bytes);
+	for (uint32_t i = 0, n = 1 + get(in, 1) % 4u; i < n; i++) {
+		const uint32_t at = get(in, 2) % (uint32_t)bytes;
+		j[at] ^= (unsigned char)get(in, 1);
+	}
+	memcpy(bad, j, bytes);
+	const int r = resume_fresh(base);
+	if (r == -VIRTQ_EBADSTATE) {
+		ORACLE(memcmp(j, bad, bytes) == 0);
+		memcpy(j, saved, bytes);
+		return r;
+	}
+	ORACLE(r == 0);
+	if (!memcmp(bad, saved, bytes))
+		return 0;
+	check_taken_journal();
+	return 1;
+}
+
 /*
  * The back-end restarts with the base a front-end sends. The journal says
  * where the ring is and what is held, so any base inside the ring resumes;
@@ -897,7 +958,7 @@ static void check_resubmitted(void)
 static void op_reconnect(struct input *in)
 {
 	struct model *md = &R.md;
-	const uint32_t how = get(in, 1) % 6u, base = model_base(md);
+	const uint32_t how = get(in, 1) % 7u, base = model_base(md);
 	const bool idle = md->in_flight == 0 && md->used_pending == md->used_published;
 	ORACLE(base == VIRTQ_PACKED_BASE(virtq_next_avail(&pq), virtq_next_used(&pq)));
 	int r;
@@ -909,6 +970,14 @@ static void op_reconnect(struct input *in)
 		ORACLE(r == -VIRTQ_EBADSTATE); break;
 	case 5: r = resume_with_journal(base, JOURNAL_VERSION, 0);
 		ORACLE(r == (idle ? 0 : -VIRTQ_ENOTSUP)); break;
+	case 6: r = resume_scribbled(in, base);
+		if (r == 1) {
+			if (trace)
+				fprintf(stderr, "reconnect 6: a scribbled journal taken\n");
+			md->broken = true; /* taken, not the model's: the run ends */
+			return;
+		}
+		break;
 	default: r = 1; break;
 	}
 	if (r != 0)

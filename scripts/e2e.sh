@@ -12,7 +12,7 @@
 #   scripts/e2e.sh --packed          the same with packed rings (QEMU's
 #                                    packed=on; the *_packed ctest entries):
 #                                    fails unless the back-end's log says the
-#                                    ring was packed; blk skips reconnect
+#                                    ring was packed
 #   scripts/e2e.sh --compiler clang
 #   scripts/e2e.sh --no-sanitize     an optimized build without sanitizers
 #   scripts/e2e.sh --list            prints the build directory and the ctest

@@ -281,7 +281,7 @@ int virtq_resume(struct virtq *q, uint16_t next_avail)
 	struct queue_rings rings;
 	struct resume_plan plan;
 	if (q && (q->features & VIRTQ_FEATURE(VIRTQ_F_RING_PACKED)))
-		return -VIRTQ_ENOTSUP; /* vhost-user's packed in-flight layout: not yet */
+		return -VIRTQ_ENOTSUP; /* packed: virtq_resume_packed() */
 	int r = virtq_queue_start_checks(q, &rings);
 	if (r)
 		return r;

@@ -4,10 +4,10 @@
  * inflight.h, vhost-user's split QueueRegionSplit).
  *
  * The queue code speaks only of heads: "popped", "completed", "published",
- * "in flight?". The functions below map that onto the split layout; a packed
- * layout (DescStatePacked, which also records each head's descriptor count)
- * would implement the same functions, so pop, add_used and publish do not
- * change with it.
+ * "in flight?". The functions below map that onto the split layout, which
+ * packed queues use too (the padding holds each id's ring slot count and
+ * journal head); a packed queue's descriptor copies live in its journal
+ * (journal.h).
  *
  * The area is host memory owned by the caller (maybe a memfd shared with the
  * front-end), not guest memory, and nobody touches it while the queue runs.
@@ -109,7 +109,7 @@ static inline bool inflight_recorded(const struct virtq *q, uint32_t head)
  * that makes the entry count (vhost-user: counter, then inflight): a
  * back-end killed in between has not handed the chain out, and its
  * successor pops it afresh. The split layout has no use for ndesc; a packed
- * one records it (DescStatePacked.num), to skip the chain's descriptors.
+ * queue records it (inflight_set_ring_slots), to skip the chain's slots.
  */
 static inline void inflight_popped(struct virtq *q, uint16_t head, uint32_t ndesc)
 {

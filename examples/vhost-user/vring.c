@@ -217,11 +217,18 @@ void vu_vring_try_start(struct vu_dev *d, unsigned idx)
 	if (virtq_in_flight_list(&v->q, heads, 0) == -VIRTQ_ENOSPC)
 		log_info("ring %u resumed at avail index %u with chains in flight", idx,
 			 virtq_next_avail(&v->q));
-	/* the layout in force, in a line the end-to-end tests check */
-	char text[96];
-	log_info("ring %u started: %s, features %#llx, size %u, %s", idx,
+	/* the layout in force, in a line the end-to-end tests check; where the
+	 * ring really is, and the front-end's base when the in-flight record
+	 * knew better (a packed ring's journal after a crash) */
+	const uint32_t at = packed ? VIRTQ_PACKED_BASE(virtq_next_avail(&v->q), virtq_next_used(&v->q))
+				   : virtq_next_avail(&v->q);
+	char text[96], given[96] = "";
+	if (packed && at != base)
+		base_text(d, base, given, sizeof(given));
+	log_info("ring %u started: %s, features %#llx, size %u, %s%s%s", idx,
 		 packed ? "packed layout (VIRTIO_F_RING_PACKED, bit 34)" : "split layout",
-		 (unsigned long long)d->features, v->num, base_text(d, base, text, sizeof(text)));
+		 (unsigned long long)d->features, v->num, base_text(d, at, text, sizeof(text)),
+		 given[0] ? "; the front-end sent " : "", given);
 	d->ops->ring_started(d, idx);
 	/* Buffers may have been posted before the kick fd was watched. */
 	d->ops->ring_kicked(d, idx);

@@ -25,7 +25,8 @@
  *                      +0 u8  inflight  1 while head i is popped and not used
  *                      +1 u8  (padding) 1: used entry written, not published
  *                                       (virtq's own mark, ignored by others)
- *                      +2 u8[4] (padding, 0)
+ *                      +2 u8[4] (padding; a packed queue's own: +2 u16 the
+ *                               chain's ring slots, +4 u16 its journal head)
  *                      +6 u16 next      the batch list; while in flight, the
  *                                       head popped before this one
  *                      +8 u64 counter   pop order

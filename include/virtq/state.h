@@ -84,8 +84,8 @@
  * avail_pos back, and out-of-order completions overwrite the ring slots of
  * chains still in flight with used descriptors, so a destination could not
  * re-walk them from guest memory (virtq_resubmit); it needs copies of their
- * descriptors, which vhost-user's packed in-flight layout (DescStatePacked)
- * keeps. That layout, and an encoding carrying it, is not implemented yet.
+ * descriptors, which the descriptor journal keeps for a back-end restart
+ * (inflight.h), but no state encoding carries yet.
  * Hence a packed queue broken by the guest with chains in flight cannot be
  * saved either.
  *

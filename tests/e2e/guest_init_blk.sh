@@ -48,32 +48,21 @@ say "DATA-DONE"
 # starts a new one; QEMU reconnects with the inflight region. Each process
 # writes its 8 MiB region 8 times (seeds 200 + 10 i + 1..8), then reads back
 # the last pattern; no write may fail.
-# e2e_reconnect=no on the kernel command line (run_blk.sh --packed): the
-# host kills no back-end, so these writes would test nothing new
-case " $(cat /proc/cmdline) " in
-*" e2e_reconnect=no "*)
-	say "RECONNECT-SKIPPED"
-	reconnect=no
-	;;
-*) reconnect=yes ;;
-esac
-if [ "$reconnect" = yes ]; then
-	say "RECONNECT-START"
-	for i in 0 1 2 3; do
-		(
-			for r in 1 2 3 4 5 6 7 8; do
-				timeout 300 /bin/blk_tool write /dev/vda $((48 + i * 8)) 8 $((200 + i * 10 + r)) ||
-					echo "write failed"
-			done
-		) 2>&1 | sed "s/^/E2E-rc$i /" &
-	done
-	wait
-	for i in 0 1 2 3; do
-		run "rc$i" verify /dev/vda $((48 + i * 8)) 8 $((208 + i * 10)) &
-	done
-	wait
-	say "RECONNECT-DONE"
-fi
+say "RECONNECT-START"
+for i in 0 1 2 3; do
+	(
+		for r in 1 2 3 4 5 6 7 8; do
+			timeout 300 /bin/blk_tool write /dev/vda $((48 + i * 8)) 8 $((200 + i * 10 + r)) ||
+				echo "write failed"
+		done
+	) 2>&1 | sed "s/^/E2E-rc$i /" &
+done
+wait
+for i in 0 1 2 3; do
+	run "rc$i" verify /dev/vda $((48 + i * 8)) 8 $((208 + i * 10)) &
+done
+wait
+say "RECONNECT-DONE"
 
 # throughput: 1 MiB sequential over 16 MiB, 4 KiB random for 5 s each way
 run bench bench /dev/vda 32 16 5

@@ -6,14 +6,11 @@
 #
 # --packed: QEMU's device with packed=on, so that Linux's virtio_ring drives
 # packed rings (virtio 2.8); by the back-end's log every ring Linux's driver
-# started must be packed (split without --packed). The same checks but
-# reconnect, which is skipped, saying why: resuming a packed ring with
-# chains in flight needs vhost-user's packed inflight layout, which virtq
-# does not implement, and QEMU, unable to read a packed ring's position
-# back from a dead back-end, sends the new one the base it last knew.
-# VIRTQ_E2E_PACKED_RECONNECT=1 runs the step anyway: the new back-end
-# refuses the ring with chains in flight (-VIRTQ_ENOTSUP) and the guest's
-# writes on it never complete (the run waits out its 900 s limit).
+# started must be packed (split without --packed). The same checks, the
+# reconnect included: QEMU, unable to read a packed ring's position back
+# from a dead back-end, sends the new one the base it last knew, and the
+# new back-end resumes from the ring's descriptor journal in the inflight
+# region (<virtq/inflight.h>), which also holds the chains in flight.
 # Builds blk_bad (a kernel module sending malformed requests) against the
 # guest kernel's headers and an initramfs (busybox-static, blk_tool, the
 # virtio modules, guest_init_blk.sh as /init), starts the back-end on a
@@ -85,15 +82,6 @@ start_backend "$work/backend.log"
 e2e_pick_accel "/boot/vmlinuz-$kver" "$work" >"$work/accel" || exit 1
 accel=$E2E_ACCEL cpu=$E2E_CPU
 say "guest kernel $kver, $(cat "$work/accel"), $E2E_LAYOUT rings"
-reconnect=yes
-if [ "$E2E_LAYOUT" = packed ] && [ "${VIRTQ_E2E_PACKED_RECONNECT:-0}" != 1 ]; then
-	reconnect=no
-	say "SKIP: reconnect (back-end killed during writes, resumed from the inflight region):" \
-		"not covered with packed rings: resume of a packed ring with chains in flight needs" \
-		"vhost-user's packed inflight layout (DescStatePacked), which virtq does not implement" \
-		"(virtq_resume_packed: -VIRTQ_ENOTSUP), and QEMU cannot read a packed ring's position" \
-		"back from a dead back-end (it resends the base it last knew)"
-fi
 console=$work/console.log
 t_start=$(date +%s)
 timeout 900 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 512 \
@@ -101,7 +89,7 @@ timeout 900 "$E2E_QEMU" -machine q35,accel="$accel" -cpu "$cpu" -smp 2 -m 512 \
 	-chardev socket,id=blk0,path="$sock",reconnect=1 \
 	-device vhost-user-blk-pci,chardev=blk0,num-queues=2"$E2E_QEMU_RING" \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 oops=panic e2e_reconnect=$reconnect" -no-reboot \
+	-append "console=ttyS0 quiet panic=-1 oops=panic" -no-reboot \
 	-display none -serial "file:$console" -monitor none -nodefaults >"$console.qemu" 2>&1 &
 qemu_pid=$!
 pids+=("$qemu_pid")
@@ -109,9 +97,7 @@ pids+=("$qemu_pid")
 # writes, start a new one on the same socket and image
 rc_killed=-1 caught=no
 last_log=$work/backend.log # the log of the back-end serving at the end
-if [ "$reconnect" = no ]; then
-	:
-elif e2e_wait_console "$console" "E2E-RECONNECT-START" 600 "$qemu_pid"; then
+if e2e_wait_console "$console" "E2E-RECONNECT-START" 600 "$qemu_pid"; then
 	sleep 0.2
 	# x86_64 pwritev (296): a write request popped and not yet completed
 	"$killer" "$backend_pid" 60 296 && caught=yes
@@ -150,26 +136,22 @@ for i in 0 1 2 3; do
 	h=$("$tool" verify "$image" $((i * 8)) 8 $((100 + i)) | grep -o 'sum=[0-9a-f]*' || true)
 	check "process $i: the image holds the pattern" test -n "$w" -a "$w" = "$h"
 done
-if [ "$reconnect" = yes ]; then
-	check "reconnect: the back-end was killed inside a request, during the writes" \
-		test "$caught" = yes -a "$rc_killed" -ge 0 -a "$rc_killed" -lt 32
-	check "reconnect: QEMU connected to the new back-end" has "$work/backend2.log" "front-end connected"
-	for i in 0 1 2 3; do
-		n=$(grep -ac -- "E2E-rc$i write bytes=8388608 .* ok" "$console" || true)
-		last=$(grep -a -- "E2E-rc$i write " "$console" | tail -1 | grep -o 'sum=[0-9a-f]*' || true)
-		v=$(grep -a -- "E2E-rc$i verify " "$console" | grep -o 'sum=[0-9a-f]*' || true)
-		h=$("$tool" verify "$image" $((48 + i * 8)) 8 $((208 + i * 10)) | grep -o 'sum=[0-9a-f]*' || true)
-		check "reconnect: process $i: 8 writes of 8 MiB, none failed" test "$n" -eq 8
-		check "reconnect: process $i: read back and on the host, checksums match" \
-			test -n "$last" -a "$last" = "$v" -a "$last" = "$h"
-	done
-	resubmitted=$(sed -n 's/.*: \([0-9]*\) requests in flight before the restart.*/\1/p' \
-		"$work/backend2.log" | awk '{ n += $1 } END { print n + 0 }')
-	check "reconnect: the new back-end served again the $resubmitted request(s) the killed one had in flight" \
-		test "$resubmitted" -ge 1
-else
-	check "reconnect skipped: the guest skipped its writes too" has "$console" "E2E-RECONNECT-SKIPPED"
-fi
+check "reconnect: the back-end was killed inside a request, during the writes" \
+	test "$caught" = yes -a "$rc_killed" -ge 0 -a "$rc_killed" -lt 32
+check "reconnect: QEMU connected to the new back-end" has "$work/backend2.log" "front-end connected"
+for i in 0 1 2 3; do
+	n=$(grep -ac -- "E2E-rc$i write bytes=8388608 .* ok" "$console" || true)
+	last=$(grep -a -- "E2E-rc$i write " "$console" | tail -1 | grep -o 'sum=[0-9a-f]*' || true)
+	v=$(grep -a -- "E2E-rc$i verify " "$console" | grep -o 'sum=[0-9a-f]*' || true)
+	h=$("$tool" verify "$image" $((48 + i * 8)) 8 $((208 + i * 10)) | grep -o 'sum=[0-9a-f]*' || true)
+	check "reconnect: process $i: 8 writes of 8 MiB, none failed" test "$n" -eq 8
+	check "reconnect: process $i: read back and on the host, checksums match" \
+		test -n "$last" -a "$last" = "$v" -a "$last" = "$h"
+done
+resubmitted=$(sed -n 's/.*: \([0-9]*\) requests in flight before the restart.*/\1/p' \
+	"$work/backend2.log" | awk '{ n += $1 } END { print n + 0 }')
+check "reconnect: the new back-end served again the $resubmitted request(s) the killed one had in flight" \
+	test "$resubmitted" -ge 1
 check "no guest kernel warning or oops" bash -c "! grep -E 'WARNING:|BUG:|Oops|Call Trace|I/O error' '$console'"
 check "the back-end logged the malformed requests" test "$(grep -c 'bad request' "$work/backend.log")" -ge 3
 for log in "$work/backend.log" "$work"/backend2.log; do
@@ -195,7 +177,7 @@ say "throughput ($accel, $E2E_LAYOUT rings, 2 vCPUs, queue depth 1, direct I/O):
 	"read $(val randread iops) IOPS; VM ran $((t_end - t_start)) s"
 requests=$(sed -n 's/.*: \([0-9]*\) requests, .*/\1/p' "$last_log" | tail -1)
 ticks_per_s=$(getconf CLK_TCK)
-say "back-end CPU ($([ "$reconnect" = yes ] && echo "the restarted one" || echo "the only one")): $((cpu_ticks * 1000 / ticks_per_s)) ms for ${requests:-?} requests" \
+say "back-end CPU (the restarted one): $((cpu_ticks * 1000 / ticks_per_s)) ms for ${requests:-?} requests" \
 	"($(( ${requests:-0} > 0 ? cpu_ticks * 1000000 / ticks_per_s / requests : 0 )) us each, synchronous I/O included)"
 if [ "$fail" -ne 0 ]; then
 	echo "--- backend log" >&2
