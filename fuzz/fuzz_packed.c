@@ -921,7 +921,8 @@ static void check_taken_journal(void)
 /*
  * resume_fresh() after 1 to 4 bytes of the journal (header and the entries
  * of this size) were changed to anything: the journal is a parser's input.
- * Returns -VIRTQ_EBADSTATE (the journal left as it was, then put back), 0
+ * Returns -VIRTQ_EBADSTATE or, for a version made 0 with chains held,
+ * -VIRTQ_ENOTSUP (the journal left as it was, then put back), 0
  * for a journal unchanged after all, or 1 for one taken although changed:
  * checked by check_taken_journal(), after which the model no longer holds.
  */
@@ -937,7 +938,10 @@ static int resume_scribbled(struct input *in, uint32_t base)
 	}
 	memcpy(bad, j, bytes);
 	const int r = resume_fresh(base);
-	if (r == -VIRTQ_EBADSTATE) {
+	/* a version made 0 says "never used": the in-flight area decides, and
+	 * refuses chains held as without a journal */
+	const bool never_used = bad[JOURNAL_VERSION] == 0 && bad[JOURNAL_VERSION + 1] == 0;
+	if (r == -VIRTQ_EBADSTATE || (r == -VIRTQ_ENOTSUP && never_used)) {
 		ORACLE(memcmp(j, bad, bytes) == 0);
 		memcpy(j, saved, bytes);
 		return r;
