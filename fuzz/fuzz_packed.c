@@ -5,7 +5,9 @@
  *
  * Input (missing bytes read as 0): byte 0 the configuration (bits 0-1: queue
  * size 2 << v; bit 2 INDIRECT_DESC; bit 3 EVENT_IDX; bit 4 a dirty log,
- * switched on, or off with bit 5; bit 6: opcode 7 is reconnect; bit 7:
+ * switched on, or off with bit 5 (bit 5 alone: no descriptor journal,
+ * which resubmit and reconnect with chains held need); bit 6: opcode 7 is
+ * reconnect; bit 7:
  * opcode 7 is migrate, whatever bit 6 says), then
  * operations, one opcode byte (v % 12) and its operands:
  *   0 post     n byte (bits 0-1: 1 + v buffers; bit 2 indirect), per buffer
@@ -196,6 +198,7 @@ static struct run R;
 static struct virtq_log plog; /* the packed queue's, with config bit 4 */
 static uint64_t plog_words[8]; /* 512 pages of 4 KiB: all 128 KiB of guest memory */
 static bool logging, log_off;
+static bool journaled; /* the packed queue has a descriptor journal (all but config bits 5 alone) */
 static bool trace; /* FUZZ_PACKED_TRACE=1: print every pop's result (seed writing) */
 
 static bool wrap_of_lap(uint64_t abs_slot, uint32_t size)
@@ -515,7 +518,7 @@ static void check_popped(int r, int want, struct virtq_chain *pc, struct virtq_c
 	struct virtq_chain again;
 	virtq_chain_init(&again, again_segs, MAX_SEGS);
 	const int ra = virtq_resubmit(&pq, pc->id, &again);
-	ORACLE(ra == (virtq_is_broken(&pq) ? -VIRTQ_EBROKEN : 1));
+	ORACLE(ra == (virtq_is_broken(&pq) ? -VIRTQ_EBROKEN : journaled ? 1 : -VIRTQ_ENOTSUP));
 	if (ra == 1)
 		check_prediction(&again, pr);
 	pop_succeeded(pc, pr, sc->id);
@@ -799,6 +802,8 @@ static int resume_fresh(uint32_t base)
 {
 	memset(&pq, 0x5a, sizeof(pq));
 	ORACLE(virtq_mock_configure(&packed_mock, &pq) == 0);
+	if (!journaled)
+		ORACLE(virtq_set_journal(&pq, NULL, 0) == 0);
 	if (logging)
 		ORACLE(virtq_set_log(&pq, &plog) == 0);
 	return virtq_resume_packed(&pq, base);
@@ -808,12 +813,15 @@ static int resume_fresh(uint32_t base)
 #define JOURNAL_VERSION 8u
 #define JOURNAL_DESC_NUM 10u
 
-/* resume_fresh() with the journal's 16-bit header field at `at` set to v: a
- * corrupt journal, or (version 0) one never used. The field is put back
- * after a refusal; the library rewrites the header when it starts afresh. */
-static int resume_with_journal(uint32_t base, unsigned at, uint16_t v)
+/* resume_fresh() with the 16-bit header field at `at` of the record that
+ * decides (the journal, or without one the in-flight area: the two headers
+ * have version and desc_num at the same offsets) set to v: a corrupt
+ * record, or (version 0) one never used. The field is put back after a
+ * refusal; the library rewrites the header when it starts afresh. */
+static int resume_with_header(uint32_t base, unsigned at, uint16_t v)
 {
-	unsigned char *field = (unsigned char *)packed_mock.journal + at;
+	void *record = journaled ? packed_mock.journal : packed_mock.inflight;
+	unsigned char *field = (unsigned char *)record + at;
 	uint16_t old;
 	memcpy(&old, field, sizeof(old));
 	memcpy(field, &v, sizeof(v));
@@ -969,12 +977,15 @@ static void op_reconnect(struct input *in)
 	switch (how) {
 	case 1: r = resume_fresh((base & ~0x7fffu) | md->size); ORACLE(r == -VIRTQ_EBADSTATE); break;
 	case 2: r = resume_fresh((base & ~0x7fff0000u) | md->size << 16); ORACLE(r == -VIRTQ_EBADSTATE); break;
-	case 3: r = resume_fresh(base ^ VIRTQ_RING_EVENT_WRAP); ORACLE(r == 0); break; /* stale */
-	case 4: r = resume_with_journal(base, JOURNAL_DESC_NUM, (uint16_t)(md->size + 1));
+	case 3: /* a stale base: the journal knows better; without one, refused */
+		r = resume_fresh(base ^ VIRTQ_RING_EVENT_WRAP);
+		ORACLE(r == (journaled ? 0 : -VIRTQ_ENOTSUP)); break;
+	case 4: r = resume_with_header(base, JOURNAL_DESC_NUM, (uint16_t)(md->size + 1));
 		ORACLE(r == -VIRTQ_EBADSTATE); break;
-	case 5: r = resume_with_journal(base, JOURNAL_VERSION, 0);
-		ORACLE(r == (idle ? 0 : -VIRTQ_ENOTSUP)); break;
-	case 6: r = resume_scribbled(in, base);
+	case 5: /* an in-flight area never used claims nothing is held: only when true */
+		r = journaled || idle ? resume_with_header(base, JOURNAL_VERSION, 0) : 1;
+		ORACLE(r == 1 || r == (idle ? 0 : -VIRTQ_ENOTSUP)); break;
+	case 6: r = journaled ? resume_scribbled(in, base) : 1;
 		if (r == 1) {
 			if (trace)
 				fprintf(stderr, "reconnect 6: a scribbled journal taken\n");
@@ -986,7 +997,11 @@ static void op_reconnect(struct input *in)
 	}
 	if (r != 0)
 		r = resume_fresh(base);
-	ORACLE(r == 0);
+	ORACLE(r == (journaled || idle ? 0 : -VIRTQ_ENOTSUP));
+	if (r) {
+		md->broken = true; /* ends the run: the device would reset */
+		return;
+	}
 	model_resumed();
 	if (trace)
 		fprintf(stderr, "reconnect %u: %u chains held\n", how, virtq_in_flight(&pq));
@@ -1006,6 +1021,8 @@ static int restore_fresh(const struct virtq_state *s)
 {
 	memset(&pq, 0x5a, sizeof(pq));
 	ORACLE(virtq_mock_configure(&packed_mock, &pq) == 0);
+	if (!journaled)
+		ORACLE(virtq_set_journal(&pq, NULL, 0) == 0);
 	if (logging)
 		ORACLE(virtq_set_log(&pq, &plog) == 0);
 	return virtq_restore(&pq, &packed_mock.mem, s);
@@ -1169,7 +1186,10 @@ static void start(uint32_t size, uint64_t features)
 	ORACLE(virtq_mock_reconfigure(&packed_mock, &cfg) == 0);
 	configure(&cfg, size, features);
 	ORACLE(virtq_mock_reconfigure(&split_mock, &cfg) == 0);
-	ORACLE(virtq_mock_attach(&packed_mock, &pq) == 0);
+	ORACLE(virtq_mock_configure(&packed_mock, &pq) == 0);
+	if (!journaled)
+		ORACLE(virtq_set_journal(&pq, NULL, 0) == 0);
+	ORACLE(virtq_activate(&pq) == 0);
 	ORACLE(virtq_mock_attach(&split_mock, &sq) == 0);
 	ORACLE(virtq_mock_snapshot(&packed_mock) == 0);
 	ORACLE(virtq_mock_snapshot(&split_mock) == 0);
@@ -1190,6 +1210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint64_t features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
 				  (md->indirect ? VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0) |
 				  (md->event_idx ? VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) : 0);
+	journaled = (config & 0x30u) != 0x20u;
 	start(md->size, features);
 	const bool reconnects = config & 0x40u, migrates = config & 0x80u;
 	logging = config & 0x10u;

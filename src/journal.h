@@ -127,19 +127,6 @@ static inline uint16_t journal_head_of(const struct virtq *q, uint16_t id)
 	return inflight_get16(inflight_entry(q, id) + ENTRY_JOURNAL_HEAD);
 }
 
-/* virtq_unpop(): the newest chain goes back, committed at once. */
-static inline void journal_unpopped(struct virtq *q, uint16_t id)
-{
-	if (!q->journal)
-		return;
-	const uint16_t first = journal_head_of(q, id);
-	journal_release(q, first);
-	journal_entry(q, first)[JENTRY_INFLIGHT] = 0;
-	/* vhost-user inflight tracking: the flag cleared before the commit. */
-	atomic_signal_fence(memory_order_release);
-	journal_put16(q, JOURNAL_OLD_FREE_HEAD, journal_get16(q, JOURNAL_FREE_HEAD));
-}
-
 /* Publish, before the batch becomes visible: the n heads of the per-id
  * batch list (from batch_head) return their entries, and the used position
  * after the batch is recorded (not committed). */

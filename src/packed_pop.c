@@ -262,8 +262,11 @@ int virtq_packed_discard(struct virtq *q, struct virtq_chain *c)
 
 /*
  * The chain of held buffer id again, from the journal's copies of its ring
- * descriptors (its slots may hold used descriptors by now): the same rules
- * as walk_chain() on what the ring held, NEXT on every copy but the last.
+ * descriptors (its slots may hold used descriptors by now), with the pop's
+ * rules for every buffer and table. The copies' structure (NEXT on all but
+ * the last, an indirect one alone, the id) is as this process's walk wrote
+ * it, or as resume checked it before taking the journal (journal.c:
+ * check_chain): not checked again.
  */
 static int walk_copies(struct virtq *q, struct virtq_chain *c, uint16_t id)
 {
@@ -274,30 +277,16 @@ static int walk_copies(struct virtq *q, struct virtq_chain *c, uint16_t id)
 	int r;
 	chain_builder_start(&b, c);
 	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-		r = num == 1 ? walk_table(q, &b, &d, &read) : -VIRTQ_EBADDESC;
+		r = walk_table(q, &b, &d, &read);
 	} else {
 		for (uint32_t k = 1; !(r = add_buffer(q, &b, &d)) && k < num; k++) {
-			if (!(d.flags & VIRTQ_DESC_F_NEXT)) {
-				r = -VIRTQ_EBADDESC; /* the chain ended before num */
-				break;
-			}
 			entry = journal_next(q, entry);
 			d = journal_desc(q, entry);
 			read++;
-			if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-				r = -VIRTQ_EBADDESC; /* indirect inside a chain */
-				break;
-			}
 		}
-		if (!r && (d.flags & VIRTQ_DESC_F_NEXT))
-			r = -VIRTQ_EBADDESC; /* the last copy said more follows */
 	}
 	c->ndesc = read;
-	if (r)
-		return r;
-	if (d.id != id)
-		return -VIRTQ_EBADIDX;
-	return chain_builder_finish(&b, c, id, read);
+	return r ? r : chain_builder_finish(&b, c, id, read);
 }
 
 int virtq_packed_resubmit(struct virtq *q, uint16_t id, struct virtq_chain *c)

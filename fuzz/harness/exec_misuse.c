@@ -35,6 +35,8 @@ static void misuse_active(struct harness *h)
 		  "set_features while active");
 	FUZZ_SAME(virtq_set_inflight(q, h->guest->inflight, h->guest->inflight_bytes), frozen,
 		  "set_inflight while active");
+	FUZZ_SAME(virtq_set_journal(q, h->guest->journal, h->guest->journal_bytes), frozen,
+		  "set_journal while active");
 	FUZZ_SAME(virtq_activate(q), frozen, "activate while active");
 	FUZZ_SAME(virtq_set_iommu(q, NULL), frozen, "set_iommu while active");
 	FUZZ_SAME(virtq_iommu_invalidate(q, 0, 0), 0, "iommu_invalidate of nothing");
@@ -68,6 +70,13 @@ static void misuse_inactive(struct harness *h)
 	unsigned char *const misaligned = (unsigned char *)h->guest->inflight + 1;
 	FUZZ_SAME(virtq_set_inflight(q, misaligned, VIRTQ_INFLIGHT_BYTES(1)), -VIRTQ_EINVAL,
 		  "set_inflight of a misaligned area");
+	unsigned char *const journal = h->guest->journal;
+	FUZZ_SAME(virtq_set_journal(q, journal + 4, VIRTQ_JOURNAL_BYTES(1)), -VIRTQ_EINVAL,
+		  "set_journal of a misaligned area");
+	FUZZ_SAME(virtq_set_journal(q, journal, VIRTQ_JOURNAL_BYTES(1) - 1), -VIRTQ_EINVAL,
+		  "set_journal of too few bytes");
+	FUZZ_SAME(virtq_set_journal(q, NULL, 0), 0, "set_journal(NULL): detached");
+	FUZZ_SAME(virtq_set_journal(q, journal, h->guest->journal_bytes), 0, "set_journal again");
 	FUZZ_SAME(virtq_save(q, NULL), -VIRTQ_EINVAL, "save into NULL");
 	FUZZ_SAME(virtq_restore(q, NULL, &s), -VIRTQ_EINVAL, "restore(NULL mem)");
 	FUZZ_SAME(virtq_restore(q, &h->guest->mem, NULL), -VIRTQ_EINVAL, "restore(NULL state)");

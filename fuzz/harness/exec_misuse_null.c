@@ -126,6 +126,7 @@ static void null_queue_calls(void)
 	FUZZ_SAME(virtq_in_flight(NULL), 0, "in_flight(NULL)");
 	FUZZ_SAME(virtq_set_log(NULL, NULL), -VIRTQ_EINVAL, "set_log(NULL)");
 	FUZZ_SAME(virtq_set_inflight(NULL, &byte, 1), -VIRTQ_EINVAL, "set_inflight(NULL)");
+	FUZZ_SAME(virtq_set_journal(NULL, &byte, 1), -VIRTQ_EINVAL, "set_journal(NULL)");
 	FUZZ_SAME(virtq_set_iommu(NULL, NULL), -VIRTQ_EINVAL, "set_iommu(NULL)");
 	FUZZ_SAME(virtq_iommu_invalidate(NULL, 0, 1), -VIRTQ_EINVAL, "iommu_invalidate(NULL)");
 	FUZZ_SAME(virtq_resume(NULL, 0), -VIRTQ_EINVAL, "resume(NULL)");
