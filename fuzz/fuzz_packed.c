@@ -319,6 +319,17 @@ static uint64_t slot_gpa(uint32_t slot)
 	return packed_mock.cfg.desc_gpa + 16u * (uint64_t)slot;
 }
 
+/* Journal entries free: those of chains in flight and of completed ones not
+ * yet published are taken (the latter come back at publish). */
+static uint32_t journal_room(const struct model *md)
+{
+	uint32_t taken = md->owned;
+	for (uint32_t i = 0; i < md->size; i++)
+		if (md->state[i] == COMPLETED)
+			taken += md->slots[i];
+	return journaled ? md->size - taken : UINT32_MAX;
+}
+
 static int predict_pop(const struct model *md, uint32_t cap, struct prediction *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -328,11 +339,13 @@ static int predict_pop(const struct model *md, uint32_t cap, struct prediction *
 		return 0;
 	if (md->in_flight >= md->size || md->owned >= md->size)
 		return -VIRTQ_EBUSY;
-	const uint32_t limit = md->size - md->owned;
+	const uint32_t limit = md->size - md->owned, room = journal_room(md);
 	uint32_t pos = md->pos;
 	int r;
 	p->ndesc = 1;
 	p->slots = 1;
+	if (room == 0)
+		return -VIRTQ_EBUSY; /* a driver writing slots it was not given back */
 	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 		if ((r = ref_table(p, md, d)))
 			return r;
@@ -348,6 +361,8 @@ static int predict_pop(const struct model *md, uint32_t cap, struct prediction *
 			d = read_desc(&packed_mock, slot_gpa(pos));
 			p->slots++;
 			p->ndesc++;
+			if (p->slots > room)
+				return -VIRTQ_EBUSY;
 			if (d.flags & VIRTQ_DESC_F_INDIRECT)
 				return -VIRTQ_EBADDESC;
 		}

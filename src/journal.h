@@ -83,12 +83,19 @@ static inline void journal_cursor_start(const struct virtq *q, struct journal_cu
 	cur->entry = cur->last = journal_get16(q, JOURNAL_FREE_HEAD);
 }
 
-/* One ring descriptor, as read once and validated by the walk, into the
- * next free entry (the caller checked there is a journal). Nothing counts
- * until virtq_journal_popped() commits. */
-static inline void journal_copy(const struct virtq *q, struct journal_cursor *cur,
+/*
+ * One ring descriptor, as read once and validated by the walk, into the
+ * next free entry (the caller checked there is a journal); nothing counts
+ * until virtq_journal_popped() commits. False when no entry is free: the
+ * entries of completed chains come back only at publish, and a driver that
+ * makes descriptors available in slots it has not seen used (which only a
+ * malicious one does) could otherwise have a pop overwrite them.
+ */
+static inline bool journal_copy(const struct virtq *q, struct journal_cursor *cur,
 				const struct packed_desc *d)
 {
+	if (VIRTQ_UNLIKELY(cur->entry > q->size_minus_1))
+		return false;
 	unsigned char *e = journal_entry(q, cur->entry);
 	inflight_put64(e + JENTRY_ADDR, d->addr);
 	memcpy(e + JENTRY_LEN, &d->len, sizeof(d->len));
@@ -96,6 +103,7 @@ static inline void journal_copy(const struct virtq *q, struct journal_cursor *cu
 	inflight_put16(e + JENTRY_FLAGS, d->flags);
 	cur->last = cur->entry;
 	cur->entry = inflight_get16(e + JENTRY_NEXT);
+	return true;
 }
 
 /* Puts chain `first` (its entries through its last) at the front of the

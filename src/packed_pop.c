@@ -106,7 +106,10 @@ static VIRTQ_ALWAYS_INLINE int walk_ring(struct virtq *q, struct virtq_chain *c,
 	w->slots = 1;
 	if (journal) {
 		journal_cursor_start(q, copies);
-		journal_copy(q, copies, &d);
+		if (!journal_copy(q, copies, &d)) {
+			c->ndesc = read;
+			return -VIRTQ_EBUSY;
+		}
 	}
 	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 		r = walk_table(q, &b, &d, &read);
@@ -121,8 +124,10 @@ static VIRTQ_ALWAYS_INLINE int walk_ring(struct virtq *q, struct virtq_chain *c,
 			d = ring_read_packed_desc(ring_at(q->desc, packed_desc_off(pos)), false);
 			w->slots++;
 			read++;
-			if (journal)
-				journal_copy(q, copies, &d);
+			if (journal && !journal_copy(q, copies, &d)) {
+				r = -VIRTQ_EBUSY; /* no journal entry free */
+				break;
+			}
 			if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 				r = -VIRTQ_EBADDESC; /* indirect inside a chain */
 				break;
@@ -158,7 +163,8 @@ static int chain_failed(struct virtq *q, struct virtq_chain *c, int err)
 	if (err == -VIRTQ_ENOSPC)
 		return err;
 	c->needed = 0;
-	if (err == -VIRTQ_EAGAIN) /* IOMMU miss: the chain stays available */
+	/* IOMMU miss, or no journal entry free: the chain stays available */
+	if (err == -VIRTQ_EAGAIN || err == -VIRTQ_EBUSY)
 		return err;
 	c->id = 0;
 	return queue_fail(q, err);

@@ -246,6 +246,42 @@ static void test_unpublished_used_descriptors_scrubbed(void **state)
 	fixture_finish(f);
 }
 
+/*
+ * A completed chain's journal entries come back at publish. A driver that
+ * makes descriptors available in slots it was not given back yet (only a
+ * malicious one can) finds the pop waiting, -VIRTQ_EBUSY, not fatal, and
+ * nothing of the journal overwritten; the publish frees the entries.
+ */
+static void test_no_free_entry_waits(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new_packed(4, 0);
+	struct virtq_mock_buf bufs[4];
+	for (uint32_t i = 0; i < 4; i++)
+		bufs[i] = (struct virtq_mock_buf){ fixture_buf(f, 8, 'a'), 8, false };
+	int a = virtq_mock_add_chain(&f->m, bufs, 4, 0); /* all 4 slots */
+	assert_true(a >= 0);
+	assert_err(virtq_pop(&f->q, &f->c), 1);
+	assert_err(virtq_add_used(&f->q, (uint16_t)a, 0), 0); /* entries held until publish */
+	unsigned char before[32u + 32u * 4u];
+	memcpy(before, journal(f), sizeof(before));
+	/* slot 0 made available in the next lap before the driver saw it used */
+	assert_err(virtq_mock_packed_set_desc(&f->m, 0, bufs[0].gpa, 8, 1,
+					      virtq_mock_packed_avail_bits(false)),
+		   0);
+	assert_err(virtq_pop(&f->q, &f->c), -VIRTQ_EBUSY);
+	assert_false(virtq_is_broken(&f->q));
+	assert_memory_equal(journal(f), before, sizeof(before));
+	/* publish writes the used descriptor's flags over that slot: used, so
+	 * nothing is available there; the entries are free again */
+	assert_err(virtq_publish_used(&f->q), 1);
+	assert_int_equal(get16(f, J_FREE_HEAD), 0);
+	assert_err(virtq_pop(&f->q, &f->c), 0);
+	assert_false(virtq_is_broken(&f->q));
+	fixture_stop(f);
+	free(f);
+}
+
 /* virtq_unpop() returns the chain's entries at once: after a crash it is
  * not held, and pops again from the same slots. */
 static void test_unpop_then_resume(void **state)
@@ -406,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_publish_killed),
 		cmocka_unit_test(test_unpublished_used_descriptors_scrubbed),
 		cmocka_unit_test(test_unpop_then_resume),
+		cmocka_unit_test(test_no_free_entry_waits),
 		cmocka_unit_test(test_corrupt_journal_refused),
 		cmocka_unit_test(test_journal_never_used),
 		cmocka_unit_test(test_set_journal_rules),
