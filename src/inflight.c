@@ -336,7 +336,7 @@ int virtq_resume_packed(struct virtq *q, uint32_t vring_base)
 	const uint16_t avail_pos = avail & pos_mask, used_pos = used & pos_mask;
 	if (avail_pos >= queue_size(q) || used_pos >= queue_size(q))
 		return -VIRTQ_EBADSTATE;
-	if (q->journal && inflight_get16((unsigned char *)q->journal + JOURNAL_VERSION) != 0)
+	if (q->journal && journal_get16(q, JOURNAL_VERSION) != 0)
 		return virtq_journal_resume(q, &rings); /* the journal knows better */
 	r = packed_resume_check(q);
 	if (r)

@@ -3,11 +3,12 @@
  * The descriptor journal of a packed queue (layout and protocol:
  * include/virtq/inflight.h, vhost-user's QueueRegionPacked).
  *
- * The datapath calls below are no-ops without a journal (one predictable
- * branch). The journal is host memory the caller owns, which nobody touches
- * while the queue runs; it is validated by resume, and every index taken
- * from it is masked with the queue size anyway, so a scribbled journal
- * cannot send us outside it.
+ * The datapath calls below need a journal; pop and publish are compiled
+ * with and without one (packed_pop.c, packed_used.c), so a queue without
+ * costs one predictable branch. The journal is host memory the caller
+ * owns, which nobody touches while the queue runs; it is validated by
+ * resume, and every index taken from it is masked with the queue size
+ * anyway, so a scribbled journal cannot send us outside it.
  */
 #ifndef VIRTQ_JOURNAL_H
 #define VIRTQ_JOURNAL_H
@@ -142,13 +143,16 @@ void virtq_journal_publishing(struct virtq *q, uint16_t batch_head, uint16_t n);
 /* ... and after: the heads are cleared, then everything commits. */
 void virtq_journal_published(struct virtq *q, uint16_t batch_head, uint16_t n);
 
-/* Starts the journal afresh (nothing held, positions 0, wrap 1), if any. */
+/* Starts the journal afresh, if any: nothing held, the used position the
+ * queue's (used_pos, used_wrap). */
 void virtq_journal_start(struct virtq *q);
 
-/* Whether a packed queue of `size` may start: no journal, or one that fits. */
-static inline bool journal_fits(const struct virtq *q, uint32_t size)
+/* Whether a queue of `size` may start (activation, resume, restore): an
+ * in-flight area that holds it, and for a packed queue no journal or one
+ * that holds it too. */
+static inline bool records_fit(const struct virtq *q, uint32_t size, bool packed)
 {
-	return !q->journal || size <= q->journal_max_size;
+	return inflight_fits(q, size) && (!packed || !q->journal || size <= q->journal_max_size);
 }
 
 /* The copies of the chain of held buffer id, for virtq_resubmit(): its

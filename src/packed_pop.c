@@ -51,8 +51,7 @@ static VIRTQ_ALWAYS_INLINE int add_buffer(struct virtq *q, struct chain_builder 
  * len a non-zero multiple of 16 of at most size entries, one readable
  * region; every entry a buffer, none indirect. *read counts entries read. */
 static VIRTQ_ALWAYS_INLINE int walk_table(struct virtq *q, struct chain_builder *b,
-					  const struct packed_desc *d,
-		      uint32_t *read)
+					  const struct packed_desc *d, uint32_t *read)
 {
 	uint64_t last;
 	void *table = NULL; /* set when the mapping below returns 0 */

@@ -161,8 +161,7 @@ int virtq_queue_start_checks(const struct virtq *q, struct queue_rings *rings)
 		return r;
 	if ((r = virtq_queue_check_features(q->features, q->iommu)))
 		return r;
-	if (!inflight_fits(q, queue_size(q)) ||
-	    (queue_has(q, VIRTQ_F_RING_PACKED) && !journal_fits(q, queue_size(q))))
+	if (!records_fit(q, queue_size(q), queue_has(q, VIRTQ_F_RING_PACKED)))
 		return -VIRTQ_EINVAL;
 	if (q->log && (r = virtq_log_covers_mem(q->log)))
 		return r;

@@ -197,7 +197,7 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 		return 0;
 	if ((r = virtq_queue_check_features(s->features, q->iommu)))
 		return r;
-	if (!inflight_fits(q, s->size) || (state_packed(s) && !journal_fits(q, s->size)))
+	if (!records_fit(q, s->size, state_packed(s)))
 		return -VIRTQ_EINVAL;
 	r = virtq_queue_map_rings(mem, queue_translator(s->features, q->iommu), s->size,
 				  state_packed(s), s->desc_gpa, s->avail_gpa, s->used_gpa, rings);

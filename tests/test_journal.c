@@ -278,8 +278,7 @@ static void test_no_free_entry_waits(void **state)
 	assert_int_equal(get16(f, J_FREE_HEAD), 0);
 	assert_err(virtq_pop(&f->q, &f->c), 0);
 	assert_false(virtq_is_broken(&f->q));
-	fixture_stop(f);
-	free(f);
+	fixture_finish(f);
 }
 
 /* virtq_unpop() returns the chain's entries at once: after a crash it is

@@ -25,7 +25,6 @@ void virtq_mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t l
 void virtq_mock_memory_destroy(struct virtq_mock *m);
 void virtq_mock_memory_wipe(struct virtq_mock *m);
 int virtq_mock_ring_init(struct virtq_mock *m);
-/* The in-flight area (zeroed; a shared mapping with cfg.shared_memory). */
 /* Zeroed device memory (the in-flight area, the journal): shared with a
  * fork()ed device process when the config says so. */
 void *virtq_mock_device_alloc(struct virtq_mock *m, size_t bytes);
