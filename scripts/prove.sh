@@ -62,7 +62,7 @@ WP_JOBS=(
 # What the CI stage runs (no option): the analyses at zero unjustified
 # alarms. The others run with --all or --only; they still have alarms that
 # need a relational argument (README, "What is proved": not yet covered).
-GATED="queue indirect packed state mem"
+GATED="queue indirect packed state mem restore"
 
 # Functions whose paths are kept apart (no merging) everywhere: the map and
 # queue set-up, so that the configuration stays exact.

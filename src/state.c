@@ -191,7 +191,9 @@ static int restore_checks(const struct virtq *q, const struct virtq_mem *mem,
 	int r = virtq_state_check(s);
 	if (r)
 		return r;
-	if (s->size > (uint32_t)q->max_size_minus_1 + 1u)
+	/* size 0 cannot pass virtq_state_check(); it is ruled out here too, in
+	 * the test restore_apply()'s size_minus_1 relies on (0 would become 65536) */
+	if (s->size == 0 || s->size > (uint32_t)q->max_size_minus_1 + 1u)
 		return -VIRTQ_EINVAL;
 	if (!s->active)
 		return 0;
