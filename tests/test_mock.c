@@ -214,6 +214,16 @@ static void test_allowed_ranges_bounded(void **state)
 	memset(virtq_mock_host(&f->m, w + 24, 1), 'x', 1); /* just past b[2] */
 	assert_err(virtq_mock_check_writes(&f->m, &bad), 1);
 	assert_int_equal(bad, w + 24);
+	/* one write running from an allowed range on into the hole: the check
+	 * skips the allowed bytes as a run and must stop right after it */
+	assert_err(virtq_mock_snapshot(&f->m), 0);
+	memset(virtq_mock_host(&f->m, w + 4, 13), 'z', 13); /* [w+4, w+17) */
+	assert_err(virtq_mock_check_writes(&f->m, &bad), 1);
+	assert_int_equal(bad, w + 16);
+	assert_err(virtq_mock_snapshot(&f->m), 0);
+	memset(virtq_mock_host(&f->m, w + 20, 5), 'z', 5); /* b[2] and one past */
+	assert_err(virtq_mock_check_writes(&f->m, &bad), 1);
+	assert_int_equal(bad, w + 24);
 }
 
 /* Driver-side interrupt suppression, without EVENT_IDX: the NO_INTERRUPT
