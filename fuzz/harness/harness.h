@@ -174,7 +174,8 @@ void harness_check_used_elem(struct harness *h, uint16_t id, uint32_t len);
  * and the library loads again is a double fetch, an oracle failure. */
 /* RESET+A: the VMM's misuse of the queue API first (exec_misuse.c). */
 void harness_misuse(struct harness *h);
-/* NULL at every public entry point, and the error names (exec_misuse_null.c). */
+/* NULL at every public entry point, and the error names (exec_misuse_null.c):
+ * input-independent, so run by the first misuse of a process only. */
 void harness_misuse_null(void);
 /* The region table rebuilt from this run's guest memory (exec_mem_table.c). */
 void harness_check_mem_table(struct harness *h);
