@@ -98,7 +98,10 @@ e2e_show_tail() {
 # shows the console and QEMU's own log (CONSOLE.qemu), which hold the cause.
 e2e_wait_console() {
 	local console=$1 pattern=$2 limit=$3 pid=$4 want=${5:-1} n i rc
-	for ((i = 0; i < limit; i++)); do
+	# polled every 50 ms: a test that acts on a line (run_blk.sh kills the
+	# back-end at RECONNECT-START) must not find it up to a second late, when
+	# a fast host has already done the writes it meant to interrupt
+	for ((i = 0; i < limit * 20; i++)); do
 		n=$(grep -a -c -- "$pattern" "$console" 2>/dev/null) || n=0
 		[ "$n" -ge "$want" ] && return 0
 		if ! kill -0 "$pid" 2>/dev/null; then
@@ -113,7 +116,7 @@ e2e_wait_console() {
 			e2e_show_tail "$console" >&2
 			return 1
 		fi
-		sleep 1
+		sleep 0.05
 	done
 	echo "FAILED: timed out after $limit s waiting for '$pattern' in $console" \
 		"(QEMU still running, accel ${E2E_ACCEL:-?}; if KVM hangs on this host, set VIRTQ_E2E_ACCEL=tcg)" >&2

@@ -98,7 +98,7 @@ pids+=("$qemu_pid")
 rc_killed=-1 caught=no
 last_log=$work/backend.log # the log of the back-end serving at the end
 if e2e_wait_console "$console" "E2E-RECONNECT-START" 600 "$qemu_pid"; then
-	sleep 0.2
+	# no delay: the first pwritev from here on is one of the reconnect writes
 	# x86_64 pwritev (296): a write request popped and not yet completed
 	"$killer" "$backend_pid" 60 296 && caught=yes
 	wait "$backend_pid" 2>/dev/null || true
