@@ -276,7 +276,8 @@ VIRTQ_API int virtq_mock_check_dirty(struct virtq_mock *m, const struct virtq_lo
 /* true if no guard byte after any region was modified (guard pages fault). */
 VIRTQ_API bool virtq_mock_guards_intact(struct virtq_mock *m);
 
-/* Guest address of a host pointer inside guest memory; false if outside. */
+/* Guest address of a host pointer inside guest memory (the device's mapping
+ * or the driver's, which virtq_mock_host() returns); false if outside. */
 VIRTQ_API bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *gpa);
 
 /* ---- packed mode (cfg.features has VIRTQ_F_RING_PACKED) ------------------- */

@@ -242,12 +242,10 @@ void virtq_mock_note_driver_write(struct virtq_mock *m, uint64_t gpa, uint64_t l
 	}
 }
 
-bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *gpa)
+static bool gpa_in(const struct virtq_mem *mem, const void *host, uint64_t *gpa)
 {
-	if (!m)
-		return false;
-	for (uint32_t i = 0; i < m->mem.nregions; i++) {
-		const struct virtq_mem_region *r = &m->mem.regions[i];
+	for (uint32_t i = 0; i < mem->nregions; i++) {
+		const struct virtq_mem_region *r = &mem->regions[i];
 		uintptr_t off = (uintptr_t)host - (uintptr_t)r->host;
 		if ((uintptr_t)host >= (uintptr_t)r->host && off < r->size) {
 			if (gpa)
@@ -256,6 +254,13 @@ bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *g
 		}
 	}
 	return false;
+}
+
+/* The device's mapping or the driver's: virtq_mock_host() answers with the
+ * driver's, which for a read-only region is another (writable) alias. */
+bool virtq_mock_gpa_of(const struct virtq_mock *m, const void *host, uint64_t *gpa)
+{
+	return m && (gpa_in(&m->mem, host, gpa) || gpa_in(&m->driver_mem, host, gpa));
 }
 
 static int range_cmp(const void *a, const void *b)
